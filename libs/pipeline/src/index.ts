@@ -1,0 +1,6 @@
+export * from './errors';
+export * from './log';
+export * from './progress';
+export * from './settings';
+export * from './image/frame';
+export * from './image/png';

@@ -1,0 +1,86 @@
+import { existsSync } from 'node:fs';
+import { cpus, homedir } from 'node:os';
+import { delimiter, join, resolve, sep } from 'node:path';
+import { z } from 'zod';
+import { InputError } from './errors';
+
+/** The repository root (libs/pipeline/src → ../../..), also when running from dist/. */
+export const REPO_ROOT = resolve(__dirname, __dirname.includes(`${sep}dist${sep}`) ? '../../../..' : '../../..');
+
+/** Shared read-only models beside a checkout (this workplace's layout); used only when it exists. */
+const SHARED_MODELS = resolve(REPO_ROOT, '../shared/models');
+
+const list = z
+  .string()
+  .transform((s) => s.split(delimiter).filter(Boolean).map((p) => resolve(p)));
+const bool = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/**
+ * Every setting of the pipeline, read from the environment in this one place and validated.
+ * Each key documents its variable and its default.
+ */
+const schema = z.object({
+  /** `STREAMEDIT_MODELS_DIR`: directories searched first for model files (`:`-separated). Default: `../shared/models` beside the checkout when present. */
+  modelsDirs: list.default(existsSync(SHARED_MODELS) ? SHARED_MODELS : ''),
+  /** `STREAMEDIT_CACHE_DIR`: where downloaded models and per-video caches go. Default `~/.cache/streamedit`. */
+  cacheDir: z.string().transform((p) => resolve(p)).default(join(homedir(), '.cache', 'streamedit')),
+  /** `STREAMEDIT_ALLOW_REMOTE_MODELS`: whether a model missing locally may be downloaded from its URL. Default `true`. */
+  allowRemoteModels: bool.default('true'),
+  /** `STREAMEDIT_MAX_SIDE`: longer side of the working resolution, in pixels (even). Default 512. */
+  maxSide: int(16, 4096).default(512),
+  /** `STREAMEDIT_PYTHON`: the interpreter that sees PyTorch. Default `/usr/bin/python3` (Debian's python3-torch). */
+  pythonBin: z.string().min(1).default('/usr/bin/python3'),
+  /** `STREAMEDIT_TORCH_THREADS`: torch intra-op threads; OpenBLAS is pinned to 1 so threads × BLAS threads ≤ cores. Default: the core count. */
+  torchThreads: int(1, 256).default(Math.max(1, cpus().length)),
+  /** `STREAMEDIT_CHROMIUM`: headless Chromium that hosts MediaPipe. Default `/usr/bin/chromium-headless-shell`. */
+  chromiumPath: z.string().min(1).default('/usr/bin/chromium-headless-shell'),
+  /** `STREAMEDIT_FFMPEG` / `STREAMEDIT_FFPROBE`: the ffmpeg binaries. Default: from PATH. */
+  ffmpegPath: z.string().min(1).default('ffmpeg'),
+  ffprobePath: z.string().min(1).default('ffprobe'),
+  /** `STREAMEDIT_DINOV2`: a DINOv2 ONNX file path or URL; when unset the XFeat backbone is used. */
+  dinov2: z.string().optional(),
+  /** `STREAMEDIT_ORT_THREADS`: onnxruntime intra-op threads. Default: the core count. */
+  ortThreads: int(1, 256).default(Math.max(1, cpus().length)),
+});
+
+export type Settings = Readonly<z.infer<typeof schema>>;
+
+const ENV: Record<keyof Settings, string> = {
+  modelsDirs: 'STREAMEDIT_MODELS_DIR',
+  cacheDir: 'STREAMEDIT_CACHE_DIR',
+  allowRemoteModels: 'STREAMEDIT_ALLOW_REMOTE_MODELS',
+  maxSide: 'STREAMEDIT_MAX_SIDE',
+  pythonBin: 'STREAMEDIT_PYTHON',
+  torchThreads: 'STREAMEDIT_TORCH_THREADS',
+  chromiumPath: 'STREAMEDIT_CHROMIUM',
+  ffmpegPath: 'STREAMEDIT_FFMPEG',
+  ffprobePath: 'STREAMEDIT_FFPROBE',
+  dinov2: 'STREAMEDIT_DINOV2',
+  ortThreads: 'STREAMEDIT_ORT_THREADS',
+};
+
+/** Reads and validates the settings; an invalid value is an `InputError` naming the variable. */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Settings> = {}): Settings {
+  const raw: Record<string, string | undefined> = {};
+  for (const [key, name] of Object.entries(ENV)) raw[key] = env[name] === '' ? undefined : env[name];
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = issue.path[0] as keyof Settings;
+    throw new InputError(`Invalid setting ${ENV[key]}=${JSON.stringify(raw[key])}: ${issue.message}.`);
+  }
+  return Object.freeze({ ...parsed.data, ...overrides });
+}
+
+let cached: Settings | undefined;
+/** The process-wide settings, read once. */
+export function settings(): Settings {
+  cached ??= loadSettings();
+  return cached;
+}
+
+/** The environment variable behind a setting, for error messages that name what to change. */
+export function settingVariable(key: keyof Settings): string {
+  return ENV[key];
+}
