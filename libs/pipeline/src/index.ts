@@ -4,3 +4,5 @@ export * from './progress';
 export * from './settings';
 export * from './image/frame';
 export * from './image/png';
+export * from './image/warp';
+export * from './models/onnx';

@@ -5,7 +5,7 @@ export interface RgbFrame {
   readonly data: Uint8Array;
 }
 
-export function createFrame(width: number, height: number, data = new Uint8Array(width * height * 3)): RgbFrame {
+export function createFrame(width: number, height: number, data: Uint8Array = new Uint8Array(width * height * 3)): RgbFrame {
   if (data.length !== width * height * 3) {
     throw new RangeError(`RGB frame of ${width}×${height} needs ${width * height * 3} bytes, got ${data.length}`);
   }
