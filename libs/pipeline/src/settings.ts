@@ -27,6 +27,8 @@ const schema = z.object({
   cacheDir: z.string().transform((p) => resolve(p)).default(join(homedir(), '.cache', 'streamedit')),
   /** `STREAMEDIT_ALLOW_REMOTE_MODELS`: whether a model missing locally may be downloaded from its URL. Default `true`. */
   allowRemoteModels: bool.default('true'),
+  /** `STREAMEDIT_MODEL_DOWNLOAD_TIMEOUT_S`: the longest one model download may take, in seconds, before it is abandoned. Default 600. */
+  modelDownloadTimeoutS: int(1, 86400).default(600),
   /** `STREAMEDIT_MAX_SIDE`: longer side of the working resolution, in pixels (even). Default 512. */
   maxSide: int(16, 4096).default(512),
   /** `STREAMEDIT_PYTHON`: the interpreter that sees PyTorch. Default `/usr/bin/python3` (Debian's python3-torch). */
@@ -40,6 +42,12 @@ const schema = z.object({
   ffprobePath: z.string().min(1).default('ffprobe'),
   /** `STREAMEDIT_DINOV2`: a DINOv2 ONNX file path or URL; when unset the XFeat backbone is used. */
   dinov2: z.string().optional(),
+  /** `STREAMEDIT_EDITOR_URL`: HTTP image-editing endpoint for `--prompt` edits (POST JSON {prompt, image: base64 PNG} → PNG). Unset: prompt edits are refused. */
+  editorUrl: z.string().url().optional(),
+  /** `STREAMEDIT_EDITOR_TOKEN`: bearer token for that endpoint (never logged). */
+  editorToken: z.string().optional(),
+  /** `STREAMEDIT_EDITOR_TIMEOUT_MS`: how long to wait for the endpoint. Default 120000. */
+  editorTimeoutMs: int(100, 3_600_000).default(120_000),
   /** `STREAMEDIT_ORT_THREADS`: onnxruntime intra-op threads. Default: the core count. */
   ortThreads: int(1, 256).default(Math.max(1, cpus().length)),
 });
@@ -50,6 +58,7 @@ const ENV: Record<keyof Settings, string> = {
   modelsDirs: 'STREAMEDIT_MODELS_DIR',
   cacheDir: 'STREAMEDIT_CACHE_DIR',
   allowRemoteModels: 'STREAMEDIT_ALLOW_REMOTE_MODELS',
+  modelDownloadTimeoutS: 'STREAMEDIT_MODEL_DOWNLOAD_TIMEOUT_S',
   maxSide: 'STREAMEDIT_MAX_SIDE',
   pythonBin: 'STREAMEDIT_PYTHON',
   torchThreads: 'STREAMEDIT_TORCH_THREADS',
@@ -58,6 +67,9 @@ const ENV: Record<keyof Settings, string> = {
   ffprobePath: 'STREAMEDIT_FFPROBE',
   dinov2: 'STREAMEDIT_DINOV2',
   ortThreads: 'STREAMEDIT_ORT_THREADS',
+  editorUrl: 'STREAMEDIT_EDITOR_URL',
+  editorToken: 'STREAMEDIT_EDITOR_TOKEN',
+  editorTimeoutMs: 'STREAMEDIT_EDITOR_TIMEOUT_MS',
 };
 
 /** Reads and validates the settings; an invalid value is an `InputError` naming the variable. */
