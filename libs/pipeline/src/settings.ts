@@ -50,6 +50,8 @@ const schema = z.object({
   editorTimeoutMs: int(100, 3_600_000).default(120_000),
   /** `STREAMEDIT_ORT_THREADS`: onnxruntime intra-op threads. Default: the core count. */
   ortThreads: int(1, 256).default(Math.max(1, cpus().length)),
+  /** `STREAMEDIT_SYNTH_THREADS`: threads of guided patch synthesis (1 = on the calling thread). Default: the core count. */
+  synthThreads: int(1, 64).default(Math.max(1, cpus().length)),
 });
 
 export type Settings = Readonly<z.infer<typeof schema>>;
@@ -70,6 +72,7 @@ const ENV: Record<keyof Settings, string> = {
   editorUrl: 'STREAMEDIT_EDITOR_URL',
   editorToken: 'STREAMEDIT_EDITOR_TOKEN',
   editorTimeoutMs: 'STREAMEDIT_EDITOR_TIMEOUT_MS',
+  synthThreads: 'STREAMEDIT_SYNTH_THREADS',
 };
 
 /** Reads and validates the settings; an invalid value is an `InputError` naming the variable. */

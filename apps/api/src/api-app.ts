@@ -1,0 +1,67 @@
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Redis } from 'ioredis';
+import { logger } from '@streamedit/pipeline';
+import { createArtifactStore, type ArtifactStore, type FarmConfig } from '@streamedit/farm';
+import { ApiModule } from './app.module';
+import { ApiExceptionFilter } from './filters/api-exception.filter';
+import { jsonBody } from './filters/json-body.middleware';
+
+/** A running API. `close()` stops the server and releases Redis and the store (when the API made them). */
+export interface RunningApi {
+  readonly app: NestExpressApplication;
+  /** Base URL of the bound server, e.g. `http://127.0.0.1:3000`. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds and starts the API on `config.host:config.port` (port 0: any free port). Redis and the store are created
+ * from the settings unless given (tests pass their own). OpenAPI UI at `/docs`, JSON at `/docs-json`.
+ */
+export async function startApi(
+  config: FarmConfig,
+  given: { redis?: Redis; store?: ArtifactStore } = {},
+): Promise<RunningApi> {
+  const redis = given.redis ?? new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const store = given.store ?? (await createArtifactStore(config));
+  const log = logger('api');
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot({ config, redis, store }), {
+    bodyParser: false,
+    logger: {
+      log: (m: unknown) => log.debug(String(m)),
+      error: (m: unknown, trace?: unknown) => log.error({ trace }, String(m)),
+      warn: (m: unknown) => log.warn(String(m)),
+      debug: (m: unknown) => log.debug(String(m)),
+      verbose: (m: unknown) => log.trace(String(m)),
+    },
+  });
+  app.use(jsonBody());
+  app.useGlobalFilters(new ApiExceptionFilter());
+  app.disable('x-powered-by');
+  app.enableShutdownHooks();
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('StreamEdit Farm')
+      .setDescription('Edit one frame of a portrait video; the farm propagates the edit to every frame.')
+      .setVersion('1')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document);
+  await app.listen(config.port, config.host);
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return {
+    app,
+    url: `http://${host}:${port}`,
+    close: async () => {
+      await app.close();
+      if (!given.redis) await redis.quit().catch(() => redis.disconnect());
+      if (!given.store) await store.close();
+    },
+  };
+}

@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Request } from 'express';
+import { InputError, InvalidVideoError, logger, validateEditSpec, type EditSpec } from '@streamedit/pipeline';
+import { probeVideo, type VideoInfo } from '@streamedit/pipeline/media/video-info';
+import {
+  ArtifactNotFoundError,
+  FlowScheduler,
+  IllegalTransitionError,
+  isJobId,
+  jobKeys,
+  JobNotFoundError,
+  JobRepository,
+  type ArtifactStore,
+  type FarmConfig,
+  type JobEdit,
+  type JobPage,
+  type JobRecord,
+  type JobState,
+} from '@streamedit/farm';
+import { ARTIFACT_STORE, FARM_CONFIG } from '../api.tokens';
+import { parseJobRequest } from './job-request';
+import { UploadService } from './upload.service';
+
+/** The artifacts a client may download once a job is done. */
+export const RESULT_ARTIFACTS = {
+  video: { key: 'output', type: 'video/mp4', name: 'output.mp4' },
+  uncertainty: { key: 'uncertainty', type: 'video/mp4', name: 'uncertainty.mp4' },
+  report: { key: 'report', type: 'application/json', name: 'report.json' },
+} as const;
+export type ResultArtifact = keyof typeof RESULT_ARTIFACTS;
+
+/** A result: a presigned URL to redirect to (S3), or a stream to send (local store). */
+export type ResultDelivery =
+  | { readonly kind: 'redirect'; readonly url: string }
+  | { readonly kind: 'stream'; readonly body: Readable; readonly contentType: string; readonly name: string };
+
+/**
+ * The jobs API's logic: accept an upload (validated completely before anything is queued), read, list, cancel,
+ * and hand out results. Storage and Redis are reached through the repositories only.
+ */
+@Injectable()
+export class JobsService {
+  private readonly log = logger('api');
+
+  constructor(
+    private readonly jobs: JobRepository,
+    private readonly flows: FlowScheduler,
+    private readonly uploads: UploadService,
+    @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
+    @Inject(FARM_CONFIG) private readonly config: FarmConfig,
+  ) {}
+
+  /**
+   * Accepts `POST /v1/jobs`: streams the files to the store, probes the video, validates the edit, then stores the
+   * record and queues the flow. Any failure removes what was stored and queues nothing. With an `Idempotency-Key`
+   * a repeated request returns the first request's job id (and its body is discarded).
+   */
+  async create(req: Request, idempotencyKey: string | undefined): Promise<{ id: string; replayed: boolean }> {
+    const id = randomUUID();
+    if (idempotencyKey !== undefined) {
+      if (!/^[\x21-\x7e]{1,255}$/.test(idempotencyKey))
+        throw new InputError('The Idempotency-Key header must be 1–255 printable ASCII characters.');
+      const owner = await this.jobs.claimIdempotencyKey(idempotencyKey, id);
+      if (owner !== id) {
+        req.resume();
+        return { id: owner, replayed: true };
+      }
+    }
+    const tmp = await mkdtemp(join(tmpdir(), 'streamedit-upload-'));
+    try {
+      const upload = await this.uploads.receive(req, id, tmp);
+      const request = parseJobRequest(upload);
+      const info = await this.probe(upload.videoPath);
+      validateEditSpec(toEditSpec(request.edit), {
+        frameCount: info.frameCount,
+        width: info.width,
+        height: info.height,
+        sourceWidth: info.width,
+        sourceHeight: info.height,
+      });
+      const record = await this.jobs.create({
+        id,
+        stage: null,
+        progress: 0,
+        edit: request.edit,
+        preset: request.preset,
+        priority: request.priority,
+        device: this.config.trainDevice,
+        input: {
+          bytes: upload.videoBytes ?? 0,
+          width: info.width,
+          height: info.height,
+          fps: info.fpsValue,
+          frameCount: info.frameCount,
+          durationS: info.duration,
+          codec: info.codec,
+        },
+        iterations: null,
+        windows: null,
+        windowsDone: 0,
+        timings: {},
+        error: null,
+        startedAt: null,
+        finishedAt: null,
+      });
+      await this.enqueue(record);
+      this.log.info({ job: id, frames: info.frameCount, edit: request.edit.kind }, 'job accepted');
+      return { id, replayed: false };
+    } catch (err) {
+      await this.store
+        .deletePrefix(jobKeys(id).prefix)
+        .catch((e: unknown) => this.log.error({ err: e, job: id }, 'cleanup failed'));
+      if (idempotencyKey !== undefined) await this.jobs.releaseIdempotencyKey(idempotencyKey, id).catch(() => {});
+      throw err;
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  async get(id: string): Promise<JobRecord> {
+    return this.jobs.require(checkId(id));
+  }
+
+  async list(state: JobState | undefined, limit: number, cursor: string | undefined): Promise<JobPage> {
+    return this.jobs.list({ state, limit, cursor });
+  }
+
+  /**
+   * Cancels a job: the record goes to `cancelled` (atomically: a job that just finished stays finished, 409),
+   * workers abort its running stage (child processes are killed), and its queued BullMQ jobs are removed.
+   */
+  async cancel(id: string): Promise<JobRecord> {
+    checkId(id);
+    let record: JobRecord;
+    try {
+      record = await this.jobs.transition(id, 'cancelled', { finishedAt: new Date().toISOString() });
+    } catch (err) {
+      // Cancelling twice is fine; cancelling a finished job is a conflict (409).
+      if (err instanceof IllegalTransitionError && err.from === 'cancelled') return this.jobs.require(id);
+      throw err;
+    }
+    await this.jobs.announceCancel(id);
+    await this.flows.discard(record);
+    this.log.info({ job: id }, 'job cancelled');
+    return record;
+  }
+
+  /** The result of a done job (409 otherwise): a presigned URL on S3, a stream on the local store. */
+  async result(id: string, artifact: ResultArtifact): Promise<ResultDelivery> {
+    const record = await this.get(id);
+    if (record.state !== 'done') throw new JobNotDoneError(record);
+    const spec = RESULT_ARTIFACTS[artifact];
+    const key = jobKeys(id)[spec.key];
+    if (!(await this.store.exists(key))) throw new ArtifactNotFoundError(key);
+    if (this.store.kind === 's3') {
+      return {
+        kind: 'redirect',
+        url: await this.store.presignedGetUrl(key, this.config.presignTtlS, `${id}-${spec.name}`),
+      };
+    }
+    return {
+      kind: 'stream',
+      body: await this.store.getStream(key),
+      contentType: spec.type,
+      name: `${id}-${spec.name}`,
+    };
+  }
+
+  private async probe(path: string): Promise<VideoInfo> {
+    try {
+      return await probeVideo(path);
+    } catch (err) {
+      // The message names our temp file; the client knows it as "the uploaded video".
+      if (err instanceof InvalidVideoError)
+        throw new InvalidVideoError(err.message.split(path).join('The uploaded video'));
+      throw err;
+    }
+  }
+
+  private async enqueue(record: JobRecord): Promise<void> {
+    try {
+      await this.flows.enqueue(record);
+    } catch (err) {
+      await this.jobs.delete(record.id);
+      throw err;
+    }
+  }
+}
+
+/** A result was asked for before the job was done (409). */
+export class JobNotDoneError extends IllegalTransitionError {
+  constructor(readonly record: JobRecord) {
+    super(record.state, 'done');
+    this.message = `Job ${record.id} is ${record.state}: its result exists once it is done.`;
+  }
+}
+
+/** Ids are UUIDs; anything else cannot be a job (404 without touching Redis). */
+function checkId(id: string): string {
+  if (!isJobId(id)) throw new JobNotFoundError(id.slice(0, 64));
+  return id;
+}
+
+/** The pipeline's form of an edit, for validation (keys stand in for paths: only indices and names are checked). */
+function toEditSpec(edit: JobEdit): EditSpec {
+  switch (edit.kind) {
+    case 'keyframes':
+      return { kind: 'keyframes', keyframes: edit.keyframes.map((k) => ({ at: k.at, path: k.key })) };
+    case 'overlay':
+      return { kind: 'overlay', path: edit.key, at: edit.at };
+    case 'look':
+      return { kind: 'look', name: edit.name, at: edit.at };
+    case 'prompt':
+      return { kind: 'prompt', text: edit.text, at: edit.at };
+  }
+}

@@ -1,0 +1,104 @@
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { DEFAULT_ARR, editVideo, InputError, REPO_ROOT, type EditSpec } from '@streamedit/pipeline';
+import { progressBars } from '../progress';
+import { action, printJson } from '../run-command';
+import { parseCount, parsePreset, parseSynthesis } from './options';
+
+/** The sample clip `--sample` edits (the shared test footage beside the checkout; never shipped in the product). */
+export const SAMPLE_CLIP = resolve(REPO_ROOT, '../shared/data/videos/may_theresa_5s_512.mp4');
+
+interface EditOptions {
+  sample?: boolean;
+  keyframe?: string[];
+  at?: string[];
+  overlay?: string;
+  look?: string;
+  prompt?: string;
+  output: string;
+  report?: string;
+  uncertainty?: string;
+  contactSheet?: string;
+  preset: string;
+  iterations?: string;
+  frames?: string;
+  synthesis: string;
+  json?: boolean;
+  progress: boolean;
+  workDir?: string;
+}
+
+/** Turns the flags into one `EditSpec`; exactly one kind of edit must be given. */
+export function editSpecFrom(o: Pick<EditOptions, 'keyframe' | 'at' | 'overlay' | 'look' | 'prompt'>): EditSpec {
+  const kinds = [o.keyframe?.length ? 'keyframe' : '', o.overlay ? 'overlay' : '', o.look ? 'look' : '', o.prompt ? 'prompt' : ''].filter(Boolean);
+  if (kinds.length !== 1) throw new InputError(`Give exactly one edit: --keyframe IMG, --overlay IMG, --look NAME or --prompt TEXT (got ${kinds.length ? kinds.join(', ') : 'none'}).`);
+  const at = (o.at ?? []).map((v) => parseCount(v, '--at', 0));
+  if (o.keyframe?.length) {
+    if (at.length > 0 && at.length !== o.keyframe.length) throw new InputError('Give one --at per --keyframe (or none: the first keyframe is frame 0).');
+    return { kind: 'keyframes', keyframes: o.keyframe.map((path, i) => ({ path: resolve(path), at: at[i] ?? 0 })) };
+  }
+  if (at.length > 1) throw new InputError('--at is given more than once: overlays, looks and prompts edit one keyframe.');
+  if (o.overlay) return { kind: 'overlay', path: resolve(o.overlay), at: at[0] };
+  if (o.look) return { kind: 'look', name: o.look, at: at[0] };
+  return { kind: 'prompt', text: o.prompt!, at: at[0] };
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+export function register(program: Command): void {
+  program
+    .command('edit')
+    .description('edit one keyframe, propagate the edit to every frame of the video')
+    .argument('[file]', 'the video to edit')
+    .option('--sample', `edit the sample clip (${SAMPLE_CLIP})`)
+    .option('--keyframe <png>', 'an edited keyframe (repeatable; pair each with --at)', collect)
+    .option('--at <index>', 'frame index of the keyframe / overlay / look / prompt (default 0)', collect)
+    .option('--overlay <png>', 'an RGBA overlay painted on the keyframe')
+    .option('--look <name>', 'a built-in look (see `streamedit looks`)')
+    .option('--prompt <text>', 'a text edit sent to STREAMEDIT_EDITOR_URL')
+    .requiredOption('-o, --output <mp4>', 'the edited video')
+    .option('--report <json>', 'write a JSON report (windows, iterations, timings, per-frame σ)')
+    .option('--uncertainty <mp4>', 'write the σ heat maps as a second video')
+    .option('--contact-sheet <png>', 'write a contact sheet (frames, edits, σ)')
+    .addOption(new Option('--preset <name>', 'trainer preset').choices(['cpu', 'paper', 'tiny']).default('cpu'))
+    .option('--iterations <n>', "override the preset's training iterations")
+    .option('--frames <n>', 'edit only the first N frames')
+    .addOption(new Option('--synthesis <mode>', 'guided synthesis of uncertain pixels').choices(['off', 'uncertain', 'full']).default('uncertain'))
+    .option('--work-dir <dir>', 'keep intermediate artifacts here')
+    .option('--json', 'print the report as JSON on stdout')
+    .option('--no-progress', 'no progress bars')
+    .action(
+      action(async (file: string | undefined, o: EditOptions) => {
+        const input = o.sample ? SAMPLE_CLIP : file;
+        if (!input) throw new InputError('Name the video to edit (streamedit edit FILE …) or pass --sample.');
+        const spec = editSpecFrom(o);
+        const bars = progressBars(o.progress && !o.json);
+        try {
+          const output = resolve(o.output);
+          const contactSheet = o.contactSheet ?? output.replace(/\.mp4$/i, '') + '.contact.png';
+          const report = await editVideo(
+            resolve(input),
+            spec,
+            output,
+            {
+              preset: parsePreset(o.preset),
+              maxIterations: o.iterations ? parseCount(o.iterations, '--iterations', 1) : undefined,
+              maxFrames: o.frames ? parseCount(o.frames, '--frames', 1) : undefined,
+              arr: DEFAULT_ARR,
+              propagation: { synthesis: parseSynthesis(o.synthesis) },
+              report: o.report ? resolve(o.report) : undefined,
+              uncertaintyOut: o.uncertainty ? resolve(o.uncertainty) : undefined,
+              contactSheet,
+              workDir: o.workDir ? resolve(o.workDir) : undefined,
+            },
+            bars.listener,
+          );
+          bars.stop();
+          if (o.json) printJson(report);
+          else process.stderr.write(`wrote ${output} (${report.frames} frames, ${report.windows.length} reference window(s), ${(report.timingsMs.total! / 1000).toFixed(1)} s)\n`);
+        } finally {
+          bars.stop();
+        }
+      }),
+    );
+}

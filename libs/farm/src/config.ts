@@ -1,0 +1,161 @@
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { InputError, REPO_ROOT } from '@streamedit/pipeline';
+import { z } from 'zod';
+
+const bool = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/**
+ * Every setting of the farm (API, trainer, renderer, `npm run farm`), read from the environment in this one module
+ * and validated. Each key documents its variable and its default. Credentials live here only: they are never logged
+ * (see {@link describeFarmConfig}) and never copied into job data.
+ */
+const schema = z.object({
+  /** `REDIS_URL`: the Redis that holds queues, job records and worker state. Default `redis://127.0.0.1:6379`. */
+  redisUrl: z.string().url().default('redis://127.0.0.1:6379'),
+  /** `FARM_STORAGE`: `s3` (S3, MinIO, s3rver) or `local` (a folder; embedded mode). Default `s3`. */
+  storage: z.enum(['s3', 'local']).default('s3'),
+  /** `FARM_LOCAL_DIR`: the folder of the local artifact store. Default `.cache/farm` in the checkout (git-ignored). */
+  localDir: z
+    .string()
+    .transform((p) => resolve(p))
+    .default(join(REPO_ROOT, '.cache', 'farm')),
+  /** `S3_ENDPOINT`: S3-compatible endpoint (MinIO, s3rver); unset means AWS S3. */
+  s3Endpoint: z.string().url().optional(),
+  /** `S3_PUBLIC_ENDPOINT`: endpoint used in presigned download URLs when clients reach S3 by another address. Default: `S3_ENDPOINT`. */
+  s3PublicEndpoint: z.string().url().optional(),
+  /** `S3_REGION`: default `us-east-1`. */
+  s3Region: z.string().min(1).default('us-east-1'),
+  /** `S3_BUCKET`: the bucket of all artifacts. Default `streamedit`. */
+  s3Bucket: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
+    .default('streamedit'),
+  /** `S3_ACCESS_KEY_ID` / `S3_SECRET_ACCESS_KEY`: static credentials; unset means the SDK's default chain (IAM role…). */
+  s3AccessKeyId: z.string().min(1).optional(),
+  s3SecretAccessKey: z.string().min(1).optional(),
+  /** `S3_FORCE_PATH_STYLE`: path-style URLs (needed by MinIO and s3rver). Default: true when `S3_ENDPOINT` is set. */
+  s3ForcePathStyle: bool.optional(),
+  /** `S3_CREATE_BUCKET`: create the bucket at start-up when missing (dev, compose). Default `false`. */
+  s3CreateBucket: bool.default('false'),
+  /** `HOST`: the API's listen address. Default `127.0.0.1` (containers set `0.0.0.0`). */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** `PORT`: the API's port. Default 3000. */
+  port: int(0, 65535).default(3000),
+  /** `FARM_PUBLIC_URL`: base URL of the API in links handed to clients. Default `http://HOST:PORT`. */
+  publicUrl: z.string().url().optional(),
+  /** `FARM_MAX_UPLOAD_MB`: largest accepted input video, checked while streaming (413 beyond). Default 2048. */
+  maxUploadMb: int(1, 1_000_000).default(2048),
+  /** `FARM_MAX_IMAGE_MB`: largest accepted edit image (keyframe, overlay). Default 32. */
+  maxImageMb: int(1, 1024).default(32),
+  /** `FARM_PRESIGN_TTL_S`: lifetime of presigned result URLs. Default 3600. */
+  presignTtlS: int(1, 7 * 24 * 3600).default(3600),
+  /** `FARM_TRAIN_DEVICE`: where new jobs train and which train queue a trainer serves: `cpu` or `gpu`. Default `cpu`. */
+  trainDevice: z.enum(['cpu', 'gpu']).default('cpu'),
+  /** `FARM_CONCURRENCY`: jobs one worker process runs at once per queue. Default 1. */
+  concurrency: int(1, 64).default(1),
+  /** `FARM_JOB_ATTEMPTS`: attempts of a stage before the job fails (exponential backoff between). Default 3. */
+  jobAttempts: int(1, 20).default(3),
+  /** `FARM_BACKOFF_MS`: first retry delay; doubles each attempt. Default 5000. */
+  backoffMs: int(0, 3_600_000).default(5000),
+  /** `FARM_KEEP_COMPLETED` / `FARM_KEEP_FAILED`: BullMQ jobs kept per queue after completion / failure. Defaults 1000 / 5000. */
+  keepCompleted: int(0, 1_000_000).default(1000),
+  keepFailed: int(0, 1_000_000).default(5000),
+  /** `FARM_MAX_CONSECUTIVE_FAILURES`: a worker failing this many jobs in a row stops and is marked blocked. Default 5. */
+  maxConsecutiveFailures: int(1, 1000).default(5),
+  /** `FARM_SHUTDOWN_GRACE_S`: on SIGTERM, how long a worker lets its current job finish before handing it back. Default 25. */
+  shutdownGraceS: int(0, 3600).default(25),
+  /** `FARM_WORKER_ID`: the worker's name in Redis (blocked list, heartbeats). Default `HOSTNAME-PID`. */
+  workerId: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be letters, digits, dot, dash or underscore')
+    .default(`${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 128)),
+  /** `FARM_STAGES_MODULE`: module exporting `createFarmStages(config)`: the pipeline behind the stage handlers. Default `libs/farm/src/stages/pipeline-stages` (compiled). */
+  stagesModule: z.string().min(1).default('libs/farm/src/stages/pipeline-stages'),
+});
+
+export type FarmConfig = Readonly<z.infer<typeof schema>>;
+
+/** The environment variable of every farm setting; docker/ and infra/ are tested against these names. */
+export const FARM_ENV: Readonly<Record<keyof FarmConfig, string>> = {
+  redisUrl: 'REDIS_URL',
+  storage: 'FARM_STORAGE',
+  localDir: 'FARM_LOCAL_DIR',
+  s3Endpoint: 'S3_ENDPOINT',
+  s3PublicEndpoint: 'S3_PUBLIC_ENDPOINT',
+  s3Region: 'S3_REGION',
+  s3Bucket: 'S3_BUCKET',
+  s3AccessKeyId: 'S3_ACCESS_KEY_ID',
+  s3SecretAccessKey: 'S3_SECRET_ACCESS_KEY',
+  s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
+  s3CreateBucket: 'S3_CREATE_BUCKET',
+  host: 'HOST',
+  port: 'PORT',
+  publicUrl: 'FARM_PUBLIC_URL',
+  maxUploadMb: 'FARM_MAX_UPLOAD_MB',
+  maxImageMb: 'FARM_MAX_IMAGE_MB',
+  presignTtlS: 'FARM_PRESIGN_TTL_S',
+  trainDevice: 'FARM_TRAIN_DEVICE',
+  concurrency: 'FARM_CONCURRENCY',
+  jobAttempts: 'FARM_JOB_ATTEMPTS',
+  backoffMs: 'FARM_BACKOFF_MS',
+  keepCompleted: 'FARM_KEEP_COMPLETED',
+  keepFailed: 'FARM_KEEP_FAILED',
+  maxConsecutiveFailures: 'FARM_MAX_CONSECUTIVE_FAILURES',
+  shutdownGraceS: 'FARM_SHUTDOWN_GRACE_S',
+  workerId: 'FARM_WORKER_ID',
+  stagesModule: 'FARM_STAGES_MODULE',
+};
+
+/** Settings that are secrets (or may embed one, like a Redis URL with a password): redacted in logs. */
+const SECRET_KEYS: ReadonlySet<keyof FarmConfig> = new Set(['s3AccessKeyId', 's3SecretAccessKey']);
+
+/** Reads and validates the farm settings; an invalid value is an `InputError` naming the variable. */
+export function loadFarmConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<FarmConfig> = {}): FarmConfig {
+  const raw: Record<string, string | undefined> = {};
+  for (const [key, name] of Object.entries(FARM_ENV)) raw[key] = env[name] === '' ? undefined : env[name];
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = issue.path[0] as keyof FarmConfig;
+    // Never echo a secret's value back, even when it is malformed.
+    const shown = SECRET_KEYS.has(key) ? '[redacted]' : JSON.stringify(raw[key]);
+    throw new InputError(`Invalid setting ${FARM_ENV[key]}=${shown}: ${issue.message}.`);
+  }
+  const config = { ...parsed.data, ...overrides };
+  if ((config.s3AccessKeyId === undefined) !== (config.s3SecretAccessKey === undefined)) {
+    throw new InputError(
+      'Set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither to use the default AWS credential chain.',
+    );
+  }
+  return Object.freeze(config);
+}
+
+/** The settings as safe to log: credentials redacted, a password inside `REDIS_URL` masked. */
+export function describeFarmConfig(config: FarmConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    out[key] = SECRET_KEYS.has(key as keyof FarmConfig) && value !== undefined ? '[redacted]' : value;
+  }
+  out.redisUrl = redactUrl(config.redisUrl);
+  return out;
+}
+
+/** A URL with any password replaced, for logs and printed banners. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = 'redacted';
+    return u.toString();
+  } catch {
+    return '[unparsable url]';
+  }
+}
+
+/** The API's base URL in links handed to clients. */
+export function publicBaseUrl(config: FarmConfig, boundPort = config.port): string {
+  if (config.publicUrl) return config.publicUrl.replace(/\/+$/, '');
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return `http://${host}:${boundPort}`;
+}

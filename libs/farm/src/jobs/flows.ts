@@ -1,0 +1,161 @@
+import { FlowProducer, Queue, type FlowJob } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { FarmConfig } from '../config';
+import type { JobRecord, RenderWindow } from './job-record';
+import {
+  bullJobId,
+  qualifiedQueueName,
+  QUEUE_NAMES,
+  QUEUE_PREFIX,
+  stageJobOptions,
+  type FarmJobData,
+  type QueueName,
+} from './queues';
+import { FARM_JOBS } from './job-map';
+
+/**
+ * Jobs of one queue. KEDA's redis list trigger can read `waiting` (`bull:{queue}:wait`) and `active`
+ * (`bull:{queue}:active`) but not `prioritized` (a sorted set): `load` (all three) is served at `GET /v1/queues`
+ * for its metrics-api trigger. Scaling on `load`, not on waiting alone, keeps a worker alive while it still runs
+ * a job (scaling it away would hand the job back, and the queue would scale up again).
+ */
+export interface QueueDepth {
+  readonly waiting: number;
+  readonly prioritized: number;
+  readonly active: number;
+  readonly pending: number;
+  readonly load: number;
+}
+
+/**
+ * Puts jobs on the queues as BullMQ flows. One farm job is one tree whose root runs last:
+ *
+ * ```
+ * mux ← train ← analyze                                 (added by the API when the upload is accepted)
+ * mux ← render[W−1] ← … ← render[1] ← render[0]         (added by the train handler once the windows are known)
+ * ```
+ *
+ * ARR windows exist only after training, so the train handler adds the render chain as a second flow whose root
+ * has `parent: mux` — BullMQ then makes mux wait for it too. It does so before the train job completes, so mux can
+ * never start between the two. Each render window is the parent of the previous one, so window i runs only after
+ * window i−1 (whose edited reference it needs). Job ids derive from the farm job id (`bullJobId`), so adding the
+ * chain twice (a retried train) adds nothing.
+ */
+export class FlowScheduler {
+  private readonly producer: FlowProducer;
+  private readonly queues = new Map<QueueName, Queue>();
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly config: FarmConfig,
+  ) {
+    this.producer = new FlowProducer({ connection, prefix: QUEUE_PREFIX });
+  }
+
+  /** Adds the analyze → train → mux flow of a new job. */
+  async enqueue(record: JobRecord): Promise<void> {
+    const opts = stageJobOptions(this.config, record);
+    const data: FarmJobData = { jobId: record.id };
+    await this.producer.add({
+      name: 'mux',
+      queueName: FARM_JOBS.mux.route(record),
+      data,
+      opts: { ...opts, jobId: bullJobId.mux(record.id) },
+      children: [
+        {
+          name: 'train',
+          queueName: FARM_JOBS.train.route(record),
+          data,
+          opts: { ...opts, jobId: bullJobId.train(record.id) },
+          children: [
+            {
+              name: 'analyze',
+              queueName: FARM_JOBS.analyze.route(record),
+              data,
+              opts: { ...opts, jobId: bullJobId.analyze(record.id) },
+            },
+          ],
+        },
+      ],
+    });
+  }
+
+  /** Adds the render chain under the job's mux (call from the train handler, before it returns). */
+  async addRenderWindows(record: JobRecord, windows: readonly RenderWindow[]): Promise<void> {
+    if (windows.length === 0) throw new Error('At least one render window is needed.');
+    const opts = stageJobOptions(this.config, record);
+    let node: FlowJob | undefined;
+    for (const w of windows) {
+      const job: FlowJob = {
+        name: 'render',
+        queueName: FARM_JOBS.render.route(record),
+        data: { jobId: record.id, window: w.index } satisfies FarmJobData,
+        opts: { ...opts, jobId: bullJobId.render(record.id, w.index) },
+        ...(node ? { children: [node] } : {}),
+      } as FlowJob;
+      node = job;
+    }
+    const root = node!;
+    root.opts = {
+      ...root.opts,
+      parent: { id: bullJobId.mux(record.id), queue: qualifiedQueueName(FARM_JOBS.mux.route(record)) },
+    };
+    await this.producer.add(root);
+  }
+
+  /**
+   * Best effort: removes the job's BullMQ jobs that are not running (a cancelled job). Running ones are aborted by
+   * their worker instead; whatever is left fails with its parent and finds the record cancelled.
+   */
+  async discard(record: JobRecord): Promise<void> {
+    const ids: Array<[QueueName, string]> = [
+      [FARM_JOBS.mux.route(record), bullJobId.mux(record.id)],
+      [FARM_JOBS.train.route(record), bullJobId.train(record.id)],
+      [FARM_JOBS.analyze.route(record), bullJobId.analyze(record.id)],
+      ...(record.windows ?? []).map((w): [QueueName, string] => [
+        FARM_JOBS.render.route(record),
+        bullJobId.render(record.id, w.index),
+      ]),
+    ];
+    for (const [queue, id] of ids) {
+      try {
+        await this.queue(queue).remove(id, { removeChildren: true });
+      } catch {
+        // locked by a worker (running) or already gone: the worker's abort handles it
+      }
+    }
+  }
+
+  /** Work per queue, for operators and autoscaling (see {@link QueueDepth}). */
+  async depths(): Promise<Record<QueueName, QueueDepth>> {
+    const out = {} as Record<QueueName, QueueDepth>;
+    for (const name of QUEUE_NAMES) {
+      const c = await this.queue(name).getJobCounts('wait', 'prioritized', 'active');
+      const waiting = c.wait ?? 0;
+      const prioritized = c.prioritized ?? 0;
+      const active = c.active ?? 0;
+      out[name] = {
+        waiting,
+        prioritized,
+        active,
+        pending: waiting + prioritized,
+        load: waiting + prioritized + active,
+      };
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.producer.close();
+    for (const q of this.queues.values()) await q.close();
+  }
+
+  private queue(name: QueueName): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.connection, prefix: QUEUE_PREFIX });
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+}

@@ -1,0 +1,279 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { isInputError } from '@streamedit/pipeline';
+import type { ArtifactStore } from '../storage/artifact-store';
+import { jobKeys } from '../storage/keys';
+import type { FlowScheduler } from './flows';
+import type { JobRecord, RenderWindow } from './job-record';
+import type { JobRepository } from './job-repository';
+import { createProgressReporter } from './progress-reporter';
+import type { FarmJobData } from './queues';
+import type { FarmStages, StageContext } from './stages';
+import { IllegalTransitionError, STAGE_STATE, type StageName } from './states';
+
+/** Abort reasons a worker gives BullMQ's `cancelJob`: a user cancel, or a shutdown that hands the job back. */
+export const ABORT_REASON = { cancelled: 'cancelled', shutdown: 'shutdown' } as const;
+
+/** What the handlers need; built once per worker process. */
+export interface HandlerDeps {
+  readonly repo: JobRepository;
+  readonly store: ArtifactStore;
+  readonly stages: FarmStages;
+  readonly flows: FlowScheduler;
+  readonly log: Logger;
+  /** Least time between two progress writes to Redis. Default 500 ms. */
+  readonly progressIntervalMs?: number;
+  /** Told how each attempt ended (the worker counts consecutive faults). */
+  readonly onOutcome?: (outcome: 'ok' | StageFailure['kind']) => void;
+}
+
+/** A BullMQ processor. Three declared parameters: BullMQ passes the abort signal only to processors that take it. */
+export type StageProcessor = (
+  job: Job<FarmJobData>,
+  token: string | undefined,
+  signal: AbortSignal | undefined,
+) => Promise<unknown>;
+
+/**
+ * How a stage attempt ended, for the worker's consecutive-failure count: only `fault` (an internal error) counts;
+ * bad input, a cancel or a shutdown say nothing about the worker's health.
+ */
+export class StageFailure extends Error {
+  constructor(
+    readonly kind: 'fault' | 'input' | 'cancelled' | 'handed-back',
+    readonly forBullmq: Error,
+  ) {
+    super(forBullmq.message);
+  }
+}
+
+export function analyzeHandler(deps: HandlerDeps): StageProcessor {
+  return (job, token, signal) => runStage(deps, 'analyze', job, token, signal, (ctx) => deps.stages.analyze(ctx));
+}
+
+export function trainHandler(deps: HandlerDeps): StageProcessor {
+  return (job, token, signal) =>
+    runStage(deps, 'train', job, token, signal, async (ctx) => {
+      const result = await deps.stages.train(ctx);
+      const windows = checkWindows(result.windows, ctx.job.input.frameCount);
+      const updated = await deps.repo.update(ctx.job.id, ['training'], {
+        windows,
+        windowsDone: 0,
+        iterations: { done: result.iterations, total: Math.max(result.iterations, ctx.job.iterations?.total ?? 0) },
+      });
+      if (!updated) throw new CancelledDuringStage();
+      // Last step of the attempt: once the chain is added, mux waits for it (see FlowScheduler).
+      await deps.flows.addRenderWindows(updated, windows);
+      return { iterations: result.iterations, windows: windows.length };
+    });
+}
+
+export function renderHandler(deps: HandlerDeps): StageProcessor {
+  return (job, token, signal) =>
+    runStage(deps, 'render', job, token, signal, async (ctx) => {
+      const windows = ctx.job.windows;
+      const window = windows?.find((w) => w.index === job.data.window);
+      if (!windows || !window)
+        throw new UnrecoverableError(`Render window ${job.data.window} is not in the job's windows.`);
+      const result = await deps.stages.renderWindow({ ...ctx, window, windowCount: windows.length });
+      const updated = await deps.repo.update(ctx.job.id, ['rendering'], { windowsDone: window.index + 1 });
+      if (!updated) throw new CancelledDuringStage();
+      return result;
+    });
+}
+
+export function muxHandler(deps: HandlerDeps): StageProcessor {
+  return (job, token, signal) =>
+    runStage(deps, 'mux', job, token, signal, async (ctx) => {
+      const windows = ctx.job.windows ?? [];
+      const result = await deps.stages.mux({ ...ctx, windows });
+      if (!(await deps.store.exists(ctx.keys.output)))
+        throw new Error(`The mux stage did not store ${ctx.keys.output}.`);
+      const report = {
+        ...result.report,
+        id: ctx.job.id,
+        edit: ctx.job.edit.kind,
+        preset: ctx.job.preset,
+        input: ctx.job.input,
+        iterations: ctx.job.iterations?.done ?? null,
+        windows,
+        timings: ctx.job.timings,
+      };
+      await deps.store.putBuffer(ctx.keys.report, JSON.stringify(report, null, 2), { contentType: 'application/json' });
+      await deps.repo.transition(ctx.job.id, 'done', { progress: 100, finishedAt: new Date().toISOString() });
+      return { windows: windows.length };
+    });
+}
+
+/** The record changed to a terminal state (a cancel) while the stage ran. */
+class CancelledDuringStage extends Error {
+  constructor() {
+    super('Job cancelled.');
+  }
+}
+
+/** Runs one attempt and reports its outcome; BullMQ gets the error that says what to do with the job. */
+async function runStage<R>(
+  deps: HandlerDeps,
+  stage: StageName,
+  job: Job<FarmJobData>,
+  token: string | undefined,
+  signal: AbortSignal | undefined,
+  body: (ctx: StageContext) => Promise<R>,
+): Promise<R> {
+  try {
+    const result = await attempt(deps, stage, job, token, signal, body);
+    deps.onOutcome?.('ok');
+    return result;
+  } catch (err) {
+    const failure =
+      err instanceof StageFailure
+        ? err
+        : new StageFailure('fault', err instanceof Error ? err : new Error(String(err)));
+    deps.onOutcome?.(failure.kind);
+    throw failure.forBullmq;
+  }
+}
+
+/**
+ * One attempt of a stage: checks and moves the record's state, gives the stage a fresh work dir, progress and the
+ * abort signal, and turns the outcome into what BullMQ should do (complete, retry, fail for good, hand back).
+ */
+async function attempt<R>(
+  deps: HandlerDeps,
+  stage: StageName,
+  job: Job<FarmJobData>,
+  token: string | undefined,
+  signal: AbortSignal | undefined,
+  body: (ctx: StageContext) => Promise<R>,
+): Promise<R> {
+  const id = job.data.jobId;
+  const log = deps.log.child({ job: id, stage, attempt: job.attemptsMade + 1, window: job.data.window });
+  const record = await enter(deps.repo, id, stage);
+  const workDir = await mkdtemp(join(tmpdir(), `streamedit-${stage}-`));
+  const abort = signal ?? new AbortController().signal;
+  const reporter = createProgressReporter({
+    repo: deps.repo,
+    job,
+    record,
+    stage,
+    log,
+    intervalMs: deps.progressIntervalMs,
+  });
+  const started = performance.now();
+  try {
+    log.info('stage started');
+    const result = await body({
+      job: record,
+      keys: jobKeys(id),
+      store: deps.store,
+      workDir,
+      progress: reporter.listener,
+      signal: abort,
+      log,
+    });
+    abort.throwIfAborted();
+    log.info({ ms: Math.round(performance.now() - started) }, 'stage done');
+    return result;
+  } catch (err) {
+    throw await settleFailure(deps, job, token, stage, abort, err, log);
+  } finally {
+    await reporter.close();
+    await rm(workDir, { recursive: true, force: true });
+    await deps.repo.addTiming(id, stage, performance.now() - started);
+  }
+}
+
+/** Moves the record into the stage's state; a job that is already finished is not run again. */
+async function enter(repo: JobRepository, id: string, stage: StageName): Promise<JobRecord> {
+  const record = await repo.get(id);
+  if (!record) throw new StageFailure('input', new UnrecoverableError(`Job ${id} has no record (deleted?).`));
+  try {
+    return await repo.transition(id, STAGE_STATE[stage], {
+      stage,
+      startedAt: record.startedAt ?? new Date().toISOString(),
+    });
+  } catch (err) {
+    if (!(err instanceof IllegalTransitionError)) throw err;
+    if (err.from === 'cancelled') throw new StageFailure('cancelled', new UnrecoverableError('Job cancelled.'));
+    throw new StageFailure('input', new UnrecoverableError(`Job ${id} is ${err.from}; stage ${stage} is not run.`));
+  }
+}
+
+/**
+ * Decides what a failed attempt means. Cancel: fail for good (the record is already `cancelled`). Shutdown: hand
+ * the job back to the wait list without spending an attempt. Bad input: fail the record now, no retry. Anything
+ * else: retry with backoff, and fail the record when this was the last attempt.
+ */
+async function settleFailure(
+  deps: HandlerDeps,
+  job: Job<FarmJobData>,
+  token: string | undefined,
+  stage: StageName,
+  signal: AbortSignal,
+  err: unknown,
+  log: Logger,
+): Promise<StageFailure> {
+  const id = job.data.jobId;
+  if (err instanceof StageFailure) return err;
+  if (signal.aborted && signal.reason === ABORT_REASON.shutdown && token) {
+    log.info('worker shutting down: job handed back');
+    await job.moveToWait(token);
+    return new StageFailure('handed-back', new WaitingError());
+  }
+  if ((signal.aborted && signal.reason === ABORT_REASON.cancelled) || err instanceof CancelledDuringStage) {
+    log.info('stage cancelled');
+    return new StageFailure('cancelled', new UnrecoverableError('Job cancelled.'));
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  if (isInputError(err) || err instanceof UnrecoverableError) {
+    log.warn({ reason: message }, 'stage rejected its input');
+    await failRecord(deps.repo, id, message);
+    return new StageFailure('input', new UnrecoverableError(message));
+  }
+  const attempts = job.opts.attempts ?? 1;
+  const last = job.attemptsMade + 1 >= attempts;
+  log.error({ err, last }, 'stage failed');
+  if (last) await failRecord(deps.repo, id, `The ${stage} stage failed after ${attempts} attempt(s): ${message}`);
+  return new StageFailure('fault', err instanceof Error ? err : new Error(message));
+}
+
+/** Marks the record failed unless it already ended (a cancel wins over a failure it caused). */
+export async function failRecord(repo: JobRepository, id: string, error: string): Promise<void> {
+  try {
+    await repo.transition(id, 'failed', { error, finishedAt: new Date().toISOString() });
+  } catch (err) {
+    if (!(err instanceof IllegalTransitionError)) throw err;
+  }
+}
+
+/**
+ * Checks the train stage's windows: at least one, contiguous from frame 0, reference inside its window, within the
+ * video (the pipeline may process fewer frames than the file has, never more).
+ */
+export function checkWindows(windows: ReadonlyArray<Omit<RenderWindow, 'index'>>, frameCount: number): RenderWindow[] {
+  if (windows.length === 0) throw new Error('The train stage returned no render windows.');
+  let expectedStart = 0;
+  const out: RenderWindow[] = [];
+  for (const [index, w] of windows.entries()) {
+    const ok =
+      [w.start, w.end, w.reference].every(Number.isInteger) &&
+      w.start === expectedStart &&
+      w.end > w.start &&
+      w.reference >= w.start &&
+      w.reference < w.end;
+    if (!ok) throw new Error(`The train stage returned an invalid render window ${index}: ${JSON.stringify(w)}.`);
+    out.push({ index, reference: w.reference, start: w.start, end: w.end });
+    expectedStart = w.end;
+  }
+  if (expectedStart > frameCount) {
+    throw new Error(
+      `The train stage's windows cover frames 0–${expectedStart - 1}, but the video has only ${frameCount}.`,
+    );
+  }
+  return out;
+}

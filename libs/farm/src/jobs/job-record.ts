@@ -1,0 +1,116 @@
+import type { JobState, StageName } from './states';
+
+/**
+ * The edit of a job, as stored: the farm's form of the pipeline's `EditSpec` where image files are artifact KEYS
+ * (under `jobs/{id}/edit/`) instead of local paths. `at` is the keyframe index the edit applies to (default 0).
+ */
+export type JobEdit =
+  | { readonly kind: 'keyframes'; readonly keyframes: ReadonlyArray<{ readonly at: number; readonly key: string }> }
+  | { readonly kind: 'overlay'; readonly key: string; readonly at?: number }
+  | { readonly kind: 'look'; readonly name: string; readonly at?: number }
+  | { readonly kind: 'prompt'; readonly text: string; readonly at?: number };
+
+/** Quality/speed trade-off the stages interpret (training iterations, window budget…). */
+export const PRESETS = ['fast', 'balanced', 'quality'] as const;
+export type Preset = (typeof PRESETS)[number];
+
+/**
+ * Queue priority. BullMQ takes jobs from its wait list before its prioritized set, so: `high` = wait list, LIFO (the
+ * next job taken); `normal` = wait list, FIFO; `low` = prioritized set (taken only when the wait list is empty).
+ */
+export const PRIORITIES = ['high', 'normal', 'low'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+/** What ffprobe said about the upload (checked before the job was queued). */
+export interface InputInfo {
+  readonly bytes: number;
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  readonly frameCount: number;
+  readonly durationS: number;
+  readonly codec: string;
+}
+
+/** One render window (ARR): frames `[start, end)` propagated from the edited reference frame `reference`. */
+export interface RenderWindow {
+  readonly index: number;
+  readonly reference: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Where the device a job trains on: chooses the train queue (`train-cpu` / `train-gpu`). */
+export type TrainDevice = 'cpu' | 'gpu';
+
+/** One job of the farm, as kept in Redis by `JobRepository` (a hash per job). */
+export interface JobRecord {
+  /** Server-generated UUID. */
+  readonly id: string;
+  readonly state: JobState;
+  /** The stage running or last run; null while queued. */
+  readonly stage: StageName | null;
+  /** Overall progress, 0–100. */
+  readonly progress: number;
+  readonly edit: JobEdit;
+  readonly preset: Preset;
+  readonly priority: Priority;
+  readonly device: TrainDevice;
+  readonly input: InputInfo;
+  /** Training iterations done / planned (set by the train stage's progress). */
+  readonly iterations: { readonly done: number; readonly total: number } | null;
+  /** The ARR windows, known once training is done. */
+  readonly windows: readonly RenderWindow[] | null;
+  /** Render windows finished. */
+  readonly windowsDone: number;
+  /** Milliseconds spent per stage (summed over windows and attempts). */
+  readonly timings: Readonly<Partial<Record<StageName, number>>>;
+  /** Why the job failed (one sentence), or null. */
+  readonly error: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  /** Monotonic sequence number: the listing order and pagination cursor. */
+  readonly seq: number;
+}
+
+/** The fields a repository update may change (state changes go through the state machine). */
+export type JobPatch = Partial<
+  Pick<
+    JobRecord,
+    'stage' | 'progress' | 'iterations' | 'windows' | 'windowsDone' | 'error' | 'startedAt' | 'finishedAt'
+  >
+>;
+
+const JSON_FIELDS = ['edit', 'input', 'iterations', 'windows'] as const;
+/** Timings are one hash field per stage (`timing:train`), added to atomically with HINCRBY. */
+export const TIMING_FIELD_PREFIX = 'timing:';
+const NUMBER_FIELDS = ['progress', 'windowsDone', 'seq'] as const;
+const NULLABLE_STRING_FIELDS = ['stage', 'error', 'startedAt', 'finishedAt'] as const;
+
+/** A record (or patch) as Redis hash fields: strings only; JSON for nested values; '' for null. */
+export function toHash(fields: Partial<JobRecord>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined || key === 'timings') continue;
+    if ((JSON_FIELDS as readonly string[]).includes(key)) out[key] = JSON.stringify(value);
+    else out[key] = value === null ? '' : String(value);
+  }
+  return out;
+}
+
+/** The record from its Redis hash. */
+export function fromHash(hash: Record<string, string>): JobRecord {
+  const out: Record<string, unknown> = {};
+  const timings: Record<string, number> = {};
+  for (const [key, value] of Object.entries(hash)) {
+    if (key.startsWith(TIMING_FIELD_PREFIX)) timings[key.slice(TIMING_FIELD_PREFIX.length)] = Number(value);
+    else out[key] = value;
+  }
+  for (const key of JSON_FIELDS) out[key] = hash[key] ? JSON.parse(hash[key]) : null;
+  for (const key of NUMBER_FIELDS) out[key] = Number(hash[key] ?? 0);
+  for (const key of NULLABLE_STRING_FIELDS) out[key] = hash[key] ? hash[key] : null;
+  out.timings = timings;
+  return out as unknown as JobRecord;
+}

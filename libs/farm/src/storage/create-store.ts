@@ -1,0 +1,22 @@
+import type { FarmConfig } from '../config';
+import type { ArtifactStore } from './artifact-store';
+import { LocalArtifactStore } from './local-store';
+import { S3ArtifactStore } from './s3-store';
+
+/** The artifact store the settings name (`FARM_STORAGE`); creates the bucket first when `S3_CREATE_BUCKET` is set. */
+export async function createArtifactStore(config: FarmConfig): Promise<ArtifactStore> {
+  if (config.storage === 'local') return new LocalArtifactStore(config.localDir);
+  const store = new S3ArtifactStore({
+    bucket: config.s3Bucket,
+    region: config.s3Region,
+    endpoint: config.s3Endpoint,
+    publicEndpoint: config.s3PublicEndpoint,
+    forcePathStyle: config.s3ForcePathStyle,
+    credentials:
+      config.s3AccessKeyId && config.s3SecretAccessKey
+        ? { accessKeyId: config.s3AccessKeyId, secretAccessKey: config.s3SecretAccessKey }
+        : undefined,
+  });
+  if (config.s3CreateBucket) await store.ensureBucket();
+  return store;
+}

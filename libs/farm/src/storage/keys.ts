@@ -1,0 +1,82 @@
+/**
+ * THE key layout of the artifact store (S3 bucket or local folder). Every key of a job lives under `jobs/{id}/`:
+ *
+ * ```
+ * jobs/{id}/input                    the uploaded video, as received
+ * jobs/{id}/edit/keyframe-{k}.png    edited keyframe k (k = 0, 1, …; its frame index is in the job record)
+ * jobs/{id}/edit/overlay.png         an overlay image edit
+ * jobs/{id}/frames/…                 decoded frames at the working resolution (analyze)
+ * jobs/{id}/landmarks/…              face landmarks per frame (analyze)
+ * jobs/{id}/features/…               backbone features per frame (analyze)
+ * jobs/{id}/checkpoints/iter-{n}     training checkpoint after iteration n (train; resumes a retried attempt)
+ * jobs/{id}/model.onnx               the trained correspondence model (train)
+ * jobs/{id}/windows/{i}/…            rendered frames of window i and its edited reference (render)
+ * jobs/{id}/output.mp4               the edited video (mux)
+ * jobs/{id}/uncertainty.mp4          per-pixel uncertainty as video (mux)
+ * jobs/{id}/report.json              what was done: windows, iterations, timings (mux)
+ * ```
+ *
+ * Keys are never built from user strings: job ids are server-generated UUIDs (checked here), window and iteration
+ * numbers are integers, and sub-names inside a folder are checked against a strict pattern.
+ */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function isJobId(id: string): boolean {
+  return UUID.test(id);
+}
+
+function assertJobId(id: string): void {
+  if (!isJobId(id)) throw new Error(`Not a job id (server-generated UUID expected): ${JSON.stringify(id)}.`);
+}
+
+function assertIndex(n: number, what: string): void {
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${what} must be a non-negative integer, got ${n}.`);
+}
+
+function assertName(name: string): void {
+  if (!NAME.test(name) || name.includes('..')) throw new Error(`Invalid artifact name ${JSON.stringify(name)}.`);
+}
+
+/** The folders of a job that hold many files; `file(folder, name)` builds a key inside one. */
+export type JobFolder = 'frames' | 'landmarks' | 'features' | 'edit';
+
+/** Keys of one job; build one with {@link jobKeys}. */
+export interface JobKeys {
+  readonly prefix: string;
+  readonly input: string;
+  readonly keyframe: (k: number) => string;
+  readonly overlay: string;
+  readonly folder: (folder: JobFolder) => string;
+  readonly file: (folder: JobFolder, name: string) => string;
+  readonly checkpoints: string;
+  readonly checkpoint: (iteration: number) => string;
+  readonly model: string;
+  readonly window: (i: number) => string;
+  readonly windowFile: (i: number, name: string) => string;
+  readonly output: string;
+  readonly uncertainty: string;
+  readonly report: string;
+}
+
+/** The keys of job `id`; throws when `id` is not a server-generated UUID. */
+export function jobKeys(id: string): JobKeys {
+  assertJobId(id);
+  const prefix = `jobs/${id}/`;
+  return {
+    prefix,
+    input: `${prefix}input`,
+    keyframe: (k) => (assertIndex(k, 'Keyframe number'), `${prefix}edit/keyframe-${k}.png`),
+    overlay: `${prefix}edit/overlay.png`,
+    folder: (folder) => `${prefix}${folder}/`,
+    file: (folder, name) => (assertName(name), `${prefix}${folder}/${name}`),
+    checkpoints: `${prefix}checkpoints/`,
+    checkpoint: (n) => (assertIndex(n, 'Iteration'), `${prefix}checkpoints/iter-${n}`),
+    model: `${prefix}model.onnx`,
+    window: (i) => (assertIndex(i, 'Window index'), `${prefix}windows/${i}/`),
+    windowFile: (i, name) => (assertIndex(i, 'Window index'), assertName(name), `${prefix}windows/${i}/${name}`),
+    output: `${prefix}output.mp4`,
+    uncertainty: `${prefix}uncertainty.mp4`,
+    report: `${prefix}report.json`,
+  };
+}

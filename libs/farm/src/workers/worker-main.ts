@@ -1,0 +1,41 @@
+import { logger } from '@streamedit/pipeline';
+import { describeFarmConfig, loadFarmConfig, type FarmConfig } from '../config';
+import { loadFarmStages } from '../jobs/load-stages';
+import type { QueueName } from '../jobs/queues';
+import { createArtifactStore } from '../storage/create-store';
+import { FarmWorker } from './farm-worker';
+
+/**
+ * The whole life of a worker process (apps/trainer, apps/renderer): settings, store, stages, BullMQ workers, and a
+ * graceful stop on SIGTERM / SIGINT (a second signal exits at once).
+ */
+export async function runWorkerProcess(role: string, queues: (config: FarmConfig) => QueueName[]): Promise<void> {
+  process.env.STREAMEDIT_LOG_LEVEL ??= 'info';
+  const log = logger(role);
+  const config = loadFarmConfig();
+  log.info({ config: describeFarmConfig(config) }, 'starting');
+  const store = await createArtifactStore(config);
+  const stages = await loadFarmStages(config);
+  const worker = await FarmWorker.start({ config, role, queues: queues(config), stages, store, log });
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal }, 'stopping: finishing or handing back the current jobs');
+    worker
+      .close()
+      .then(() => store.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'unclean stop');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -1,0 +1,4 @@
+export * from './io-spec';
+export * from './inputs';
+export * from './model';
+export * from './trainer';

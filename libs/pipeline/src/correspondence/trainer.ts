@@ -1,0 +1,202 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { InputError, ToolError } from '../errors';
+import { logger } from '../log';
+import { noProgress, type ProgressListener } from '../progress';
+import { REPO_ROOT, settings } from '../settings';
+import type { CorrespondencePreset } from './io-spec';
+
+const log = logger('correspondence');
+const STDERR_TAIL = 8192;
+
+/** Where the trainer package lives (`python -m streamedit_trainer`). */
+export const TRAINER_PYTHONPATH = join(REPO_ROOT, 'python');
+
+/** One frame's uncertainty at a check, against its window's reference (scores-ITER.json, written by the trainer). */
+export interface FrameUncertainty {
+  readonly frame: number;
+  readonly reference: number;
+  /** Mean σ over the frame (0..1 intensities). */
+  readonly meanSigma: number;
+  /** Fraction of person-mask pixels with σ > τ. */
+  readonly uncertainFraction: number;
+  /** Mean photometric residual |cur − warp(ref)| at model resolution. */
+  readonly residual: number;
+}
+
+/** A check of the training: every frame scored, a checkpoint written. */
+export interface CorrespondenceCheck {
+  readonly iteration: number;
+  readonly total: number;
+  readonly checkpoint: string;
+  readonly scoresPath: string;
+  readonly tau: number;
+  readonly frames: readonly FrameUncertainty[];
+}
+
+export interface TrainCorrespondenceOptions {
+  /** The training data directory (python/streamedit_trainer/io_spec.py). */
+  readonly dataDir: string;
+  /** Checkpoints and scores go here; a run resumes from the newest valid checkpoint in it. */
+  readonly outDir: string;
+  /** Default `cpu`. */
+  readonly preset?: CorrespondencePreset;
+  /** Default: the preset's (cpu 3000, paper 40000, tiny 20). */
+  readonly maxIterations?: number;
+  /** Default: the preset's (cpu 1000, paper 10000, tiny 10). */
+  readonly checkEvery?: number;
+  /** Exit after the next check (so the caller can change the windows and call again, which resumes). Default false. */
+  readonly stopAtCheck?: boolean;
+  /** Aborting kills the trainer (its checkpoints are atomic, so a later call resumes). */
+  readonly signal?: AbortSignal;
+}
+
+export interface TrainCorrespondenceResult {
+  readonly iteration: number;
+  /** The newest checkpoint. */
+  readonly checkpoint: string;
+  /** True when it stopped at a check before the last iteration (`stopAtCheck`). */
+  readonly stopped: boolean;
+  readonly checks: readonly CorrespondenceCheck[];
+}
+
+/** A JSON line of the trainer's stdout. */
+export type TrainerEvent = { readonly type: string } & Readonly<Record<string, unknown>>;
+
+export interface RunTrainerOptions {
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (event: TrainerEvent) => void;
+}
+
+/**
+ * Runs `python -m streamedit_trainer ARGS` (settings().pythonBin, PYTHONPATH=<repo>/python) and resolves with its
+ * JSON events. torch gets `torchThreads` intra-op threads and BLAS 1, so threads × BLAS threads ≤ cores. Exit code 2
+ * is an `InputError` (its one-line message), any other failure a `ToolError` carrying the stderr tail.
+ */
+export async function runTrainerCommand(args: readonly string[], options: RunTrainerOptions = {}): Promise<TrainerEvent[]> {
+  const { signal, onEvent } = options;
+  signal?.throwIfAborted();
+  const threads = String(settings().torchThreads);
+  const child = spawn(settings().pythonBin, ['-m', 'streamedit_trainer', ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      PYTHONPATH: TRAINER_PYTHONPATH,
+      PYTHONUNBUFFERED: '1',
+      STREAMEDIT_TORCH_THREADS: threads,
+      OMP_NUM_THREADS: threads,
+      OPENBLAS_NUM_THREADS: '1',
+      MKL_NUM_THREADS: '1',
+    },
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-STDERR_TAIL);
+  });
+  const events: TrainerEvent[] = [];
+  let callbackError: unknown;
+  const lines = createInterface({ input: child.stdout });
+  lines.on('line', (line) => {
+    const event = parseEvent(line);
+    if (!event) return void log.debug({ line }, 'trainer output');
+    events.push(event);
+    try {
+      onEvent?.(event);
+    } catch (err) {
+      callbackError ??= err;
+      child.kill('SIGTERM');
+    }
+  });
+  const abort = (): void => void child.kill('SIGTERM');
+  signal?.addEventListener('abort', abort, { once: true });
+  try {
+    const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (c, s) => resolve([c, s]));
+    });
+    if (callbackError !== undefined) throw callbackError;
+    signal?.throwIfAborted();
+    if (code === 0) return events;
+    const last = stderr.trim().split('\n').pop() ?? '';
+    if (code === 2) throw new InputError(last || `the trainer rejected its input (${args[0]}).`);
+    throw new ToolError(`The correspondence trainer (${args[0]}) failed (${sig ?? `exit ${code}`}): ${last}`, stderr);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new InputError(`Python ${settings().pythonBin} was not found; set STREAMEDIT_PYTHON to an interpreter with PyTorch.`);
+    }
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', abort);
+    lines.close();
+  }
+}
+
+function parseEvent(line: string): TrainerEvent | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const value = JSON.parse(line) as unknown;
+    return typeof value === 'object' && value !== null && typeof (value as TrainerEvent).type === 'string' ? (value as TrainerEvent) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Trains (or resumes) the per-video correspondence model in a Python child process. Progress ticks reach
+ * `onProgress` as stage `correspondence` (done = iteration, info = losses, σ, iter/s); each check reaches `onCheck`
+ * with every frame's uncertainty scores. Resolves when the trainer finishes or stops at a check.
+ */
+export async function trainCorrespondence(
+  options: TrainCorrespondenceOptions,
+  onProgress: ProgressListener = noProgress,
+  onCheck: (check: CorrespondenceCheck) => void | Promise<void> = () => {},
+): Promise<TrainCorrespondenceResult> {
+  const args = ['train', '--data', options.dataDir, '--out', options.outDir, '--preset', options.preset ?? 'cpu'];
+  if (options.maxIterations !== undefined) args.push('--max-iterations', String(options.maxIterations));
+  if (options.checkEvery !== undefined) args.push('--check-every', String(options.checkEvery));
+  if (options.stopAtCheck) args.push('--stop-at-check');
+  const checks: CorrespondenceCheck[] = [];
+  const pending: Promise<void>[] = [];
+  const events = await runTrainerCommand(args, {
+    signal: options.signal,
+    onEvent: (e) => {
+      if (e.type === 'progress') onProgress(progressEvent(e));
+      if (e.type === 'check') {
+        pending.push(
+          readCheck(e).then(async (check) => {
+            checks.push(check);
+            await onCheck(check);
+          }),
+        );
+      }
+    },
+  });
+  await Promise.all(pending);
+  const end = [...events].reverse().find((e) => e.type === 'done' || e.type === 'stopped');
+  if (!end || typeof end.checkpoint !== 'string') throw new ToolError('The correspondence trainer ended without a checkpoint.', JSON.stringify(events.slice(-3)));
+  return { iteration: Number(end.iteration), checkpoint: end.checkpoint, stopped: end.type === 'stopped', checks };
+}
+
+function progressEvent(e: TrainerEvent): Parameters<ProgressListener>[0] {
+  const info: Record<string, number> = {};
+  for (const key of ['loss', 'l_rec', 'l_unc', 'mean_sigma', 'iter_per_s'] as const) {
+    if (typeof e[key] === 'number') info[key] = e[key] as number;
+  }
+  return { stage: 'correspondence', done: Number(e.iteration), total: Number(e.total), info };
+}
+
+async function readCheck(e: TrainerEvent): Promise<CorrespondenceCheck> {
+  const scoresPath = String(e.scores);
+  const body = JSON.parse(await readFile(scoresPath, 'utf8')) as { tau: number; frames: FrameUncertainty[] };
+  return { iteration: Number(e.iteration), total: Number(e.total), checkpoint: String(e.checkpoint), scoresPath, tau: body.tau, frames: body.frames };
+}
+
+/** Exports a checkpoint to ONNX (opset 16, fixed size, names of io-spec.ts) at `out`; resolves with `out`. */
+export async function exportOnnx(checkpoint: string, out: string, signal?: AbortSignal): Promise<string> {
+  await runTrainerCommand(['export', '--checkpoint', checkpoint, '--out', out], { signal });
+  return out;
+}

@@ -1,0 +1,75 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { initialWindows, replaceReferences, type ArrOptions, type ReferenceWindow } from '../arr/reference-windows';
+import { modelSize, PRESET_SIDE, type CorrespondencePreset } from '../correspondence/io-spec';
+import { exportOnnx, trainCorrespondence } from '../correspondence/trainer';
+import { logger } from '../log';
+import { noProgress, type ProgressListener } from '../progress';
+import { writeTrainingData } from './training-data';
+import { workLayout } from './work-dir';
+
+export interface FitOptions {
+  readonly preset: CorrespondencePreset;
+  readonly maxIterations?: number;
+  readonly checkEvery?: number;
+  /** User keyframes: each forces a reference. */
+  readonly keyframes: readonly number[];
+  /** ARR parameters; `undefined` = a single reference (no replacement). */
+  readonly arr?: ArrOptions;
+  /** Train only on the first N frames (the streaming split); the rest are seen only at inference. */
+  readonly trainFrames?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface FitResult {
+  readonly onnxPath: string;
+  readonly windows: readonly ReferenceWindow[];
+  readonly iterations: number;
+  /** Windows at every check, for reports. */
+  readonly history: ReadonlyArray<{ readonly iteration: number; readonly windows: number; readonly meanSigma: number }>;
+}
+
+/**
+ * The `train` stage with ARR (paper 3.2): train until the next periodic uncertainty check, let ARR split windows
+ * whose frames passed the threshold, rewrite the trainer's data (references, landmark init flows), resume from the
+ * checkpoint; after the last iteration export the model to ONNX.
+ */
+export async function fitModel(workDir: string, options: FitOptions, onProgress: ProgressListener = noProgress): Promise<FitResult> {
+  const dirs = workLayout(workDir);
+  const meta = JSON.parse(await readFile(join(dirs.frames, 'frames.json'), 'utf8')) as { count: number; width: number; height: number };
+  const size = modelSize(meta.width, meta.height, PRESET_SIDE[options.preset]);
+  let windows = initialWindows(meta.count, options.keyframes);
+  await writeTrainingData(workDir, windows, size, options.trainFrames);
+  const history: { iteration: number; windows: number; meanSigma: number }[] = [];
+  for (;;) {
+    const result = await trainCorrespondence(
+      {
+        dataDir: dirs.train,
+        outDir: dirs.model,
+        preset: options.preset,
+        maxIterations: options.maxIterations,
+        checkEvery: options.checkEvery,
+        stopAtCheck: options.arr !== undefined,
+        signal: options.signal,
+      },
+      onProgress,
+      (check) => {
+        const meanSigma = check.frames.reduce((s, f) => s + f.meanSigma, 0) / Math.max(1, check.frames.length);
+        history.push({ iteration: check.iteration, windows: windows.length, meanSigma });
+        // No replacement at the last check: the model would never train on the new windows.
+        if (!options.arr || check.iteration >= check.total) return;
+        const scores = new Float32Array(meta.count);
+        for (const f of check.frames) scores[f.frame] = f.uncertainFraction;
+        // The streaming split: frames the trainer must not see cannot become references either.
+        if (options.trainFrames !== undefined) scores.fill(0, options.trainFrames);
+        windows = replaceReferences(windows, scores, options.arr);
+      },
+    );
+    if (!result.stopped) {
+      const onnxPath = await exportOnnx(result.checkpoint, join(dirs.model, 'model.onnx'), options.signal);
+      logger('fit').info({ iterations: result.iteration, windows: windows.length }, 'model fitted');
+      return { onnxPath, windows, iterations: result.iteration, history };
+    }
+    await writeTrainingData(workDir, windows, size, options.trainFrames);
+  }
+}

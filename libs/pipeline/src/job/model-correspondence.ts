@@ -1,0 +1,65 @@
+import { CorrespondenceModel } from '../correspondence/model';
+import { frameToModelInput, toWorkingSize } from '../correspondence/inputs';
+import { FeatureCache } from '../features/feature-cache';
+import type { LandmarkWarp } from '../landmarks/landmark-warp';
+import { LandmarkTrack } from '../landmarks/landmark-track';
+import { FrameStore } from '../media/frame-store';
+import type { Correspondence, CorrespondenceSource } from './propagate';
+import { initFlowFor } from './training-data';
+import { workLayout } from './work-dir';
+
+/**
+ * The trained model as a `CorrespondenceSource` over one analysed video: gathers the pair's inputs (frames at model
+ * size, cached backbone features, the landmark warp), runs the ONNX graph, lifts flow and σ to working size.
+ * Model-size inputs of recent frames are memoised (a window's reference is asked for on every frame).
+ */
+export class ModelCorrespondence implements CorrespondenceSource {
+  private readonly imageCache = new Map<number, Float32Array>();
+  private readonly warps = new Map<number, LandmarkWarp>();
+
+  private constructor(
+    readonly model: CorrespondenceModel,
+    readonly frames: FrameStore,
+    private readonly features: FeatureCache,
+    private readonly track: LandmarkTrack,
+  ) {}
+
+  static async open(workDir: string, onnxPath: string): Promise<ModelCorrespondence> {
+    const dirs = workLayout(workDir);
+    const [model, frames, features, track] = await Promise.all([
+      CorrespondenceModel.load(onnxPath),
+      FrameStore.open(dirs.frames),
+      FeatureCache.open(dirs.features),
+      LandmarkTrack.open(dirs.landmarks),
+    ]);
+    return new ModelCorrespondence(model, frames, features, track);
+  }
+
+  async between(ref: number, cur: number): Promise<Correspondence> {
+    const { width, height } = this.model.shape;
+    const [refImage, curImage, refFeat, curFeat] = await Promise.all([
+      this.imageAt(ref),
+      this.imageAt(cur),
+      this.features.read(ref),
+      this.features.read(cur),
+    ]);
+    const initFlow = initFlowFor(this.track, cur, ref, { width, height }, this.warps);
+    const p = await this.model.predict({ refImage, curImage, refFeat: refFeat.data, curFeat: curFeat.data, initFlow });
+    return toWorkingSize(p.flow, p.sigma, this.frames.width, this.frames.height);
+  }
+
+  private async imageAt(i: number): Promise<Float32Array> {
+    // Least recently used first in the Map's order: re-insert on every hit.
+    const img = this.imageCache.get(i) ?? frameToModelInput(await this.frames.read(i), this.model.shape.width, this.model.shape.height);
+    this.imageCache.delete(i);
+    this.imageCache.set(i, img);
+    if (this.imageCache.size > 8) this.imageCache.delete(this.imageCache.keys().next().value!);
+    return img;
+  }
+
+  async close(): Promise<void> {
+    this.frames.close();
+    await this.features.close();
+    await this.model.release();
+  }
+}

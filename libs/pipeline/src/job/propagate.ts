@@ -1,0 +1,187 @@
+import type { ReferenceWindow } from '../arr/reference-windows';
+import { createFrame, type FloatImage, type RgbFrame } from '../image/frame';
+import { backwardWarpPlanar, backwardWarpRgb, type FlowField } from '../image/warp';
+import { blendSeams } from '../synthesis/blend';
+import { nnfFromFlow } from '../synthesis/nnf';
+import { dilateMask } from '../synthesis/pyramid';
+import { synthesizeGuided } from '../synthesis/synthesize';
+import type { NearestNeighbourField } from '../synthesis/types';
+import { noProgress, type ProgressListener } from '../progress';
+
+/** σ per pixel at working size: the Laplace scale of the photometric residual, in 0..1 intensity units. */
+export type UncertaintyMap = FloatImage;
+
+/** The model's answer for one (reference, current) pair, at working size. */
+export interface Correspondence {
+  readonly flow: FlowField;
+  readonly sigma: UncertaintyMap;
+}
+
+/** Anything that gives the correspondence of frame `cur` to frame `ref` (the trained model, or a baseline). */
+export interface CorrespondenceSource {
+  between(ref: number, cur: number): Promise<Correspondence>;
+}
+
+/** Where guided synthesis replaces the warp: nowhere, where σ > τ, or everywhere. */
+export type SynthesisMode = 'off' | 'uncertain' | 'full';
+
+/** Propagation settings (TSDoc defaults). */
+export interface PropagationOptions {
+  /** σ above which a pixel counts as uncertain (0..1 intensity). Default 0.08. */
+  readonly tau: number;
+  /** Per-frame synthesis of uncertain pixels. Default `uncertain`. */
+  readonly synthesis: SynthesisMode;
+  /** Where the propagated edit replaces the real frame: `diff` = where the edited reference differs from the original (feathered), `full` = everywhere. Default `diff`. */
+  readonly editRegion: 'diff' | 'full';
+}
+
+export const DEFAULT_PROPAGATION: PropagationOptions = { tau: 0.08, synthesis: 'uncertain', editRegion: 'diff' };
+
+export interface PropagatedFrame {
+  readonly index: number;
+  readonly window: number;
+  readonly image: RgbFrame;
+  readonly sigma?: UncertaintyMap;
+  readonly isReference: boolean;
+  /** Fraction of pixels re-synthesised. */
+  readonly synthesized: number;
+}
+
+export interface PropagationInput {
+  readonly frameAt: (index: number) => Promise<RgbFrame>;
+  readonly windows: readonly ReferenceWindow[];
+  /** Edited keyframes by frame index (window 0's reference must be among them). */
+  readonly edits: ReadonlyMap<number, RgbFrame>;
+  readonly correspondence: CorrespondenceSource;
+}
+
+/** Mask (0/1) of pixels with σ > τ, dilated by 2 px so the synthesised region covers the edge of the error. */
+export function uncertainMask(sigma: UncertaintyMap, tau: number): Uint8Array {
+  const m = new Uint8Array(sigma.width * sigma.height);
+  for (let i = 0; i < m.length; i++) m[i] = sigma.data[i]! > tau ? 1 : 0;
+  return dilateMask(m, sigma.width, sigma.height, 2);
+}
+
+/**
+ * The edited reference of a window after the first (paper 3.2): the previous window's edited reference warped
+ * onto the new reference by the model, then only the pixels whose σ is above τ re-synthesised by guided patch
+ * synthesis (A = previous original reference, A′ = its edit, B = the new reference).
+ */
+export async function editedReferenceFor(
+  prev: { index: number; original: RgbFrame; edited: RgbFrame },
+  next: { index: number; original: RgbFrame },
+  correspondence: CorrespondenceSource,
+  tau: number,
+): Promise<RgbFrame> {
+  const c = await correspondence.between(prev.index, next.index);
+  const warped = backwardWarpRgb(prev.edited, c.flow);
+  const mask = uncertainMask(c.sigma, tau);
+  const result = await synthesizeGuided({
+    style: prev.edited,
+    guideSource: prev.original,
+    guideTarget: next.original,
+    mask,
+    init: warped,
+    initNnf: nnfFromFlow(c.flow),
+  });
+  return blendSeams(warped, result.image, mask);
+}
+
+/** Where the edit applies, from the difference of the edited and original reference (feathered weights 0..1). */
+export function editWeights(original: RgbFrame, edited: RgbFrame, mode: PropagationOptions['editRegion']): Float32Array {
+  const n = original.width * original.height;
+  const w = new Float32Array(n);
+  if (mode === 'full') return w.fill(1);
+  const changed = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const d = Math.abs(original.data[3 * i]! - edited.data[3 * i]!) + Math.abs(original.data[3 * i + 1]! - edited.data[3 * i + 1]!) + Math.abs(original.data[3 * i + 2]! - edited.data[3 * i + 2]!);
+    changed[i] = d > 12 ? 1 : 0;
+  }
+  const grown = dilateMask(changed, original.width, original.height, 3);
+  const wide = dilateMask(grown, original.width, original.height, 3);
+  for (let i = 0; i < n; i++) w[i] = grown[i] ? 1 : wide[i] ? 0.5 : 0;
+  return w;
+}
+
+/**
+ * Propagates the edit through every window in order (window i needs window i−1's edited reference). Yields frames
+ * in index order. Per frame: warp the window's edited reference by the predicted flow, re-synthesise uncertain
+ * pixels (guided by the real frame, seeded by the flow and the previous frame's field), and composite over the
+ * real frame where the edit applies.
+ */
+export async function* propagateEdit(
+  input: PropagationInput,
+  options: PropagationOptions = DEFAULT_PROPAGATION,
+  onProgress: ProgressListener = noProgress,
+): AsyncGenerator<PropagatedFrame> {
+  const total = input.windows[input.windows.length - 1]!.end;
+  let done = 0;
+  let prev: { index: number; original: RgbFrame; edited: RgbFrame } | undefined;
+  for (const [wi, window] of input.windows.entries()) {
+    const original = await input.frameAt(window.reference);
+    const given = input.edits.get(window.reference);
+    if (!given && !prev) throw new RangeError(`window 0 (reference ${window.reference}) has no edited keyframe`);
+    const edited = given ?? (await editedReferenceFor(prev!, { index: window.reference, original }, input.correspondence, options.tau));
+    const ref = { index: window.reference, original, edited };
+    const weights = editWeights(original, edited, options.editRegion);
+    let prevNnf: NearestNeighbourField | undefined;
+    for (let t = window.start; t < window.end; t++) {
+      const frame = await renderFrame(ref, t, input, options, weights, prevNnf);
+      prevNnf = frame.nnf;
+      yield { index: t, window: wi, image: frame.image, sigma: frame.sigma, isReference: t === ref.index, synthesized: frame.synthesized };
+      onProgress({ stage: 'render', done: ++done, total });
+    }
+    prev = ref;
+  }
+}
+
+async function renderFrame(
+  ref: { index: number; original: RgbFrame; edited: RgbFrame },
+  t: number,
+  input: PropagationInput,
+  options: PropagationOptions,
+  weights: Float32Array,
+  prevNnf: NearestNeighbourField | undefined,
+): Promise<{ image: RgbFrame; sigma?: UncertaintyMap; synthesized: number; nnf?: NearestNeighbourField }> {
+  if (t === ref.index) return { image: ref.edited, synthesized: 0 };
+  const current = await input.frameAt(t);
+  const c = await input.correspondence.between(ref.index, t);
+  let image = backwardWarpRgb(ref.edited, c.flow);
+  let synthesized = 0;
+  let nnf: NearestNeighbourField | undefined;
+  if (options.synthesis !== 'off') {
+    const mask = options.synthesis === 'full' ? new Uint8Array(current.width * current.height).fill(1) : uncertainMask(c.sigma, options.tau);
+    for (const m of mask) synthesized += m;
+    if (synthesized > 0) {
+      const flowNnf = nnfFromFlow(c.flow);
+      const result = await synthesizeGuided({
+        style: ref.edited,
+        guideSource: ref.original,
+        guideTarget: current,
+        mask,
+        init: image,
+        initNnf: prevNnf ? [flowNnf, prevNnf] : flowNnf,
+      });
+      image = options.synthesis === 'full' ? result.image : blendSeams(image, result.image, mask);
+      nnf = result.nnf;
+    }
+    synthesized /= mask.length;
+  }
+  return { image: composite(current, image, warpWeights(weights, c.flow)), sigma: c.sigma, synthesized, nnf };
+}
+
+function warpWeights(weights: Float32Array, flow: FlowField): Float32Array {
+  let all = true;
+  for (const w of weights) if (w !== 1) { all = false; break; }
+  return all ? weights : backwardWarpPlanar(weights, 1, flow);
+}
+
+/** out = w·edit + (1 − w)·real. */
+function composite(real: RgbFrame, edit: RgbFrame, weights: Float32Array): RgbFrame {
+  const out = new Uint8Array(real.data.length);
+  for (let i = 0; i < weights.length; i++) {
+    const w = weights[i]!;
+    for (let c = 0; c < 3; c++) out[3 * i + c] = Math.round(w * edit.data[3 * i + c]! + (1 - w) * real.data[3 * i + c]!);
+  }
+  return createFrame(real.width, real.height, out);
+}

@@ -1,0 +1,136 @@
+/**
+ * ffmpeg / ffprobe command lines as pure data: each function maps a request to the arguments, nothing runs here
+ * (`ffmpeg-runner.ts` is the one place that starts the tools). Keeping them pure makes them easy to read and test.
+ */
+
+/** A rational frame rate, e.g. 30000/1001; `num / den` frames per second. */
+export interface Fps {
+  readonly num: number;
+  readonly den: number;
+}
+
+/** Marks a pipe end instead of a file: ffmpeg's stdin as an input, its stdout as the output. */
+export const PIPE = 'pipe:';
+
+export interface FfmpegInput {
+  /** A file path, or {@link PIPE} for stdin. */
+  readonly source: string;
+  /** Options placed before this input's `-i` (global options such as `-v` may go here too). */
+  readonly options: readonly string[];
+}
+
+/** One ffmpeg invocation: inputs, then the options of its single output, then the output. */
+export interface FfmpegSpec {
+  readonly inputs: readonly FfmpegInput[];
+  readonly outputOptions: readonly string[];
+  /** A file path, or {@link PIPE} for stdout. */
+  readonly output: string;
+}
+
+/** Quiet, no banner: stderr then carries only real errors, which the runner keeps for `ToolError` details. */
+const QUIET = ['-hide_banner', '-v', 'error'];
+
+/**
+ * ffprobe options after `-show_streams -show_format`: `-count_packets` reads the whole container (demuxing only,
+ * tens of ms) so the frame count is exact even without `nb_frames`, and a truncated file shows fewer packets.
+ */
+export const PROBE_OPTIONS: readonly string[] = ['-v', 'error', '-count_packets'];
+
+export interface DecodeCommandOptions {
+  /** Output size (the working size, display orientation). */
+  readonly width: number;
+  readonly height: number;
+  /** First frame (0-based, exact: counted by the `trim` filter, not seeked by time). Default 0. */
+  readonly start?: number;
+  /** Frames to decode at most. Default: all. */
+  readonly count?: number;
+}
+
+/**
+ * Decode a video's first video stream to raw `rgb24` frames on stdout, scaled to the working size.
+ * - `-fps_mode passthrough`: one output frame per decoded frame (no duplication/dropping), so counts are exact.
+ * - `scale … flags=area`: area averaging when downscaling (as cv2.INTER_AREA); at the source size it is the plain
+ *   YUV→RGB conversion, which then equals OpenCV's `VideoCapture` frames bit for bit on untagged BT.601 clips.
+ * - ffmpeg's autorotate applies the rotation metadata before the filters, so width/height are display sizes.
+ */
+export function decodeCommand(path: string, opts: DecodeCommandOptions): FfmpegSpec {
+  const filters = [`scale=${opts.width}:${opts.height}:flags=area`];
+  if (opts.start) filters.unshift(`trim=start_frame=${opts.start}`);
+  const frames = opts.count !== undefined && Number.isFinite(opts.count) ? ['-frames:v', String(opts.count)] : [];
+  return {
+    inputs: [{ source: path, options: [...QUIET, '-nostdin'] }],
+    outputOptions: [
+      '-map',
+      '0:v:0',
+      '-fps_mode',
+      'passthrough',
+      '-vf',
+      filters.join(','),
+      ...frames,
+      '-pix_fmt',
+      'rgb24',
+      '-f',
+      'rawvideo',
+    ],
+    output: PIPE,
+  };
+}
+
+export interface EncodeCommandOptions {
+  readonly width: number;
+  readonly height: number;
+  readonly fps: Fps;
+  /** A video whose audio track (if any) is copied into the output. */
+  readonly audioFrom?: string;
+  /** x264 constant rate factor (0–51, lower = better). */
+  readonly crf: number;
+  /** x264 preset (speed/size trade-off). */
+  readonly preset: string;
+  /** The file ffmpeg writes (the caller's temp file). */
+  readonly output: string;
+}
+
+/**
+ * Encode raw `rgb24` frames from stdin as H.264 (yuv420p, BT.601 untagged, the matrix the decoder assumes for
+ * untagged input, so a decode of the result round-trips) in MP4 at the given rational frame rate; copy the audio of
+ * `audioFrom` when it has one (`1:a?`), stop at the shorter stream, move the index to the front (`+faststart`).
+ */
+export function encodeCommand(opts: EncodeCommandOptions): FfmpegSpec {
+  const raw = [
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    '-video_size',
+    `${opts.width}x${opts.height}`,
+    '-framerate',
+    `${opts.fps.num}/${opts.fps.den}`,
+  ];
+  const inputs: FfmpegInput[] = [{ source: PIPE, options: [...QUIET, ...raw] }];
+  const audio: string[] = [];
+  if (opts.audioFrom !== undefined) {
+    inputs.push({ source: opts.audioFrom, options: [] });
+    audio.push('-map', '1:a:0?', '-c:a', 'copy', '-shortest');
+  }
+  return {
+    inputs,
+    outputOptions: [
+      '-map',
+      '0:v:0',
+      ...audio,
+      '-c:v',
+      'libx264',
+      '-preset',
+      opts.preset,
+      '-crf',
+      String(opts.crf),
+      '-pix_fmt',
+      'yuv420p',
+      '-movflags',
+      '+faststart',
+      '-f',
+      'mp4',
+    ],
+    output: opts.output,
+  };
+}

@@ -1,0 +1,80 @@
+"""Command line of the trainer: `python -m streamedit_trainer train|export|forward|parity|evaluate …`.
+
+Exit codes: 0 done, 2 bad input (message on stderr, one line), 1 anything else.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import List, Optional
+
+from .data import DataError
+from .presets import PRESETS
+
+
+def parse(argv: Optional[List[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="streamedit_trainer", description="StreamEdit PPCE trainer")
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train (or resume) on a data directory")
+    t.add_argument("--data", required=True)
+    t.add_argument("--out", required=True)
+    t.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
+    t.add_argument("--max-iterations", type=int)
+    t.add_argument("--check-every", type=int)
+    t.add_argument("--stop-at-check", action="store_true")
+    e = sub.add_parser("export", help="export a checkpoint to ONNX")
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--out", required=True)
+    f = sub.add_parser("forward", help="run a checkpoint on raw float32 inputs (parity tests)")
+    f.add_argument("--checkpoint", required=True)
+    f.add_argument("--inputs", required=True)
+    f.add_argument("--out", required=True)
+    w = sub.add_parser("parity", help="run one image operation on raw planar float32 files (TS parity tests)")
+    w.add_argument("--op", choices=["warp", "area", "resize-flow"], required=True)
+    w.add_argument("--src", required=True)
+    w.add_argument("--flow")
+    w.add_argument("--out", required=True)
+    for name in ("channels", "width", "height", "out-width", "out-height"):
+        w.add_argument(f"--{name}", type=int, default=0)
+    v = sub.add_parser("evaluate", help="reconstruction PSNR of every frame from one reference")
+    v.add_argument("--checkpoint", required=True)
+    v.add_argument("--data", required=True)
+    v.add_argument("--reference", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse(argv)
+    try:
+        if args.command == "train":
+            from .train import TrainOptions, train, preset_with
+
+            preset = preset_with(args.preset, args.max_iterations, args.check_every)
+            train(TrainOptions(args.data, args.out, preset, args.stop_at_check))
+        elif args.command == "export":
+            from .export import export_onnx
+
+            shapes = export_onnx(args.checkpoint, args.out)
+            print(json.dumps({"type": "exported", "path": args.out, "inputs": shapes}))
+        elif args.command == "forward":
+            from .export import forward_files
+
+            forward_files(args.checkpoint, args.inputs, args.out)
+        elif args.command == "parity":
+            from .export import parity_op
+
+            parity_op(args.op, args.src, args.flow, args.out, args.channels, args.width, args.height, args.out_width, args.out_height)
+        elif args.command == "evaluate":
+            from .evaluate import reconstruct_psnr
+
+            result = reconstruct_psnr(args.checkpoint, args.data, args.reference)
+            print(json.dumps({"type": "evaluation", "psnr": result["psnr"], "frames": result["frames"]}))
+    except (DataError, ValueError, FileNotFoundError) as err:
+        sys.stderr.write(f"{err}\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

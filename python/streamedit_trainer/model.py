@@ -1,0 +1,269 @@
+"""PPCE: probabilistic pixel correspondence (paper section 3.1, eq. 1), small enough to train on 2 CPU cores.
+
+Inputs and outputs are described once in `io_spec.py`. The network maps the current frame to its reference:
+
+1. Coarse matching on the 32×32 backbone grid (eq. 1): queries from the current frame's features (with F_warp, the
+   reference features sampled by the landmark warp), keys from the reference's features, both with a positional
+   encoding; attention over every reference position plus a Gaussian prior centred where the landmark warp points.
+   The soft-argmax of the attention is the coarse flow, so with untrained weights it is already descriptor matching
+   around the landmark warp. A small conv net refines it.
+2. Coarse-to-fine refinement at 1/4 and 1/2 of the model resolution: a shared conv encoder on both images, the
+   reference's features warped by the current estimate, a local correlation (cost volume) and a conv net that
+   predicts a residual flow; the 1/2 level also predicts a convex-upsampling mask (RAFT) that lifts the flow to full
+   model resolution with sharp motion boundaries.
+3. The uncertainty head: log σ per pixel from the current frame, the reference warped by the (detached) flow and
+   their absolute difference: σ learns to explain the photometric residual (Laplace NLL, eq. 2).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Dict, List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from .warp import backward_warp, pixel_grid, resize_flow
+
+LOG_SIGMA_MIN = -6.0  # σ ≥ 0.0025 of the 0..1 intensity range: keeps |r|/σ bounded
+LOG_SIGMA_MAX = 1.0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture sizes; saved in every checkpoint so export and resume rebuild the same network."""
+
+    width: int = 256  # model resolution (multiples of 8)
+    height: int = 256
+    feat_channels: int = 64  # backbone descriptors (XFeat 64-d at 32×32)
+    feat_width: int = 32
+    feat_height: int = 32
+    coarse_hidden: int = 64
+    enc2: int = 16  # encoder channels at 1/2
+    enc4: int = 32  # encoder channels at 1/4
+    hidden4: int = 64
+    hidden2: int = 32
+    radius4: int = 3  # local correlation radius at 1/4 (±12 px at full model resolution)
+    radius2: int = 2  # at 1/2 (±4 px)
+    iters4: int = 1  # refinement passes at 1/4 (shared weights)
+    context4: int = 32  # hidden channels handed from the coarse level to 1/4
+    context2: int = 16  # from 1/4 to 1/2
+    sigma_hidden: int = 8
+
+    def to_dict(self) -> Dict[str, int]:
+        return asdict(self)
+
+
+def conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1), nn.LeakyReLU(0.1))
+
+
+def zero_conv(cin: int, cout: int) -> nn.Conv2d:
+    """Output layer that starts at zero, so an untrained stage passes its input flow through unchanged."""
+    layer = nn.Conv2d(cin, cout, 3, padding=1)
+    nn.init.zeros_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+def normalized_grid(height: int, width: int, like: Tensor) -> Tensor:
+    """[1, 2, H, W] pixel centres in [-1, 1] (align_corners=False convention)."""
+    scale = torch.tensor([2.0 / width, 2.0 / height], dtype=like.dtype, device=like.device).view(1, 2, 1, 1)
+    return (pixel_grid(height, width, like) + 0.5) * scale - 1.0
+
+
+def fourier_features(grid: Tensor, bands: int = 4) -> Tensor:
+    """Positional encoding of normalized coordinates: sin/cos at octave frequencies, [1, 4·bands, H, W]."""
+    parts = []
+    for k in range(bands):
+        arg = grid * (math.pi * 2.0**k)
+        parts += [torch.sin(arg), torch.cos(arg)]
+    return torch.cat(parts, dim=1)
+
+
+def local_correlation(cur: Tensor, ref: Tensor, radius: int) -> Tensor:
+    """Cost volume [B, (2r+1)², H, W]: mean over channels of cur · ref shifted by every offset within `radius`.
+
+    Training uses `_Correlation` (hand-written backward: autograd through 49 slices allocated a zeroed padded tensor
+    per slice); ONNX export traces the same sums as plain pad + slice + mul ops.
+    """
+    if torch.onnx.is_in_onnx_export():
+        return _correlation_by_slices(cur, ref, radius)
+    return _Correlation.apply(cur, ref, radius)
+
+
+def _shifts(radius: int) -> List[Tuple[int, int]]:
+    return [(dy, dx) for dy in range(2 * radius + 1) for dx in range(2 * radius + 1)]
+
+
+def _correlation_by_slices(cur: Tensor, ref: Tensor, radius: int) -> Tensor:
+    height, width = cur.shape[-2], cur.shape[-1]
+    padded = F.pad(ref, (radius, radius, radius, radius))
+    costs = [(cur * padded[:, :, dy : dy + height, dx : dx + width]).mean(dim=1, keepdim=True) for dy, dx in _shifts(radius)]
+    return torch.cat(costs, dim=1)
+
+
+class _Correlation(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, cur: Tensor, ref: Tensor, radius: int) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward(cur, ref)
+        ctx.radius = radius
+        return _correlation_by_slices(cur, ref, radius)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tuple[Optional[Tensor], Optional[Tensor], None]:  # type: ignore[override]
+        cur, ref = ctx.saved_tensors
+        radius: int = ctx.radius
+        height, width = cur.shape[-2], cur.shape[-1]
+        scale = 1.0 / cur.shape[1]
+        padded = F.pad(ref, (radius, radius, radius, radius))
+        grad_cur = torch.zeros_like(cur)
+        grad_padded = torch.zeros_like(padded)
+        for k, (dy, dx) in enumerate(_shifts(radius)):
+            g = grad[:, k : k + 1] * scale
+            grad_cur += g * padded[:, :, dy : dy + height, dx : dx + width]
+            grad_padded[:, :, dy : dy + height, dx : dx + width] += g * cur
+        return grad_cur, grad_padded[:, :, radius : radius + height, radius : radius + width], None
+
+
+def convex_upsample(flow: Tensor, mask: Tensor, factor: int) -> Tensor:
+    """RAFT's convex upsampling: each fine pixel is a softmax-weighted mix of the 3×3 coarse neighbours' flow.
+
+    flow [B, 2, h, w] in coarse pixels, mask [B, 9·f², h, w] → [B, 2, f·h, f·w] in fine pixels.
+    """
+    b, _, h, w = flow.shape
+    weights = torch.softmax(mask.view(b, 1, 9, factor, factor, h, w), dim=2)
+    padded = F.pad(flow * factor, (1, 1, 1, 1), mode="replicate")
+    neighbours = torch.stack([padded[:, :, dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)], dim=2)
+    up = (weights * neighbours.view(b, 2, 9, 1, 1, h, w)).sum(dim=2)  # [B, 2, f, f, h, w]
+    return up.permute(0, 1, 4, 2, 5, 3).reshape(b, 2, h * factor, w * factor)
+
+
+class CoarseMatcher(nn.Module):
+    """Eq. (1): cross-attention from current-frame queries to reference keys → soft-argmax coarse flow."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        c = cfg.feat_channels
+        self.query = nn.Conv2d(2 * c, c, 1)
+        self.key = nn.Conv2d(c, c, 1)
+        self.position = nn.Conv2d(16, c, 1)  # projects fourier_features(bands=4) of the (x, y) grid
+        with torch.no_grad():  # start as plain descriptor similarity: identity projections, no positional term
+            eye = torch.eye(c).view(c, c, 1, 1)
+            self.query.weight.zero_()
+            self.query.weight[:, :c] = eye
+            self.query.bias.zero_()
+            self.key.weight.copy_(eye)
+            self.key.bias.zero_()
+            self.position.weight.zero_()
+            self.position.bias.zero_()
+        self.log_temperature = nn.Parameter(torch.tensor(math.log(0.05)))
+        self.log_prior = nn.Parameter(torch.tensor(math.log(0.35)))  # prior σ in normalized coordinates
+        self.refine = nn.Sequential(conv(2 * c + 5, cfg.coarse_hidden), conv(cfg.coarse_hidden, cfg.coarse_hidden))
+        self.delta = zero_conv(cfg.coarse_hidden, 2)
+
+    def forward(self, ref_feat: Tensor, cur_feat: Tensor, init_flow: Tensor) -> Tuple[Tensor, Tensor]:
+        """Flow in feature-grid pixels [B, 2, h, w] and the hidden state for the next level."""
+        b, c, h, w = cur_feat.shape
+        grid = normalized_grid(h, w, cur_feat)
+        to_norm = torch.tensor([2.0 / w, 2.0 / h], dtype=cur_feat.dtype, device=cur_feat.device).view(1, 2, 1, 1)
+        f_warp = backward_warp(ref_feat, init_flow)
+        pe = self.position(fourier_features(grid))
+        q = (self.query(torch.cat([cur_feat, f_warp], dim=1)) + pe).view(b, c, h * w)
+        k = (self.key(ref_feat) + pe).view(b, c, h * w)
+        keys_xy = grid.view(1, 2, h * w)
+        centre = (grid + init_flow * to_norm).view(b, 2, h * w, 1)  # where the landmark warp points, per query
+        dist2 = ((keys_xy.unsqueeze(2) - centre) ** 2).sum(dim=1)  # [B, hw_q, hw_k]
+        prior = torch.exp(self.log_prior)
+        logits = torch.bmm(q.transpose(1, 2), k) / torch.exp(self.log_temperature) - dist2 / (2.0 * prior * prior)
+        attention = torch.softmax(logits, dim=2)
+        # one product aggregates the matched reference features, the soft-argmax position and its second moment
+        values = torch.cat([ref_feat.view(b, c, h * w), keys_xy.expand(b, 2, h * w), (keys_xy * keys_xy).sum(1, keepdim=True).expand(b, 1, h * w)], dim=1)
+        pooled = torch.bmm(values, attention.transpose(1, 2))  # [B, c + 3, hw_q]
+        matched = pooled[:, :c].reshape(b, c, h, w)
+        target = pooled[:, c : c + 2]
+        spread = (pooled[:, c + 2 :] - (target * target).sum(1, keepdim=True)).reshape(b, 1, h, w)
+        flow = (target.reshape(b, 2, h, w) - grid) / to_norm
+        hidden = self.refine(torch.cat([cur_feat, matched, flow, init_flow, torch.sqrt(spread.clamp(min=0.0) + 1e-6)], dim=1))
+        return flow + self.delta(hidden), hidden
+
+
+class Encoder(nn.Module):
+    """Shared image pyramid: features at 1/2 and 1/4 of the model resolution."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.to_half = nn.Sequential(conv(3, cfg.enc2, 2), conv(cfg.enc2, cfg.enc2))
+        self.to_quarter = nn.Sequential(conv(cfg.enc2, cfg.enc4, 2), conv(cfg.enc4, cfg.enc4))
+
+    def forward(self, image: Tensor) -> Tuple[Tensor, Tensor]:
+        half = self.to_half(image - 0.5)
+        return half, self.to_quarter(half)
+
+
+class Refiner(nn.Module):
+    """One coarse-to-fine level: warp the reference features, correlate locally, predict a residual flow."""
+
+    def __init__(self, feat: int, context: int, hidden: int, radius: int, extra_out: int = 0) -> None:
+        super().__init__()
+        self.radius = radius
+        self.net = nn.Sequential(conv((2 * radius + 1) ** 2 + feat + context + 2, hidden), conv(hidden, hidden))
+        self.delta = zero_conv(hidden, 2)
+        self.extra = nn.Conv2d(hidden, extra_out, 1) if extra_out > 0 else None
+
+    def forward(self, cur: Tensor, ref: Tensor, flow: Tensor, context: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        corr = local_correlation(cur, backward_warp(ref, flow), self.radius)
+        hidden = self.net(torch.cat([corr, cur, context, flow], dim=1))
+        extra = self.extra(hidden) if self.extra is not None else hidden[:, :0]
+        return flow + self.delta(hidden), hidden, extra
+
+
+class PPCE(nn.Module):
+    """The correspondence network; `forward` returns every level's flow for the multi-scale loss."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        if cfg.width % 8 or cfg.height % 8:
+            raise ValueError(f"model resolution {cfg.width}×{cfg.height} must be multiples of 8")
+        self.cfg = cfg
+        self.coarse = CoarseMatcher(cfg)
+        self.encoder = Encoder(cfg)
+        self.level4 = Refiner(cfg.enc4, cfg.context4, cfg.hidden4, cfg.radius4)
+        self.level2 = Refiner(cfg.enc2, cfg.context2, cfg.hidden2, cfg.radius2, extra_out=9 * 4)
+        self.sigma = nn.Sequential(conv(7, cfg.sigma_hidden), nn.Conv2d(cfg.sigma_hidden, 1, 3, padding=1))
+
+    def forward(self, ref_image: Tensor, cur_image: Tensor, ref_feat: Tensor, cur_feat: Tensor, init_flow: Tensor) -> Dict[str, Tensor]:
+        cfg = self.cfg
+        fh, fw = ref_feat.shape[-2], ref_feat.shape[-1]
+        flow8, hidden = self.coarse(ref_feat, cur_feat, resize_flow(init_flow, fh, fw))
+        ref2, ref4 = self.encoder(ref_image)
+        cur2, cur4 = self.encoder(cur_image)
+        h4, w4 = cur4.shape[-2], cur4.shape[-1]
+        flow4 = resize_flow(flow8, h4, w4)
+        context = F.interpolate(hidden[:, : cfg.context4], size=(h4, w4), mode="bilinear", align_corners=False)
+        for _ in range(cfg.iters4):
+            flow4, hidden, _ = self.level4(cur4, ref4, flow4, context)
+        h2, w2 = cur2.shape[-2], cur2.shape[-1]
+        flow2 = resize_flow(flow4, h2, w2)
+        context = F.interpolate(hidden[:, : cfg.context2], size=(h2, w2), mode="bilinear", align_corners=False)
+        flow2, _, mask = self.level2(cur2, ref2, flow2, context)
+        flow = convex_upsample(flow2, mask, 2)
+        warped = backward_warp(ref_image, flow.detach())
+        residual = (cur_image - warped).abs().mean(dim=1, keepdim=True)
+        raw = self.sigma(torch.cat([cur_image - 0.5, warped - 0.5, residual], dim=1))
+        log_sigma = LOG_SIGMA_MIN + (LOG_SIGMA_MAX - LOG_SIGMA_MIN) * torch.sigmoid(raw)
+        return {"flow": flow, "log_sigma": log_sigma, "flow2": flow2, "flow4": flow4, "flow8": flow8}
+
+
+class ExportWrapper(nn.Module):
+    """The deployed graph: only `flow` and `log_sigma` (names in io_spec.OUTPUT_NAMES)."""
+
+    def __init__(self, model: PPCE) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, ref_image: Tensor, cur_image: Tensor, ref_feat: Tensor, cur_feat: Tensor, init_flow: Tensor) -> Tuple[Tensor, Tensor]:
+        out = self.model(ref_image, cur_image, ref_feat, cur_feat, init_flow)
+        return out["flow"], out["log_sigma"]
