@@ -48,13 +48,17 @@ test('cli probe: bad inputs exit 2 with one clear line', async () => {
   await writeFile(cut, (await readFile(clipPath('may'))).subarray(0, 20_000));
   const tone = join(dir, 'tone.mp4');
   await ffmpegTool(['-f', 'lavfi', '-i', 'sine=duration=1', '-c:a', 'aac', tone]);
-  assertBadInput(await runCli(['probe', text]), /readme\.mp4 is not a readable video .*: give a complete video file/);
-  assertBadInput(await runCli(['probe', cut, '--json']), /cut\.mp4 is truncated or incomplete/);
-  assertBadInput(
-    await runCli(['probe', join(dir, 'missing.mp4')]),
-    /missing\.mp4 does not exist or cannot be read: check the path/,
-  );
-  assertBadInput(await runCli(['probe', tone]), /tone\.mp4 has only audio, no video track/);
+  // Independent CLI runs, in parallel to keep the test short.
+  const [r1, r2, r3, r4] = await Promise.all([
+    runCli(['probe', text]),
+    runCli(['probe', cut, '--json']),
+    runCli(['probe', join(dir, 'missing.mp4')]),
+    runCli(['probe', tone]),
+  ]);
+  assertBadInput(r1, /readme\.mp4 is not a readable video .*: give a complete video file/);
+  assertBadInput(r2, /cut\.mp4 is truncated or incomplete/);
+  assertBadInput(r3, /missing\.mp4 does not exist or cannot be read: check the path/);
+  assertBadInput(r4, /tone\.mp4 has only audio, no video track/);
 });
 
 test('cli: a missing ffprobe is an internal error (exit 1) that names the setting to fix', async () => {
@@ -65,17 +69,12 @@ test('cli: a missing ffprobe is an internal error (exit 1) that names the settin
 
 test('cli frames: PNG files at the working size, or a frame store', async () => {
   const pngs = join(dir, 'pngs');
-  const r = await runCli([
-    'frames',
-    clipPath('d9'),
-    '--out',
-    pngs,
-    '--max-side',
-    '128',
-    '--count',
-    '3',
-    '--start',
-    '10',
+  const store = join(dir, 'store');
+  const pick = ['--max-side', '128', '--count', '3', '--start', '10'];
+  const [r, s, bad] = await Promise.all([
+    runCli(['frames', clipPath('d9'), '--out', pngs, ...pick]),
+    runCli(['frames', clipPath('may'), '--out', store, '--format', 'store', '--max-side', '64']),
+    runCli(['frames', clipPath('may'), '--out', join(dir, 'unused'), '--count', '0']),
   ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /wrote 3 frames of 128×120/);
@@ -83,48 +82,34 @@ test('cli frames: PNG files at the working size, or a frame store', async () => 
   const png = await readPng(join(pngs, 'frame_000002.png'));
   assert.deepEqual([png.width, png.height], [128, 120]);
 
-  const store = join(dir, 'store');
-  const s = await runCli(['frames', clipPath('may'), '--out', store, '--format', 'store', '--max-side', '64']);
   assert.equal(s.code, 0, s.stderr);
   const fs = await FrameStore.open(store);
   assert.deepEqual([fs.count, fs.width, fs.height, fs.fps], [125, 64, 64, { num: 25, den: 1 }]);
   fs.close();
 
-  const bad = await runCli(['frames', clipPath('may'), '--out', pngs, '--count', '0']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--count.*expected an integer ≥ 1/);
 });
 
 test('cli metrics --json: PSNR / SSIM of a re-encode, clean JSON on stdout; mismatched videos exit 2', async () => {
   const b = join(dir, 'may_crf35.mp4');
-  await ffmpegTool([
-    '-i',
-    clipPath('may'),
-    '-frames:v',
-    '10',
-    '-an',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-crf',
-    '35',
-    b,
+  const x264 = '-an -c:v libx264 -preset ultrafast -crf 35'.split(' ');
+  await ffmpegTool(['-i', clipPath('may'), '-frames:v', '10', ...x264, b]);
+  const [r, same, mismatch] = await Promise.all([
+    runCli(['metrics', clipPath('may'), b, '--json', '--count', '10', '--max-side', '256']),
+    runCli(['metrics', clipPath('may'), clipPath('may'), '--count', '2', '--max-side', '64']),
+    runCli(['metrics', clipPath('may'), b]),
   ]);
-  const r = await runCli(['metrics', clipPath('may'), b, '--json', '--count', '10', '--max-side', '256']);
   assert.equal(r.code, 0, r.stderr);
   const m = JSON.parse(r.stdout);
-  assert.deepEqual(
-    [m.frames, m.width, m.height, m.psnr.perFrame.length, m.ssim.perFrame.length],
-    [10, 256, 256, 10, 10],
-  );
+  const sizes = [m.frames, m.width, m.height, m.psnr.perFrame.length, m.ssim.perFrame.length];
+  assert.deepEqual(sizes, [10, 256, 256, 10, 10]);
   assert.ok(m.psnr.mean > 25 && m.psnr.mean < 50, `PSNR ${m.psnr.mean}`);
   assert.ok(m.ssim.mean > 0.8 && m.ssim.mean < 1, `SSIM ${m.ssim.mean}`);
 
-  const same = await runCli(['metrics', clipPath('may'), clipPath('may'), '--count', '2', '--max-side', '64']);
   assert.equal(same.code, 0, same.stderr);
   assert.match(same.stdout, /PSNR\s+99\.00 dB/);
   assert.match(same.stdout, /SSIM\s+100\.00 %/);
 
-  assertBadInput(await runCli(['metrics', clipPath('may'), b]), /has 125 frames and .* has 10/);
+  assertBadInput(mismatch, /has 125 frames and .* has 10/);
 });

@@ -8,9 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadSettings, REPO_ROOT, settingVariable, type Settings } from '@streamedit/pipeline';
 import {
+  bullJobId,
   FARM_ENV,
   FARM_JOBS,
   FlowScheduler,
@@ -209,7 +211,8 @@ describe('KEDA triggers read the Redis keys BullMQ uses (real redis-server, real
     const flows = new FlowScheduler(client, loadFarmConfig({ REDIS_URL: redis.url }));
     const record = (priority: JobRecord['priority']): JobRecord =>
       ({ id: randomUUID(), priority, device, edit: { kind: 'look', name: 'noir' } }) as unknown as JobRecord;
-    await flows.enqueue(record('normal'));
+    const normal = record('normal');
+    await flows.enqueue(normal);
     await flows.enqueue(record('high'));
     await flows.enqueue(record('low'));
     const analyze = FARM_JOBS.analyze.route({ device });
@@ -224,6 +227,16 @@ describe('KEDA triggers read the Redis keys BullMQ uses (real redis-server, real
       'zset',
       'low priority is not in that list',
     );
+    // Job data carries ids only; options carry the retry, history and flow-failure policy.
+    const queue = new Queue(analyze, { connection: client });
+    const job = await queue.getJob(bullJobId.analyze(normal.id));
+    await queue.close();
+    assert.deepEqual(job?.data, { jobId: normal.id });
+    assert.equal(job?.opts.attempts, 3);
+    assert.deepEqual(job?.opts.backoff, { type: 'exponential', delay: 5000 });
+    assert.deepEqual(job?.opts.removeOnComplete, { count: 1000 });
+    assert.deepEqual(job?.opts.removeOnFail, { count: 5000 });
+    assert.equal(job?.opts.failParentOnFailure, true);
     const depths = await flows.depths();
     assert.deepEqual(depths[analyze], { waiting: 2, prioritized: 1, active: 0, pending: 3, load: 3 });
     assert.equal(await client.exists(JOB_KEYS.all), 0, 'the scheduler writes no job records');

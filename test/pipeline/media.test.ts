@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   InvalidVideoError,
+  PIPE,
+  decodeCommand,
+  encodeCommand,
   createFrame,
   decodeFrames,
   probeVideo,
@@ -125,6 +128,39 @@ test('probe: unusable files are an InvalidVideoError with one sentence that says
     // decodeFrames probes first, so it refuses the same files before starting ffmpeg.
     await assert.rejects(collect(decodeFrames(path)), InvalidVideoError, kind);
   }
+});
+
+test('ffmpeg commands are pure data: exact frame picks at the working size; rational rate and audio copy', () => {
+  const d = decodeCommand('/v.mp4', { width: 256, height: 240, start: 7, count: 5 });
+  assert.deepEqual(d.inputs, [{ source: '/v.mp4', options: ['-hide_banner', '-v', 'error', '-nostdin'] }]);
+  assert.equal(d.output, PIPE);
+  assert.match(
+    d.outputOptions.join(' '),
+    /-vf trim=start_frame=7,scale=256:240:flags=area -frames:v 5 -pix_fmt rgb24 -f rawvideo$/,
+  );
+  assert.doesNotMatch(decodeCommand('/v.mp4', { width: 64, height: 64 }).outputOptions.join(' '), /trim|-frames:v/);
+  const fps = { num: 30000, den: 1001 };
+  const e = encodeCommand({
+    width: 64,
+    height: 48,
+    fps,
+    audioFrom: '/a.mp4',
+    crf: 18,
+    preset: 'medium',
+    output: '/o.mp4',
+  });
+  assert.deepEqual(
+    e.inputs.map((i) => i.source),
+    [PIPE, '/a.mp4'],
+  );
+  assert.match(e.inputs[0]!.options.join(' '), /-f rawvideo -pix_fmt rgb24 -video_size 64x48 -framerate 30000\/1001$/);
+  assert.match(
+    e.outputOptions.join(' '),
+    /^-map 0:v:0 -map 1:a:0\? -c:a copy -shortest -c:v libx264 .*-crf 18 -pix_fmt yuv420p/,
+  );
+  assert.equal(e.output, '/o.mp4');
+  const silent = encodeCommand({ width: 64, height: 48, fps, crf: 18, preset: 'medium', output: '/o.mp4' });
+  assert.deepEqual([silent.inputs.length, silent.outputOptions.includes('1:a:0?')], [1, false]);
 });
 
 test('workingSize: longer side ≤ maxSide, aspect kept, even sides, never enlarged, rotation swaps', () => {

@@ -29,20 +29,8 @@ let reencoded: string;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'streamedit-metrics-'));
   reencoded = join(dir, 'may_crf30.mp4');
-  await ffmpegTool([
-    '-i',
-    clipPath('may'),
-    '-frames:v',
-    String(N),
-    '-an',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-crf',
-    '30',
-    reencoded,
-  ]);
+  const x264 = '-an -c:v libx264 -preset veryfast -crf 30'.split(' ');
+  await ffmpegTool(['-i', clipPath('may'), '-frames:v', String(N), ...x264, reencoded]);
 });
 after(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -52,6 +40,11 @@ async function collect(frames: AsyncIterable<RgbFrame>): Promise<RgbFrame[]> {
   const out: RgbFrame[] = [];
   for await (const f of frames) out.push(f);
   return out;
+}
+
+/** Runs an ffmpeg filter graph over [0:v] = may_theresa and [1:v] = its re-encode, output discarded. */
+async function filterBoth(graph: string): Promise<void> {
+  await ffmpegTool(['-i', clipPath('may'), '-i', reencoded, '-lavfi', graph, '-f', 'null', '-']);
 }
 
 /** The mean of one `key:value` field over the lines of an ffmpeg psnr/ssim stats file. */
@@ -165,17 +158,7 @@ test('compareVideos agrees with ffmpeg’s own psnr and ssim filters on a clip v
   // PSNR: ffmpeg's filter on rgb24 inputs is the same quantity (MSE over R, G, B) on the same RGB frames (its
   // yuv→rgb24 conversion equals our decoder's), so the only slack is the stats file's 2 decimals.
   const psnrStats = join(dir, 'psnr.log');
-  await ffmpegTool([
-    '-i',
-    clipPath('may'),
-    '-i',
-    reencoded,
-    '-lavfi',
-    `[0:v]trim=end_frame=${N},format=rgb24[a];[1:v]format=rgb24[b];[a][b]psnr=stats_file=${psnrStats}`,
-    '-f',
-    'null',
-    '-',
-  ]);
+  await filterBoth(`[0:v]trim=end_frame=${N},format=rgb24[a];[1:v]format=rgb24[b];[a][b]psnr=stats_file=${psnrStats}`);
   const ff = statsMean(await readFile(psnrStats, 'utf8'), 'psnr_avg');
   assert.equal(ff.perFrame.length, N);
   assert.ok(Math.abs(ours.psnr.mean - ff.mean) < 0.05, `PSNR ours ${ours.psnr.mean} vs ffmpeg ${ff.mean}`);
@@ -190,17 +173,7 @@ test('compareVideos agrees with ffmpeg’s own psnr and ssim filters on a clip v
   // shape matter), so this is a sanity bound on this clip only. Exactness against the protocol's definition is
   // pinned by the dis_baseline.py test above (1e-9); the per-frame series must also move together.
   const ssimStats = join(dir, 'ssim.log');
-  await ffmpegTool([
-    '-i',
-    clipPath('may'),
-    '-i',
-    reencoded,
-    '-lavfi',
-    `[0:v]trim=end_frame=${N},format=gray[a];[1:v]format=gray[b];[a][b]ssim=stats_file=${ssimStats}`,
-    '-f',
-    'null',
-    '-',
-  ]);
+  await filterBoth(`[0:v]trim=end_frame=${N},format=gray[a];[1:v]format=gray[b];[a][b]ssim=stats_file=${ssimStats}`);
   const fs = statsMean(await readFile(ssimStats, 'utf8'), 'All');
   assert.equal(fs.perFrame.length, N);
   assert.ok(

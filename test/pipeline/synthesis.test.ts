@@ -19,7 +19,8 @@ const SIZE = 256;
 async function framesAt(clip: ClipName, indices: readonly number[]): Promise<RgbFrame[]> {
   const out: RgbFrame[] = [];
   for (const start of indices) {
-    for await (const f of decodeFrames(clipPath(clip), { maxSide: SIZE, start, count: 1 })) out.push(createFrame(f.width, f.height, f.data.slice()));
+    for await (const f of decodeFrames(clipPath(clip), { maxSide: SIZE, start, count: 1 }))
+      out.push(createFrame(f.width, f.height, f.data.slice()));
   }
   return out;
 }
@@ -117,13 +118,22 @@ test('synthesis: the previous field and a temporal guide make consecutive output
   const first = await synthesizeGuided({ style, guideSource: a!, guideTarget: b! }, { threads: 1 });
   const alone = await synthesizeGuided({ style, guideSource: a!, guideTarget: c! }, { threads: 1 });
   const steady = await synthesizeGuided(
-    { style, guideSource: a!, guideTarget: c!, initNnf: first.nnf, temporal: { previousOutput: first.image, weight: 1 } },
+    {
+      style,
+      guideSource: a!,
+      guideTarget: c!,
+      initNnf: first.nnf,
+      temporal: { previousOutput: first.image, weight: 1 },
+    },
     { threads: 1 },
   );
   const flickerAlone = meanAbsDiff(alone.image, first.image);
   const flickerSteady = meanAbsDiff(steady.image, first.image);
   // Measured: 0.62 with, 0.79 without.
-  assert.ok(flickerSteady < 0.9 * flickerAlone, `frame-to-frame change ${flickerSteady.toFixed(2)} with, ${flickerAlone.toFixed(2)} without`);
+  assert.ok(
+    flickerSteady < 0.9 * flickerAlone,
+    `frame-to-frame change ${flickerSteady.toFixed(2)} with, ${flickerAlone.toFixed(2)} without`,
+  );
   // Still a faithful frame: within 1 dB of the unguided one (measured 0.2 dB lower).
   const want = recolour(c!);
   assert.ok(psnr(steady.image, want) >= psnr(alone.image, want) - 1);
@@ -151,7 +161,10 @@ test('synthesis: a known shift is found exactly from a flow start', async () => 
   const flow = { width: SIZE, height: SIZE, data: new Float32Array(2 * SIZE * SIZE) };
   flow.data.fill(-9, 0, SIZE * SIZE);
   flow.data.fill(-5, SIZE * SIZE);
-  const r = await synthesizeGuided({ style: a!, guideSource: a!, guideTarget: b, initNnf: nnfFromFlow(flow) }, { threads: 1 });
+  const r = await synthesizeGuided(
+    { style: a!, guideSource: a!, guideTarget: b, initNnf: nnfFromFlow(flow) },
+    { threads: 1 },
+  );
   let exact = 0;
   let interior = 0;
   for (let y = 12; y < SIZE - 3; y++) {
@@ -161,7 +174,10 @@ test('synthesis: a known shift is found exactly from a flow start', async () => 
       if (r.nnf.data[2 * i] === x - 9 && r.nnf.data[2 * i + 1] === y - 5) exact++;
     }
   }
-  assert.ok(exact / interior > 0.97, `${((100 * exact) / interior).toFixed(1)} % of interior matches are the true shift`);
+  assert.ok(
+    exact / interior > 0.97,
+    `${((100 * exact) / interior).toFixed(1)} % of interior matches are the true shift`,
+  );
   assert.ok(psnr(r.image, b) > 45);
 });
 
@@ -169,6 +185,9 @@ test('synthesis: bad inputs are refused with a reason', async () => {
   const [a] = may;
   const small = createFrame(8, 8);
   await assert.rejects(synthesizeGuided({ style: a!, guideSource: a!, guideTarget: small }), RangeError);
-  await assert.rejects(synthesizeGuided({ style: a!, guideSource: a!, guideTarget: a!, mask: new Uint8Array(SIZE * SIZE) }), InputError);
+  await assert.rejects(
+    synthesizeGuided({ style: a!, guideSource: a!, guideTarget: a!, mask: new Uint8Array(SIZE * SIZE) }),
+    InputError,
+  );
   await assert.rejects(synthesizeGuided({ style: a!, guideSource: a!, guideTarget: a! }, { patchSize: 4 }), RangeError);
 });

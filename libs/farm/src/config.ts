@@ -119,8 +119,8 @@ export function loadFarmConfig(env: NodeJS.ProcessEnv = process.env, overrides: 
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const key = issue.path[0] as keyof FarmConfig;
-    // Never echo a secret's value back, even when it is malformed.
-    const shown = SECRET_KEYS.has(key) ? '[redacted]' : JSON.stringify(raw[key]);
+    // Never echo a secret's value back, even when it is malformed (a Redis URL may carry a password).
+    const shown = SECRET_KEYS.has(key) || key === 'redisUrl' ? '[redacted]' : JSON.stringify(raw[key]);
     throw new InputError(`Invalid setting ${FARM_ENV[key]}=${shown}: ${issue.message}.`);
   }
   const config = { ...parsed.data, ...overrides };

@@ -46,3 +46,5 @@ export * from './job/model-correspondence';
 export * from './job/fit';
 export * from './job/edit-video';
 export * from './correspondence';
+export * from './job/landmark-correspondence';
+export * from './job/reconstruct';

@@ -88,25 +88,44 @@ export function renderHandler(deps: HandlerDeps): StageProcessor {
 
 export function muxHandler(deps: HandlerDeps): StageProcessor {
   return (job, token, signal) =>
-    runStage(deps, 'mux', job, token, signal, async (ctx) => {
-      const windows = ctx.job.windows ?? [];
-      const result = await deps.stages.mux({ ...ctx, windows });
-      if (!(await deps.store.exists(ctx.keys.output)))
-        throw new Error(`The mux stage did not store ${ctx.keys.output}.`);
-      const report = {
-        ...result.report,
-        id: ctx.job.id,
-        edit: ctx.job.edit.kind,
-        preset: ctx.job.preset,
-        input: ctx.job.input,
-        iterations: ctx.job.iterations?.done ?? null,
-        windows,
-        timings: ctx.job.timings,
-      };
-      await deps.store.putBuffer(ctx.keys.report, JSON.stringify(report, null, 2), { contentType: 'application/json' });
-      await deps.repo.transition(ctx.job.id, 'done', { progress: 100, finishedAt: new Date().toISOString() });
-      return { windows: windows.length };
-    });
+    runStage(
+      deps,
+      'mux',
+      job,
+      token,
+      signal,
+      async (ctx) => {
+        const windows = ctx.job.windows ?? [];
+        const result = await deps.stages.mux({ ...ctx, windows });
+        if (!(await deps.store.exists(ctx.keys.output)))
+          throw new Error(`The mux stage did not store ${ctx.keys.output}.`);
+        const report = {
+          ...result.report,
+          id: ctx.job.id,
+          edit: ctx.job.edit.kind,
+          preset: ctx.job.preset,
+          input: ctx.job.input,
+          iterations: ctx.job.iterations?.done ?? null,
+          windows,
+          timings: ctx.job.timings,
+        };
+        await deps.store.putBuffer(ctx.keys.report, JSON.stringify(report, null, 2), {
+          contentType: 'application/json',
+        });
+        return { windows: windows.length };
+      },
+      () => finish(deps.repo, job.data.jobId),
+    );
+}
+
+/** The job is done (unless it was cancelled while muxing: then it stays cancelled). */
+async function finish(repo: JobRepository, id: string): Promise<void> {
+  try {
+    await repo.transition(id, 'done', { progress: 100, finishedAt: new Date().toISOString() });
+  } catch (err) {
+    if (err instanceof IllegalTransitionError && err.from === 'cancelled') throw new CancelledDuringStage();
+    throw err;
+  }
 }
 
 /** The record changed to a terminal state (a cancel) while the stage ran. */
@@ -124,9 +143,10 @@ async function runStage<R>(
   token: string | undefined,
   signal: AbortSignal | undefined,
   body: (ctx: StageContext) => Promise<R>,
+  complete?: () => Promise<void>,
 ): Promise<R> {
   try {
-    const result = await attempt(deps, stage, job, token, signal, body);
+    const result = await attempt(deps, stage, job, token, signal, body, complete);
     deps.onOutcome?.('ok');
     return result;
   } catch (err) {
@@ -150,6 +170,7 @@ async function attempt<R>(
   token: string | undefined,
   signal: AbortSignal | undefined,
   body: (ctx: StageContext) => Promise<R>,
+  complete?: () => Promise<void>,
 ): Promise<R> {
   const id = job.data.jobId;
   const log = deps.log.child({ job: id, stage, attempt: job.attemptsMade + 1, window: job.data.window });
@@ -165,9 +186,10 @@ async function attempt<R>(
     intervalMs: deps.progressIntervalMs,
   });
   const started = performance.now();
+  let result: R;
   try {
     log.info('stage started');
-    const result = await body({
+    result = await body({
       job: record,
       keys: jobKeys(id),
       store: deps.store,
@@ -178,7 +200,6 @@ async function attempt<R>(
     });
     abort.throwIfAborted();
     log.info({ ms: Math.round(performance.now() - started) }, 'stage done');
-    return result;
   } catch (err) {
     throw await settleFailure(deps, job, token, stage, abort, err, log);
   } finally {
@@ -186,6 +207,12 @@ async function attempt<R>(
     await rm(workDir, { recursive: true, force: true });
     await deps.repo.addTiming(id, stage, performance.now() - started);
   }
+  // After the timing is booked: a client that sees `done` sees every stage's time.
+  if (complete)
+    await complete().catch(async (err: unknown) =>
+      Promise.reject(await settleFailure(deps, job, token, stage, abort, err, log)),
+    );
+  return result;
 }
 
 /** Moves the record into the stage's state; a job that is already finished is not run again. */

@@ -19,6 +19,8 @@ export interface FitOptions {
   /** Train only on the first N frames (the streaming split); the rest are seen only at inference. */
   readonly trainFrames?: number;
   readonly signal?: AbortSignal;
+  /** Folder under the work dir for checkpoints and the ONNX model [`model`]. */
+  readonly modelDir?: string;
 }
 
 export interface FitResult {
@@ -36,6 +38,7 @@ export interface FitResult {
  */
 export async function fitModel(workDir: string, options: FitOptions, onProgress: ProgressListener = noProgress): Promise<FitResult> {
   const dirs = workLayout(workDir);
+  const modelDir = options.modelDir ? join(workDir, options.modelDir) : dirs.model;
   const meta = JSON.parse(await readFile(join(dirs.frames, 'frames.json'), 'utf8')) as { count: number; width: number; height: number };
   const size = modelSize(meta.width, meta.height, PRESET_SIDE[options.preset]);
   let windows = initialWindows(meta.count, options.keyframes);
@@ -45,7 +48,7 @@ export async function fitModel(workDir: string, options: FitOptions, onProgress:
     const result = await trainCorrespondence(
       {
         dataDir: dirs.train,
-        outDir: dirs.model,
+        outDir: modelDir,
         preset: options.preset,
         maxIterations: options.maxIterations,
         checkEvery: options.checkEvery,
@@ -66,7 +69,7 @@ export async function fitModel(workDir: string, options: FitOptions, onProgress:
       },
     );
     if (!result.stopped) {
-      const onnxPath = await exportOnnx(result.checkpoint, join(dirs.model, 'model.onnx'), options.signal);
+      const onnxPath = await exportOnnx(result.checkpoint, join(modelDir, 'model.onnx'), options.signal);
       logger('fit').info({ iterations: result.iteration, windows: windows.length }, 'model fitted');
       return { onnxPath, windows, iterations: result.iteration, history };
     }

@@ -10,13 +10,17 @@ import { REPO_ROOT } from '../settings';
 
 const log = logger('landmarks');
 
-/** The fake origin of the page; every request to it is answered from local files, all others are aborted. */
-const ORIGIN = 'http://streamedit.local';
+/**
+ * The fake origin of the page; every request to it is answered from local files, all others are aborted. A
+ * `*.localhost` name makes it a secure context, where Chromium's Local Network Access lets the page open the
+ * loopback frame socket once the context is granted `local-network-access` (from a plain fake host it refuses).
+ */
+const ORIGIN = 'http://streamedit.localhost';
 
 /**
  * Chromium flags: no sandbox (containers, root), WebGL2 on SwiftShader (MediaPipe uploads images as textures even
- * with the CPU delegate), nothing that phones home, and loopback WebSockets allowed from the fake origin (Local
- * Network Access would otherwise refuse the frame socket).
+ * with the CPU delegate), and nothing that phones home. (No `--disable-features`: Chromium keeps only the last one,
+ * which would drop Playwright's own list.)
  */
 export const CHROMIUM_ARGS: readonly string[] = [
   '--no-sandbox',
@@ -26,7 +30,6 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--disable-component-update',
   '--disable-sync',
   '--no-first-run',
-  '--disable-features=LocalNetworkAccessChecks',
 ];
 
 /** The browser page and its script, read from the source tree (also when running from dist/). */
@@ -115,8 +118,8 @@ export class BrowserSession {
       await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
       const connected = firstConnection(server);
       browser = await launch(options.chromiumPath);
-      const page = await openPage(browser, options);
       const { port } = server.address() as { port: number };
+      const page = await openPage(browser, options);
       // Model loading has no timeout of its own: a page that hangs is closed, which rejects the evaluate below.
       const hung = setTimeout(() => void browser?.close(), START_TIMEOUT_MS);
       await page
@@ -217,7 +220,7 @@ async function launch(executablePath: string): Promise<Browser> {
 
 /** A page on the fake origin whose every request is answered from local files; anything else is aborted. */
 async function openPage(browser: Browser, options: BrowserSessionOptions): Promise<Page> {
-  const context = await browser.newContext();
+  const context = await browser.newContext({ permissions: ['local-network-access'] });
   const files: Readonly<Record<string, string>> = {
     '/': join(PAGE_DIR, 'index.html'),
     '/detector.mjs': join(PAGE_DIR, 'detector.mjs'),

@@ -27,14 +27,17 @@ export interface FfmpegSpec {
   readonly output: string;
 }
 
+/** Splits a fixed option string into argv tokens (none of these contain spaces); keeps the specs readable. */
+const argv = (options: string): string[] => options.split(' ');
+
 /** Quiet, no banner: stderr then carries only real errors, which the runner keeps for `ToolError` details. */
-const QUIET = ['-hide_banner', '-v', 'error'];
+const QUIET = argv('-hide_banner -v error');
 
 /**
  * ffprobe options after `-show_streams -show_format`: `-count_packets` reads the whole container (demuxing only,
  * tens of ms) so the frame count is exact even without `nb_frames`, and a truncated file shows fewer packets.
  */
-export const PROBE_OPTIONS: readonly string[] = ['-v', 'error', '-count_packets'];
+export const PROBE_OPTIONS: readonly string[] = argv('-v error -count_packets');
 
 export interface DecodeCommandOptions {
   /** Output size (the working size, display orientation). */
@@ -60,17 +63,10 @@ export function decodeCommand(path: string, opts: DecodeCommandOptions): FfmpegS
   return {
     inputs: [{ source: path, options: [...QUIET, '-nostdin'] }],
     outputOptions: [
-      '-map',
-      '0:v:0',
-      '-fps_mode',
-      'passthrough',
-      '-vf',
+      ...argv('-map 0:v:0 -fps_mode passthrough -vf'),
       filters.join(','),
       ...frames,
-      '-pix_fmt',
-      'rgb24',
-      '-f',
-      'rawvideo',
+      ...argv('-pix_fmt rgb24 -f rawvideo'),
     ],
     output: PIPE,
   };
@@ -96,41 +92,19 @@ export interface EncodeCommandOptions {
  * `audioFrom` when it has one (`1:a?`), stop at the shorter stream, move the index to the front (`+faststart`).
  */
 export function encodeCommand(opts: EncodeCommandOptions): FfmpegSpec {
-  const raw = [
-    '-f',
-    'rawvideo',
-    '-pix_fmt',
-    'rgb24',
-    '-video_size',
-    `${opts.width}x${opts.height}`,
-    '-framerate',
-    `${opts.fps.num}/${opts.fps.den}`,
-  ];
+  const size = `${opts.width}x${opts.height}`;
+  const rate = `${opts.fps.num}/${opts.fps.den}`;
+  const raw = [...argv('-f rawvideo -pix_fmt rgb24 -video_size'), size, '-framerate', rate];
   const inputs: FfmpegInput[] = [{ source: PIPE, options: [...QUIET, ...raw] }];
   const audio: string[] = [];
   if (opts.audioFrom !== undefined) {
     inputs.push({ source: opts.audioFrom, options: [] });
-    audio.push('-map', '1:a:0?', '-c:a', 'copy', '-shortest');
+    audio.push(...argv('-map 1:a:0? -c:a copy -shortest'));
   }
+  const video = [...argv('-c:v libx264 -preset'), opts.preset, '-crf', String(opts.crf), ...argv('-pix_fmt yuv420p')];
   return {
     inputs,
-    outputOptions: [
-      '-map',
-      '0:v:0',
-      ...audio,
-      '-c:v',
-      'libx264',
-      '-preset',
-      opts.preset,
-      '-crf',
-      String(opts.crf),
-      '-pix_fmt',
-      'yuv420p',
-      '-movflags',
-      '+faststart',
-      '-f',
-      'mp4',
-    ],
+    outputOptions: ['-map', '0:v:0', ...audio, ...video, ...argv('-movflags +faststart -f mp4')],
     output: opts.output,
   };
 }

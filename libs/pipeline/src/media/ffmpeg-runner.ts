@@ -120,7 +120,7 @@ export function startFfmpeg(spec: FfmpegSpec, stdin?: Readable): FfmpegProcess {
       const missing = missingTool('ffmpeg', err);
       if (missing) return reject(missing);
       const tail = stderr ?? '';
-      log.warn({ err: err.message, stderr: tail }, 'ffmpeg failed');
+      log.debug({ err: err.message, stderr: tail }, 'ffmpeg failed'); // the ToolError carries it; callers log
       reject(new ToolError(`ffmpeg failed: ${lastLine(tail) || err.message}`, tail, { cause: err }));
     });
   });

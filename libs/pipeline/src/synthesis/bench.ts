@@ -35,7 +35,11 @@ export interface SynthesisBenchOptions {
  * `target`): full frame, and masked runs where `init` is the reference copy and the mask is a fixed set of
  * discs covering the given fraction (uncertain regions come in blobs, not scattered pixels).
  */
-export async function benchGuidedSynthesis(reference: RgbFrame, target: RgbFrame, opts: SynthesisBenchOptions = {}): Promise<SynthesisBenchRow[]> {
+export async function benchGuidedSynthesis(
+  reference: RgbFrame,
+  target: RgbFrame,
+  opts: SynthesisBenchOptions = {},
+): Promise<SynthesisBenchRow[]> {
   const rows: SynthesisBenchRow[] = [];
   const repeats = Math.max(1, opts.repeats ?? 3);
   const copyPsnr = psnr(reference, target);
@@ -52,7 +56,16 @@ export async function benchGuidedSynthesis(reference: RgbFrame, target: RgbFrame
         quality = psnr(r.image, target);
       }
       times.sort((a, b) => a - b);
-      rows.push({ width: reference.width, height: reference.height, maskFraction: mask ? coverage(mask) : 1, threads, medianMs: times[times.length >> 1]!, minMs: times[0]!, psnr: quality, copyPsnr });
+      rows.push({
+        width: reference.width,
+        height: reference.height,
+        maskFraction: mask ? coverage(mask) : 1,
+        threads,
+        medianMs: times[times.length >> 1]!,
+        minMs: times[0]!,
+        psnr: quality,
+        copyPsnr,
+      });
     }
   }
   return rows;
@@ -66,7 +79,7 @@ export function discMask(width: number, height: number, fraction: number): Uint8
   const mask = new Uint8Array(width * height);
   const radius = Math.max(2, Math.round(Math.min(width, height) / 16));
   let seed = 12345;
-  const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   let covered = 0;
   while (covered < fraction * width * height) {
     const cx = Math.floor(next() * width);

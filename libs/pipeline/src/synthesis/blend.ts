@@ -14,7 +14,8 @@ import { createFrame, type RgbFrame } from '../image/frame';
  */
 export function blendSeams(base: RgbFrame, synthesized: RgbFrame, mask: Uint8Array, feather = 4): RgbFrame {
   const { width: w, height: h } = base;
-  if (synthesized.width !== w || synthesized.height !== h) throw new RangeError(`synthesized is ${synthesized.width}×${synthesized.height}, base is ${w}×${h}`);
+  if (synthesized.width !== w || synthesized.height !== h)
+    throw new RangeError(`synthesized is ${synthesized.width}×${synthesized.height}, base is ${w}×${h}`);
   if (mask.length !== w * h) throw new RangeError(`mask has ${mask.length} values, needs ${w * h}`);
   if (!(feather >= 0)) throw new RangeError(`feather must be ≥ 0, got ${feather}`);
   const alpha = seamWeights(mask, w, h, feather);

@@ -47,7 +47,16 @@ export interface LevelBuffers {
  * Sum of squared feature differences over a patch of `cols` × `rows` pixels, stopping early once it reaches
  * `bound`. The six channels are unrolled: about 2.5× faster in V8 than a flat loop over the row's floats.
  */
-function patchDistance(src: Float32Array, tgt: Float32Array, si: number, ti: number, cols: number, rowStep: number, rows: number, bound: number): number {
+function patchDistance(
+  src: Float32Array,
+  tgt: Float32Array,
+  si: number,
+  ti: number,
+  cols: number,
+  rowStep: number,
+  rows: number,
+  bound: number,
+): number {
   let d = 0;
   for (let row = 0; row < rows; row++) {
     for (let k = 0, s = si, t = ti; k < cols; k++, s += 6, t += 6) {
@@ -120,7 +129,14 @@ export function refreshAndTryCandidates(b: LevelBuffers, from: number, to: numbe
  * forward order, right/down in reverse) and random search around the best match with a radius halving from
  * `radius` down to 1. `seed` drives a xorshift32 generator so a pass is reproducible.
  */
-export function patchMatchPass(b: LevelBuffers, from: number, to: number, reverse: boolean, radius: number, seed: number): void {
+export function patchMatchPass(
+  b: LevelBuffers,
+  from: number,
+  to: number,
+  reverse: boolean,
+  radius: number,
+  seed: number,
+): void {
   const g = geometry(b);
   const { w, h } = g;
   const nnf = b.nnf;
@@ -239,7 +255,13 @@ export function vote(b: LevelBuffers, from: number, to: number): void {
 }
 
 /** Copies the edge pixels of a padded interleaved image into its r-wide border (edge replication). */
-export function replicatePadding(img: Float32Array, width: number, height: number, radius: number, channels: number): void {
+export function replicatePadding(
+  img: Float32Array,
+  width: number,
+  height: number,
+  radius: number,
+  channels: number,
+): void {
   const stride = width + 2 * radius;
   for (let y = radius; y < height + radius; y++) {
     const row = y * stride;
@@ -259,15 +281,32 @@ export function replicatePadding(img: Float32Array, width: number, height: numbe
   }
 }
 
-/** One unit of work on a band `[from, to)` of the active (search) or synth (vote) index list. */
-export type BandTask =
-  | { readonly op: 'refresh'; readonly id: number; readonly from: number; readonly to: number; readonly candidates: boolean }
-  | { readonly op: 'pass'; readonly id: number; readonly from: number; readonly to: number; readonly reverse: boolean; readonly radius: number; readonly seed: number }
-  | { readonly op: 'vote'; readonly id: number; readonly from: number; readonly to: number };
+/** A kernel operation over the whole active (search) or synth (vote) index list of a level. */
+export type KernelTask =
+  | { readonly op: 'refresh'; readonly candidates: boolean }
+  | { readonly op: 'pass'; readonly reverse: boolean; readonly radius: number; readonly seed: number }
+  | { readonly op: 'vote' };
 
-/** Runs one band task; the same function on the calling thread and in workers. */
-export function runBand(b: LevelBuffers, t: BandTask): void {
-  if (t.op === 'refresh') refreshAndTryCandidates(b, t.from, t.to, t.candidates);
-  else if (t.op === 'pass') patchMatchPass(b, t.from, t.to, t.reverse, t.radius, t.seed);
-  else vote(b, t.from, t.to);
+/** Indices per chunk of work: a few rows at 512², small enough to balance two threads on a busy machine. */
+export const CHUNK = 2048;
+
+/**
+ * Runs `task` chunk by chunk, taking the next chunk from the shared `counter` (Atomics) until none is left, so
+ * any number of threads can run it at once and a thread the OS preempts simply takes fewer chunks. Chunks go
+ * bottom-up in reverse passes; each chunk's random sequence depends on the chunk alone.
+ */
+export function runChunks(b: LevelBuffers, task: KernelTask, counter: Int32Array): void {
+  const total = task.op === 'vote' ? b.synth.length : b.active.length;
+  const n = Math.ceil(total / CHUNK);
+  for (;;) {
+    const c = Atomics.add(counter, 0, 1);
+    if (c >= n) return;
+    const k = task.op === 'pass' && task.reverse ? n - 1 - c : c;
+    const from = k * CHUNK;
+    const to = Math.min(total, from + CHUNK);
+    if (task.op === 'refresh') refreshAndTryCandidates(b, from, to, task.candidates);
+    else if (task.op === 'pass')
+      patchMatchPass(b, from, to, task.reverse, task.radius, Math.imul(task.seed ^ (k + 1), 0x9e3779b1));
+    else vote(b, from, to);
+  }
 }

@@ -76,7 +76,14 @@ export function packedIdentity(width: number, height: number): Int32Array {
 }
 
 /** Upsamples a packed field to the next finer level: each child keeps its parent's match plus its own offset. */
-export function upsamplePacked(coarse: Int32Array, cw: number, ch: number, into: Int32Array, w: number, h: number): void {
+export function upsamplePacked(
+  coarse: Int32Array,
+  cw: number,
+  ch: number,
+  into: Int32Array,
+  w: number,
+  h: number,
+): void {
   for (let y = 0, i = 0; y < h; y++) {
     const py = Math.min(y >> 1, ch - 1);
     for (let x = 0; x < w; x++, i++) {

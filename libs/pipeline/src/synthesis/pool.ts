@@ -2,14 +2,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { logger } from '../log';
-import { runBand, type BandTask, type LevelBuffers } from './kernel';
+import { runChunks, type KernelTask, type LevelBuffers } from './kernel';
 
 /** Compiled worker entry beside this file (dist/); absent when running from TypeScript sources. */
 const WORKER_FILE = join(__dirname, 'worker.js');
 
 type Pending = { resolve: () => void; reject: (err: Error) => void };
-/** A band task before it is cut into bands (distributes over the union's members). */
-type TaskSpec = BandTask extends infer T ? (T extends BandTask ? Omit<T, 'id' | 'from' | 'to'> : never) : never;
 
 /**
  * Worker threads kept for the process (starting one costs tens of milliseconds, a frame's synthesis a few
@@ -36,11 +34,11 @@ class WorkerPool {
     return run;
   }
 
-  send(worker: Worker, task: Omit<BandTask, 'id'>): Promise<void> {
+  send(worker: Worker, task: KernelTask, counter: Int32Array): Promise<void> {
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ ...task, id });
+      worker.postMessage({ id, task, counter });
     });
   }
 
@@ -78,16 +76,16 @@ export function closeSynthesisWorkers(): Promise<void> {
 }
 
 /**
- * Splits each kernel task into `threads` contiguous bands of its index list: the calling thread runs the first
- * band itself while the workers run the others on the same shared buffers.
+ * Runs each kernel task on `threads` threads at once: the calling thread and the workers take chunks of it
+ * from one shared counter, on the same shared buffers.
  */
 export interface BandRunner {
   readonly threads: number;
   setLevel(level: LevelBuffers): void;
-  run(task: TaskSpec, total: number): Promise<void>;
+  run(task: KernelTask): Promise<void>;
 }
 
-/** Runs `fn` with a band runner of `threads` threads (1 = everything on the calling thread). */
+/** Runs `fn` with a runner of `threads` threads (1 = everything on the calling thread). */
 export async function withBandRunner<T>(threads: number, fn: (runner: BandRunner) => Promise<T>): Promise<T> {
   if (threads > 1 && !pool.available) {
     logger('synthesis').warn({ file: WORKER_FILE }, 'compiled worker not found; synthesising on one thread');
@@ -106,28 +104,30 @@ export async function withBandRunner<T>(threads: number, fn: (runner: BandRunner
 
 function inlineRunner(): BandRunner {
   let level: LevelBuffers | undefined;
+  const counter = new Int32Array(1);
   return {
     threads: 1,
     setLevel: (b) => (level = b),
-    run: async (task, total) => runBand(level!, { ...task, id: 0, from: 0, to: total } as BandTask),
+    run: async (task) => {
+      counter[0] = 0;
+      runChunks(level!, task, counter);
+    },
   };
 }
 
 function threadedRunner(workers: readonly Worker[]): BandRunner {
   let level: LevelBuffers | undefined;
-  const n = workers.length + 1;
+  const counter = new Int32Array(new SharedArrayBuffer(4));
   return {
-    threads: n,
+    threads: workers.length + 1,
     setLevel: (b) => {
       level = b;
       for (const w of workers) w.postMessage({ level: b });
     },
-    run: async (task, total) => {
-      const cut = (k: number) => Math.round((k * total) / n);
-      // Each band draws its own random sequence.
-      const bandTask = (k: number) => (task.op === 'pass' ? { ...task, seed: Math.imul(task.seed ^ (k + 1), 0x9e3779b1) } : task);
-      const out = workers.map((w, k) => pool.send(w, { ...bandTask(k + 1), from: cut(k + 1), to: cut(k + 2) } as Omit<BandTask, 'id'>));
-      runBand(level!, { ...task, id: 0, from: 0, to: cut(1) } as BandTask);
+    run: async (task) => {
+      Atomics.store(counter, 0, 0); // before the posts, so every worker sees the reset
+      const out = workers.map((w) => pool.send(w, task, counter));
+      runChunks(level!, task, counter);
       await Promise.all(out);
     },
   };

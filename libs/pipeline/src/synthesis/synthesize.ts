@@ -1,12 +1,21 @@
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../errors';
 import { createFrame, type RgbFrame } from '../image/frame';
+import { logger } from '../log';
 import { settings } from '../settings';
 import { FEATURE_CHANNELS, replicatePadding, type LevelBuffers } from './kernel';
 import { packedIdentity, packNnfAtLevel, unpackNnf, upsamplePacked } from './nnf';
 import { dilateMask, downsampleMask, maskIndices, rgbPyramid, toFloatRgb, type FloatRgb } from './pyramid';
 import { withBandRunner, type BandRunner } from './pool';
-import type { GuidedSynthesisInput, GuidedSynthesisOptions, GuidedSynthesisResult, NearestNeighbourField, SynthesisLevelTiming } from './types';
+import type {
+  GuidedSynthesisInput,
+  GuidedSynthesisOptions,
+  GuidedSynthesisResult,
+  NearestNeighbourField,
+  SynthesisLevelTiming,
+} from './types';
+
+const log = logger('synthesis');
 
 /** Options with every default filled in. */
 interface Resolved {
@@ -40,12 +49,15 @@ const VOTE_SCALE_PER_PIXEL = 4;
  * @throws RangeError when the images (or mask, init, fields) differ in size.
  * @throws InputError when a mask is given without `init` (the pixels outside it would have no value).
  */
-export async function synthesizeGuided(input: GuidedSynthesisInput, options: GuidedSynthesisOptions = {}): Promise<GuidedSynthesisResult> {
+export async function synthesizeGuided(
+  input: GuidedSynthesisInput,
+  options: GuidedSynthesisOptions = {},
+): Promise<GuidedSynthesisResult> {
   const start = performance.now();
   const { width: w, height: h } = input.style;
   validate(input);
   const cfg = resolveOptions(w, h, options, input);
-  const fields = input.initNnf === undefined ? [] : Array.isArray(input.initNnf) ? (input.initNnf as NearestNeighbourField[]) : [input.initNnf as NearestNeighbourField];
+  const fields = fieldsOf(input);
 
   const pyr = (f: RgbFrame) => rgbPyramid(toFloatRgb(f.width, f.height, f.data), cfg.levels);
   const style = pyr(input.style);
@@ -79,30 +91,52 @@ export async function synthesizeGuided(input: GuidedSynthesisInput, options: Gui
     }
     return level!;
   });
-  return { image: toImage(input, style[0]!, finest.out), nnf: unpackNnf(finest.nnf, w, h), timings: { totalMs: performance.now() - start, levels: timings } };
+  const totalMs = performance.now() - start;
+  log.debug({ width: w, height: h, threads: cfg.threads, searched: finest.active.length, totalMs }, 'guided synthesis');
+  return {
+    image: toImage(input, style[0]!, finest.out),
+    nnf: unpackNnf(finest.nnf, w, h),
+    timings: { totalMs, levels: timings },
+  };
 }
 
 function validate(input: GuidedSynthesisInput): void {
   const { width: w, height: h } = input.style;
   const same = (f: RgbFrame | undefined, name: string) => {
-    if (f && (f.width !== w || f.height !== h)) throw new RangeError(`${name} is ${f.width}×${f.height}, style is ${w}×${h}: guided synthesis needs equal sizes`);
+    if (f && (f.width !== w || f.height !== h))
+      throw new RangeError(`${name} is ${f.width}×${f.height}, style is ${w}×${h}: guided synthesis needs equal sizes`);
   };
   same(input.guideSource, 'guideSource');
   same(input.guideTarget, 'guideTarget');
   same(input.init, 'init');
   same(input.temporal?.previousOutput, 'temporal.previousOutput');
   if (w > 0xffff || h > 0xffff) throw new RangeError(`frames up to 65535 px a side are supported, got ${w}×${h}`);
-  if (input.mask && input.mask.length !== w * h) throw new RangeError(`mask has ${input.mask.length} values, needs ${w * h}`);
-  if (input.mask && !input.init) throw new InputError('A synthesis mask was given without init: pass init (the warped edit) so the pixels outside the mask have a value.');
-  const fields = input.initNnf === undefined ? [] : Array.isArray(input.initNnf) ? input.initNnf : [input.initNnf];
-  for (const f of fields as NearestNeighbourField[]) {
-    if (f.width !== w || f.height !== h || f.data.length !== 2 * w * h) throw new RangeError(`initNnf is ${f.width}×${f.height}, needs ${w}×${h} with ${2 * w * h} values`);
+  if (input.mask && input.mask.length !== w * h)
+    throw new RangeError(`mask has ${input.mask.length} values, needs ${w * h}`);
+  if (input.mask && !input.init)
+    throw new InputError(
+      'A synthesis mask was given without init: pass init (the warped edit) so the pixels outside the mask have a value.',
+    );
+  for (const f of fieldsOf(input)) {
+    if (f.width !== w || f.height !== h || f.data.length !== 2 * w * h)
+      throw new RangeError(`initNnf is ${f.width}×${f.height}, needs ${w}×${h} with ${2 * w * h} values`);
   }
+}
+
+/** `initNnf` as a list (none, one or several fields). */
+function fieldsOf(input: GuidedSynthesisInput): readonly NearestNeighbourField[] {
+  const f = input.initNnf;
+  return f === undefined
+    ? []
+    : Array.isArray(f)
+      ? (f as readonly NearestNeighbourField[])
+      : [f as NearestNeighbourField];
 }
 
 function resolveOptions(w: number, h: number, o: GuidedSynthesisOptions, input: GuidedSynthesisInput): Resolved {
   const patch = o.patchSize ?? 5;
-  if (!Number.isInteger(patch) || patch < 3 || patch % 2 === 0) throw new RangeError(`patchSize must be an odd integer ≥ 3, got ${patch}`);
+  if (!Number.isInteger(patch) || patch < 3 || patch % 2 === 0)
+    throw new RangeError(`patchSize must be an odd integer ≥ 3, got ${patch}`);
   let auto = 1;
   while (auto < 6 && Math.min(w, h) / 2 ** auto >= 2 * patch + 1) auto++;
   return {
@@ -179,7 +213,8 @@ function buildLevel(cfg: Resolved, shared: boolean, li: LevelInput): LevelBuffer
   let fixed: Float32Array = new Float32Array(0);
   if (cfg.wi + cfg.wt > 0 && wt > 0) {
     fixed = f32(w * h * 3);
-    for (let i = 0; i < w * h * 3; i++) fixed[i] = (cfg.wi * (li.init?.data[i] ?? 0) + cfg.wt * (li.prev?.data[i] ?? 0)) / root;
+    for (let i = 0; i < w * h * 3; i++)
+      fixed[i] = (cfg.wi * (li.init?.data[i] ?? 0) + cfg.wt * (li.prev?.data[i] ?? 0)) / root;
   }
 
   const nnf = i32(w * h);
@@ -240,11 +275,18 @@ function writeTargetStyle(b: LevelBuffers): void {
 }
 
 /** EM at one level: initial B′ (init at the coarsest level, else a vote of the upsampled field), then search + vote. */
-async function synthesizeLevel(b: LevelBuffers, runner: BandRunner, cfg: Resolved, l: number, coarsest: boolean, hasInit: boolean): Promise<SynthesisLevelTiming> {
+async function synthesizeLevel(
+  b: LevelBuffers,
+  runner: BandRunner,
+  cfg: Resolved,
+  l: number,
+  coarsest: boolean,
+  hasInit: boolean,
+): Promise<SynthesisLevelTiming> {
   let searchMs = 0;
   let voteMs = 0;
   const t0 = performance.now();
-  if (!(coarsest && hasInit)) await runner.run({ op: 'vote' }, b.synth.length);
+  if (!(coarsest && hasInit)) await runner.run({ op: 'vote' });
   writeTargetStyle(b);
   voteMs += performance.now() - t0;
 
@@ -253,13 +295,13 @@ async function synthesizeLevel(b: LevelBuffers, runner: BandRunner, cfg: Resolve
   let pass = 0;
   for (let e = 0; e < em; e++) {
     const t1 = performance.now();
-    await runner.run({ op: 'refresh', candidates: e === 0 }, b.active.length);
+    await runner.run({ op: 'refresh', candidates: e === 0 });
     for (let p = 0; p < cfg.pmIters; p++, pass++) {
       const seed = Math.imul(cfg.seed + 0x632be5ab * (l + 1), 0x9e3779b1) ^ pass;
-      await runner.run({ op: 'pass', reverse: pass % 2 === 1, radius, seed }, b.active.length);
+      await runner.run({ op: 'pass', reverse: pass % 2 === 1, radius, seed });
     }
     const t2 = performance.now();
-    await runner.run({ op: 'vote' }, b.synth.length);
+    await runner.run({ op: 'vote' });
     replicatePadding(b.tgt, b.width, b.height, b.radius, FEATURE_CHANNELS);
     voteMs += performance.now() - t2;
     searchMs += t2 - t1;

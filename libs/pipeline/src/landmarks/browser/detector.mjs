@@ -1,5 +1,5 @@
 // Browser side of ChromiumLandmarkDetector (a plain ES module: tsc does not compile browser/). Everything this page
-// loads is served by Node through page.route on the fake origin http://streamedit.local; it never reaches the
+// loads is served by Node through page.route on the fake origin http://streamedit.localhost; it never reaches the
 // network. Node calls `streamEdit.start(options)` once through page.evaluate; frames then travel over a loopback
 // WebSocket as raw bytes, because a 512² RGB frame through page.evaluate (base64 in CDP JSON) costs ~30 ms alone.
 //

@@ -1,0 +1,81 @@
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { DEFAULT_ARR, reconstructVideo, type ReconstructionResult } from '@streamedit/pipeline';
+import { progressBars } from '../progress';
+import { action } from '../run-command';
+import { parseCount, parsePreset, parseSynthesis } from './options';
+
+interface ReconstructFlags {
+  frames: string;
+  arr: boolean;
+  split: boolean;
+  preset: string;
+  iterations?: string;
+  checkEvery?: string;
+  synthesis: string;
+  method: 'model' | 'landmark';
+  json?: string;
+  progress: boolean;
+  workDir?: string;
+}
+
+/** One line of the human summary. */
+export function summaryLines(r: ReconstructionResult): string[] {
+  const lines = [
+    `${r.video}: ${r.frames} frames ${r.width}×${r.height}, method ${r.method}, synthesis ${r.synthesis}, ${r.iterations} iterations`,
+    `  all frames      PSNR ${r.all.psnr.toFixed(2)} dB  SSIM ${r.all.ssimPercent.toFixed(1)} %  references ${r.references} (budget ${r.referenceBudget})`,
+  ];
+  if (r.streaming) {
+    lines.push(
+      `  streaming split fitted ${r.streaming.fitted.psnr.toFixed(2)} dB / ${r.streaming.fitted.ssimPercent.toFixed(1)} %, unseen last 40 % ${r.streaming.unseen.psnr.toFixed(2)} dB / ${r.streaming.unseen.ssimPercent.toFixed(1)} %`,
+    );
+  }
+  lines.push(`  wall time ${Object.entries(r.timingsMs).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}`);
+  return lines;
+}
+
+export function register(program: Command): void {
+  program
+    .command('reconstruct')
+    .description('the reconstruction protocol of ../shared/data/README.md: propagate the unedited reference, compare with the real frames')
+    .argument('<file>', 'the video')
+    .option('--frames <n>', 'first N frames', '300')
+    .option('--no-arr', 'a single reference (frame 0), no adaptive reference replacement')
+    .option('--no-split', 'skip the streaming split (fit on the first 60 %, report the last 40 % apart)')
+    .addOption(new Option('--preset <name>', 'trainer preset').choices(['cpu', 'paper', 'tiny']).default('cpu'))
+    .option('--iterations <n>', "override the preset's training iterations")
+    .option('--check-every <n>', "override the preset's uncertainty-check period")
+    .addOption(new Option('--synthesis <mode>', 'guided synthesis of uncertain pixels').choices(['off', 'uncertain', 'full']).default('uncertain'))
+    .addOption(new Option('--method <m>', 'model = trained PPCE; landmark = landmark warp only (ablation)').choices(['model', 'landmark']).default('model'))
+    .option('--json <file>', 'write the full result as JSON')
+    .option('--work-dir <dir>', 'keep intermediate artifacts here')
+    .option('--no-progress', 'no progress bars')
+    .action(
+      action(async (file: string, o: ReconstructFlags) => {
+        const bars = progressBars(o.progress);
+        let result: ReconstructionResult;
+        try {
+          result = await reconstructVideo(
+            resolve(file),
+            {
+              frames: parseCount(o.frames, '--frames', 2),
+              preset: parsePreset(o.preset),
+              maxIterations: o.iterations ? parseCount(o.iterations, '--iterations', 1) : undefined,
+              checkEvery: o.checkEvery ? parseCount(o.checkEvery, '--check-every', 1) : undefined,
+              arr: o.arr ? DEFAULT_ARR : false,
+              synthesis: parseSynthesis(o.synthesis),
+              streamingSplit: o.split,
+              method: o.method,
+              workDir: o.workDir ? resolve(o.workDir) : undefined,
+            },
+            bars.listener,
+          );
+        } finally {
+          bars.stop();
+        }
+        if (o.json) await writeFile(resolve(o.json), JSON.stringify(result, null, 2));
+        process.stdout.write(`${summaryLines(result).join('\n')}\n`);
+      }),
+    );
+}

@@ -1,0 +1,165 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_ARR, referenceBudget, type ArrOptions, type ReferenceWindow } from '../arr/reference-windows';
+import type { CorrespondencePreset } from '../correspondence/io-spec';
+import { FrameStore } from '../media/frame-store';
+import { psnr } from '../metrics/psnr';
+import { ssim } from '../metrics/ssim';
+import { noProgress, type ProgressListener } from '../progress';
+import { analyzeVideo, type Analysis } from './analyze';
+import { fitModel } from './fit';
+import { LandmarkCorrespondence } from './landmark-correspondence';
+import { ModelCorrespondence } from './model-correspondence';
+import { DEFAULT_PROPAGATION, propagateEdit, type CorrespondenceSource, type SynthesisMode } from './propagate';
+
+/** Options of the reconstruction protocol (../shared/data/README.md); defaults in brackets. */
+export interface ReconstructOptions {
+  /** First N frames [300]. */
+  readonly frames?: number;
+  readonly preset?: CorrespondencePreset;
+  readonly maxIterations?: number;
+  readonly checkEvery?: number;
+  /** ARR [on, budget 2 per 100 frames]; `false` = one reference (frame 0). */
+  readonly arr?: ArrOptions | false;
+  /** Per-frame synthesis of uncertain pixels [`uncertain`]. */
+  readonly synthesis?: SynthesisMode;
+  /** Also run the streaming split: fit on the first 60 %, report the last 40 % apart [true]. */
+  readonly streamingSplit?: boolean;
+  /** `landmark`: propagate with the landmark warp alone (the "without PPCE" ablation) [`model`]. */
+  readonly method?: 'model' | 'landmark';
+  readonly workDir?: string;
+}
+
+/** Mean metrics over the frames that are not references. */
+export interface ReconstructionScores {
+  readonly frames: number;
+  readonly psnr: number;
+  readonly ssim: number;
+  /** SSIM in % as the protocol reports it. */
+  readonly ssimPercent: number;
+}
+
+export interface ReconstructionResult {
+  readonly video: string;
+  readonly frames: number;
+  readonly width: number;
+  readonly height: number;
+  readonly method: 'model' | 'landmark';
+  readonly synthesis: SynthesisMode;
+  readonly references: number;
+  readonly referenceBudget: number;
+  readonly windows: readonly ReferenceWindow[];
+  readonly iterations: number;
+  readonly all: ReconstructionScores;
+  readonly perFrame: ReadonlyArray<{ readonly index: number; readonly psnr: number; readonly ssim: number; readonly reference: boolean }>;
+  /** Fitted on the first 60 % only: scores of the fitted frames and of the last 40 % (unseen in training). */
+  readonly streaming?: { readonly trainFrames: number; readonly fitted: ReconstructionScores; readonly unseen: ReconstructionScores; readonly references: number };
+  readonly timingsMs: Readonly<Record<string, number>>;
+}
+
+/**
+ * The reconstruction protocol: the unedited reference is propagated to every frame as an edit would be (for later
+ * windows the reference itself comes from the previous one, warped and inpainted) and compared with the real frame.
+ */
+export async function reconstructVideo(video: string, options: ReconstructOptions = {}, onProgress: ProgressListener = noProgress): Promise<ReconstructionResult> {
+  const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'streamedit-rec-')));
+  const method = options.method ?? 'model';
+  const synthesis = options.synthesis ?? DEFAULT_PROPAGATION.synthesis;
+  const arr = options.arr === false ? undefined : (options.arr ?? DEFAULT_ARR);
+  try {
+    const t0 = Date.now();
+    const analysis = await analyzeVideo(video, workDir, { maxFrames: options.frames ?? 300 }, onProgress);
+    const t1 = Date.now();
+    const main = await fitAndScore(workDir, analysis, { ...options, method, synthesis, arr }, undefined, onProgress);
+    const t2 = Date.now();
+    let streaming: ReconstructionResult['streaming'];
+    if ((options.streamingSplit ?? true) && method === 'model') {
+      const trainFrames = Math.round(0.6 * analysis.count);
+      const split = await fitAndScore(workDir, analysis, { ...options, method, synthesis, arr }, trainFrames, onProgress);
+      const fitted = split.perFrame.filter((f) => f.index < trainFrames && !f.reference);
+      const unseen = split.perFrame.filter((f) => f.index >= trainFrames && !f.reference);
+      streaming = { trainFrames, fitted: summarize(fitted), unseen: summarize(unseen), references: split.windows.length };
+    }
+    const scored = main.perFrame.filter((f) => !f.reference);
+    return {
+      video,
+      frames: analysis.count,
+      width: analysis.width,
+      height: analysis.height,
+      method,
+      synthesis,
+      references: main.windows.length,
+      referenceBudget: referenceBudget(analysis.count, arr?.budgetPer100 ?? 2),
+      windows: main.windows,
+      iterations: main.iterations,
+      all: summarize(scored),
+      perFrame: main.perFrame,
+      streaming,
+      timingsMs: { ...analysis.timingsMs, fit: main.fitMs, render: main.renderMs, streamingSplit: Date.now() - t2, total: Date.now() - t0, analyze: t1 - t0 },
+    };
+  } finally {
+    if (!options.workDir) await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+interface Scored {
+  readonly windows: readonly ReferenceWindow[];
+  readonly iterations: number;
+  readonly perFrame: { index: number; psnr: number; ssim: number; reference: boolean }[];
+  readonly fitMs: number;
+  readonly renderMs: number;
+}
+
+async function fitAndScore(
+  workDir: string,
+  analysis: Analysis,
+  o: ReconstructOptions & { method: 'model' | 'landmark'; synthesis: SynthesisMode; arr?: ArrOptions },
+  trainFrames: number | undefined,
+  onProgress: ProgressListener,
+): Promise<Scored> {
+  const t0 = Date.now();
+  const frames = await FrameStore.open(join(workDir, 'frames'));
+  let source: CorrespondenceSource & { close(): Promise<void> };
+  let windows: readonly ReferenceWindow[];
+  let iterations = 0;
+  if (o.method === 'landmark') {
+    source = await LandmarkCorrespondence.open(workDir);
+    windows = [{ reference: 0, start: 0, end: analysis.count, cause: 'first' }];
+  } else {
+    const modelDir = trainFrames === undefined ? 'model' : 'model-split';
+    const fit = await fitModel(
+      workDir,
+      { preset: o.preset ?? 'cpu', maxIterations: o.maxIterations, checkEvery: o.checkEvery, keyframes: [0], arr: o.arr, trainFrames, modelDir },
+      onProgress,
+    );
+    source = await ModelCorrespondence.open(workDir, fit.onnxPath);
+    windows = fit.windows;
+    iterations = fit.iterations;
+  }
+  const t1 = Date.now();
+  const perFrame: Scored['perFrame'] = [];
+  try {
+    const reference = await frames.read(windows[0]!.reference);
+    const stream = propagateEdit(
+      { frameAt: (i) => frames.read(i), windows, edits: new Map([[windows[0]!.reference, reference]]), correspondence: source },
+      { ...DEFAULT_PROPAGATION, synthesis: o.synthesis, editRegion: 'full' },
+      onProgress,
+    );
+    for await (const f of stream) {
+      const real = await frames.read(f.index);
+      perFrame.push({ index: f.index, psnr: psnr(f.image, real), ssim: ssim(f.image, real), reference: f.isReference });
+    }
+  } finally {
+    await source.close();
+    frames.close();
+  }
+  return { windows, iterations, perFrame, fitMs: t1 - t0, renderMs: Date.now() - t1 };
+}
+
+function summarize(frames: ReadonlyArray<{ psnr: number; ssim: number }>): ReconstructionScores {
+  const n = Math.max(1, frames.length);
+  const p = frames.reduce((s, f) => s + f.psnr, 0) / n;
+  const s = frames.reduce((a, f) => a + f.ssim, 0) / n;
+  return { frames: frames.length, psnr: p, ssim: s, ssimPercent: 100 * s };
+}
