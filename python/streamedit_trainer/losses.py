@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 from torch import Tensor
 
-from .warp import area_resize, backward_warp
+from .warp import area_resize, backward_warp, resize_flow
 
 
 @dataclass(frozen=True)
@@ -48,15 +48,31 @@ def edge_aware_smoothness(flow: Tensor, image: Tensor, sharpness: float) -> Tens
     return (dfx * torch.exp(-sharpness * dix)).mean() + (dfy * torch.exp(-sharpness * diy)).mean()
 
 
-def total_loss(out: Dict[str, Tensor], ref_image: Tensor, cur_image: Tensor, w: LossWeights) -> Dict[str, Tensor]:
-    """Every term of the objective; `loss` is what is minimised."""
+def total_loss(
+    out: Dict[str, Tensor],
+    ref_image: Tensor,
+    cur_image: Tensor,
+    w: LossWeights,
+    ref_full: Optional[Tensor] = None,
+    cur_full: Optional[Tensor] = None,
+) -> Dict[str, Tensor]:
+    """Every term of the objective; `loss` is what is minimised.
+
+    With the working-size frames (`ref_full`, `cur_full`), L_rec is measured there, on the flow upsampled the way
+    production applies it (resize_flow), and the model-resolution error joins the auxiliary terms.
+    """
     residual = photometric_residual(cur_image, ref_image, out["flow"])
-    l_rec = residual.mean()
-    l_aux = torch.zeros((), dtype=l_rec.dtype, device=l_rec.device)
-    for level, key in enumerate(("flow2", "flow4", "flow8")):
-        flow = out[key]
+    aux = [out["flow2"], out["flow4"], out["flow8"]]
+    l_aux = torch.zeros((), dtype=residual.dtype, device=residual.device)
+    if ref_full is not None and cur_full is not None:
+        flow_full = resize_flow(out["flow"], cur_full.shape[-2], cur_full.shape[-1])
+        l_rec = photometric_residual(cur_full, ref_full, flow_full).mean()
+        l_aux = l_aux + residual.mean()
+    else:
+        l_rec = residual.mean()
+    for level, flow in enumerate(aux):
         h, wd = flow.shape[-2], flow.shape[-1]
-        l_aux = l_aux + 0.5**level * photometric_residual(area_resize(cur_image, h, wd), area_resize(ref_image, h, wd), flow).mean()
+        l_aux = l_aux + 0.5 ** (level + 1) * photometric_residual(area_resize(cur_image, h, wd), area_resize(ref_image, h, wd), flow).mean()
     l_unc = laplace_nll(residual, out["log_sigma"]).mean()
     l_smooth = edge_aware_smoothness(out["flow"], cur_image, w.edge_sharpness)
     loss = w.rec * (l_rec + w.aux * l_aux) + w.unc * l_unc + w.smooth * l_smooth

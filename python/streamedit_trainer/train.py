@@ -163,7 +163,8 @@ def train(options: TrainOptions) -> int:
         t = int(rng.integers(data.count))
         inputs = source.pair(t)
         out = model(**inputs)
-        terms = total_loss(out, inputs["ref_image"], inputs["cur_image"], preset.weights)
+        full = (source.full_image(data.reference_frame(t)), source.full_image(t)) if preset.rec_at_working_size else (None, None)
+        terms = total_loss(out, inputs["ref_image"], inputs["cur_image"], preset.weights, *full)
         optimizer.zero_grad(set_to_none=True)
         if not torch.isfinite(terms["loss"]):
             bad_steps += 1

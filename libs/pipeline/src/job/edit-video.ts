@@ -7,7 +7,9 @@ import { resolveEdit, validateEditSpec, type EditSpec, type VideoGeometry } from
 import type { RgbFrame } from '../image/frame';
 import { contactSheet, heatmap } from '../image/heatmap';
 import { writePng } from '../image/png';
+import { decodeFrames } from '../media/decode';
 import { encodeVideo } from '../media/encode';
+import { InputError } from '../errors';
 import { FrameStore } from '../media/frame-store';
 import { probeVideo, workingSize } from '../media/video-info';
 import { noProgress, type ProgressListener } from '../progress';
@@ -84,9 +86,10 @@ export async function editVideo(
   await mkdir(dirname(out), { recursive: true });
   const t0 = Date.now();
   try {
+    // The edit is built before the analysis, so a bad keyframe, overlay or endpoint fails in seconds.
+    const edits = await resolveEdit(edit, geometry, (i) => decodeFrame(input, i, options.maxSide));
     const analysis = await analyzeVideo(input, workDir, { maxFrames: options.maxFrames, maxSide: options.maxSide }, onProgress);
     const frames = await FrameStore.open(join(workDir, 'frames'));
-    const edits = await resolveEdit(edit, geometry, (i) => frames.read(i));
     const t1 = Date.now();
     const fit = await fitModel(
       workDir,
@@ -137,7 +140,7 @@ export async function editVideo(
       edit: describeEdit(edit),
       windows: fit.windows,
       iterations: fit.iterations,
-      timingsMs: { ...analysis.timingsMs, edit: t1 - t0 - sumValues(analysis.timingsMs), train: t2 - t1, render: t3 - t2, total: Date.now() - t0 },
+      timingsMs: { ...analysis.timingsMs,  train: t2 - t1, render: t3 - t2, total: Date.now() - t0 },
       perFrame,
     };
     frames.close();
@@ -162,8 +165,13 @@ function describeEdit(edit: EditSpec): Record<string, unknown> {
   }
 }
 
+/** One frame at working size, decoded on its own. */
+async function decodeFrame(input: string, index: number, maxSide?: number): Promise<RgbFrame> {
+  for await (const frame of decodeFrames(input, { start: index, count: 1, maxSide })) return frame;
+  throw new InputError(`Frame ${index} of ${input} could not be decoded: check the keyframe index.`);
+}
+
 const mean = (a: Float32Array): number => a.reduce((s, v) => s + v, 0) / Math.max(1, a.length);
-const sumValues = (o: Readonly<Record<string, number>>): number => Object.values(o).reduce((s, v) => s + v, 0);
 
 /** Keeps the frames a contact sheet shows: each window's reference and edit, and a few spread-out frames with σ. */
 class SheetCollector {

@@ -39,8 +39,9 @@ export class ChromiumLandmarkDetector implements LandmarkDetector {
   constructor(private readonly options: ChromiumLandmarkDetectorOptions = {}) {}
 
   async detect(frame: RgbFrame): Promise<FaceObservation> {
-    if (frame.data.length !== frame.width * frame.height * 3)
+    if (frame.data.length !== frame.width * frame.height * 3) {
       throw new RangeError(`frame data is not ${frame.width}×${frame.height} RGB`);
+    }
     for (let attempt = 0; ; attempt++) {
       const session = await this.open();
       try {

@@ -42,7 +42,10 @@ export interface LandmarkTrackMeta {
 export interface AnalyzeLandmarksOptions {
   /** Number of frames, when known, for progress. Default: unknown. */
   readonly total?: number;
-  /** Frames handed to the detector before the first answer is awaited (the transfer of one overlaps the work on the other). Default 2. */
+  /**
+   * Frames handed to the detector before the oldest answer is awaited, so sending one frame overlaps the work on
+   * another. Default 2.
+   */
   readonly inFlight?: number;
 }
 
@@ -87,10 +90,11 @@ export async function analyzeLandmarks(
       if (queue.length >= depth) await take();
     }
     while (queue.length > 0) await take();
-    if (!size)
+    if (!size) {
       throw new InputError(
         'The video has no frames, so there are no landmarks to find: give a video with at least one frame.',
       );
+    }
     await writer.finish(size);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dirname(dir), { recursive: true });

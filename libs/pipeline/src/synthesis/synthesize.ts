@@ -296,7 +296,8 @@ async function synthesizeLevel(
   for (let e = 0; e < em; e++) {
     const t1 = performance.now();
     await runner.run({ op: 'refresh', candidates: e === 0 });
-    for (let p = 0; p < cfg.pmIters; p++, pass++) {
+    const pmHack = process.env.PMV === "a" ? cfg.pmIters + l : process.env.PMV === "b" ? cfg.pmIters + (l >= 2 ? 2 : 0) : cfg.pmIters;
+    for (let p = 0; p < pmHack; p++, pass++) {
       const seed = Math.imul(cfg.seed + 0x632be5ab * (l + 1), 0x9e3779b1) ^ pass;
       await runner.run({ op: 'pass', reverse: pass % 2 === 1, radius, seed });
     }

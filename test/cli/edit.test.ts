@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { PNG } from 'pngjs';
+import { encodePng, createFrame, probeVideo, readPng } from '@streamedit/pipeline';
+import { errorLines, runCli } from '../support/cli';
+import { clipPath } from '../support/clips';
+
+let dir = '';
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'edit-cli-'));
+});
+after(async () => rm(dir, { recursive: true, force: true }));
+
+const may = clipPath('may');
+const tiny = ['--preset', 'tiny', '--frames', '12', '--no-progress'];
+
+test('edit: a built-in look end to end (tiny preset, real Chromium, PyTorch, ONNX Runtime, ffmpeg)', async () => {
+  const out = join(dir, 'look.mp4');
+  const report = join(dir, 'look.json');
+  const r = await runCli(['edit', may, '--look', 'cartoon', '-o', out, '--report', report, '--uncertainty', join(dir, 'sigma.mp4'), ...tiny], { timeoutMs: 600_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const info = await probeVideo(out);
+  assert.equal(info.frameCount, 12);
+  assert.deepEqual(info.fps, { num: 25, den: 1 });
+  assert.equal(info.hasAudio, true);
+  assert.equal((await probeVideo(join(dir, 'sigma.mp4'))).frameCount, 12);
+  const rep = JSON.parse(await readFile(report, 'utf8'));
+  assert.equal(rep.frames, 12);
+  assert.ok(rep.windows.length >= 1 && rep.windows[0].reference === 0);
+  assert.equal(rep.perFrame.length, 12);
+  assert.ok(rep.perFrame.slice(1).every((f: { meanSigma: number }) => f.meanSigma > 0), 'σ is reported for propagated frames');
+  const sheet = await readPng(join(dir, 'look.contact.png'));
+  assert.ok(sheet.width > 512 && sheet.height > 3 * 512);
+});
+
+async function expectBadInput(args: string[], re: RegExp): Promise<void> {
+  const out = join(dir, `bad-${Math.random().toString(36).slice(2)}.mp4`);
+  const r = await runCli(['edit', may, '-o', out, ...tiny, ...args], { env: { STREAMEDIT_EDITOR_URL: 'http://127.0.0.1:9/edit' } });
+  assert.equal(r.code, 2, r.stderr);
+  const lines = errorLines(r.stderr).filter((l) => !l.startsWith('{'));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, re);
+  assert.equal(existsSync(out), false, 'nothing written at the output path');
+}
+
+test('edit: bad inputs exit 2 with one line and write nothing', async () => {
+  const wrongSize = join(dir, 'wrong.png');
+  await writeFile(wrongSize, encodePng(createFrame(100, 60)));
+  await expectBadInput(['--keyframe', wrongSize], /100×60.*512×512/);
+  const opaque = join(dir, 'opaque.png');
+  const png = new PNG({ width: 512, height: 512 });
+  await writeFile(opaque, PNG.sync.write(png, { colorType: 2 }));
+  await expectBadInput(['--overlay', opaque], /no alpha/);
+  await expectBadInput(['--look', 'sparkles'], /Unknown look "sparkles"/);
+  await expectBadInput(['--look', 'cartoon', '--at', '12'], /out of range/);
+  await expectBadInput(['--prompt', 'add a hat'], /did not answer.*STREAMEDIT_EDITOR_URL/);
+  await expectBadInput([], /exactly one edit/);
+  assert.deepEqual((await readdir(dir)).filter((f) => f.includes('partial')), []);
+});
