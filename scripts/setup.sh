@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 say() { printf 'setup: %s\n' "$*" >&2; }
 did=0
 
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 20 ]; then
-  say "Node.js >= 20 is required (found $(node --version 2>/dev/null || echo none)): install Node 20 and rerun."
+# Node >= 20.19: some dependencies are ES modules loaded through require(esm).
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null; then
+  say "Node.js >= 20.19 is required (found $(node --version 2>/dev/null || echo none)): install Node 20 LTS and rerun."
   exit 2
 fi
 

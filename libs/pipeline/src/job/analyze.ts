@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { InputError } from '../errors';
 import { createBackbone } from '../features/create-backbone';
 import { writeFeatureCache } from '../features/feature-cache';
@@ -80,4 +80,15 @@ export async function analyzeVideo(
   await writeFile(dirs.analysis, JSON.stringify(analysis, null, 2));
   logger('analyze').info({ frames: analysis.count, facesFound: analysis.facesFound, timingsMs: analysis.timingsMs }, 'analysis done');
   return analysis;
+}
+
+/** A finished analysis of the same video and frame count in `workDir`, if there is one (benchmarks reuse it). */
+export async function loadAnalysis(workDir: string, videoPath: string, maxFrames?: number): Promise<Analysis | undefined> {
+  try {
+    const a = JSON.parse(await readFile(workLayout(workDir).analysis, 'utf8')) as Analysis;
+    const wanted = Math.min(a.video.frameCount, maxFrames ?? Number.POSITIVE_INFINITY);
+    return a.video.path === videoPath && a.count === wanted ? a : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initialWindows, replaceReferences, type ArrOptions, type ReferenceWindow } from '../arr/reference-windows';
 import { modelSize, PRESET_SIDE, type CorrespondencePreset } from '../correspondence/io-spec';
@@ -71,8 +71,21 @@ export async function fitModel(workDir: string, options: FitOptions, onProgress:
     if (!result.stopped) {
       const onnxPath = await exportOnnx(result.checkpoint, join(modelDir, 'model.onnx'), options.signal);
       logger('fit').info({ iterations: result.iteration, windows: windows.length }, 'model fitted');
-      return { onnxPath, windows, iterations: result.iteration, history };
+      const fit: FitResult = { onnxPath, windows, iterations: result.iteration, history };
+      await writeFile(join(modelDir, 'fit.json'), JSON.stringify(fit, null, 2));
+      return fit;
     }
     await writeTrainingData(workDir, windows, size, options.trainFrames);
+  }
+}
+
+/** A finished fit in `modelDir` (its `fit.json` and model), if there is one (benchmarks reuse it). */
+export async function loadFit(modelDir: string): Promise<FitResult | undefined> {
+  try {
+    const fit = JSON.parse(await readFile(join(modelDir, 'fit.json'), 'utf8')) as FitResult;
+    await readFile(fit.onnxPath).then(() => undefined);
+    return fit;
+  } catch {
+    return undefined;
   }
 }

@@ -7,8 +7,8 @@ import { FrameStore } from '../media/frame-store';
 import { psnr } from '../metrics/psnr';
 import { ssim } from '../metrics/ssim';
 import { noProgress, type ProgressListener } from '../progress';
-import { analyzeVideo, type Analysis } from './analyze';
-import { fitModel } from './fit';
+import { analyzeVideo, loadAnalysis, type Analysis } from './analyze';
+import { fitModel, loadFit } from './fit';
 import { LandmarkCorrespondence } from './landmark-correspondence';
 import { ModelCorrespondence } from './model-correspondence';
 import { DEFAULT_PROPAGATION, propagateEdit, type CorrespondenceSource, type SynthesisMode } from './propagate';
@@ -29,6 +29,8 @@ export interface ReconstructOptions {
   /** `landmark`: propagate with the landmark warp alone (the "without PPCE" ablation) [`model`]. */
   readonly method?: 'model' | 'landmark';
   readonly workDir?: string;
+  /** Reuse an analysis and a fit already in `workDir` (same video, frames and split) instead of redoing them [false]. */
+  readonly reuse?: boolean;
 }
 
 /** Mean metrics over the frames that are not references. */
@@ -69,7 +71,9 @@ export async function reconstructVideo(video: string, options: ReconstructOption
   const arr = options.arr === false ? undefined : (options.arr ?? DEFAULT_ARR);
   try {
     const t0 = Date.now();
-    const analysis = await analyzeVideo(video, workDir, { maxFrames: options.frames ?? 300 }, onProgress);
+    const frames = options.frames ?? 300;
+    const analysis =
+      (options.reuse ? await loadAnalysis(workDir, video, frames) : undefined) ?? (await analyzeVideo(video, workDir, { maxFrames: frames }, onProgress));
     const t1 = Date.now();
     const main = await fitAndScore(workDir, analysis, { ...options, method, synthesis, arr }, undefined, onProgress);
     const t2 = Date.now();
@@ -127,8 +131,10 @@ async function fitAndScore(
     source = await LandmarkCorrespondence.open(workDir);
     windows = [{ reference: 0, start: 0, end: analysis.count, cause: 'first' }];
   } else {
-    const modelDir = trainFrames === undefined ? 'model' : 'model-split';
-    const fit = await fitModel(
+    // One folder per kind of fit, so a benchmark can reuse each (`reuse`).
+    const modelDir = `model${o.arr ? '' : '-single'}${trainFrames === undefined ? '' : '-split'}`;
+    const reused = o.reuse ? await loadFit(join(workDir, modelDir)) : undefined;
+    const fit = reused ?? await fitModel(
       workDir,
       { preset: o.preset ?? 'cpu', maxIterations: o.maxIterations, checkEvery: o.checkEvery, keyframes: [0], arr: o.arr, trainFrames, modelDir },
       onProgress,

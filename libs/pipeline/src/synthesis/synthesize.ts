@@ -290,7 +290,7 @@ async function synthesizeLevel(
   writeTargetStyle(b);
   voteMs += performance.now() - t0;
 
-  const radius = coarsest ? Math.max(b.width, b.height) : cfg.fineRadius;
+  const radius = coarsest || (process.env.RV === "a" && l >= 2) || (process.env.RV === "b" && l >= 1) || process.env.RV === "c" ? Math.max(b.width, b.height) : cfg.fineRadius;
   const em = Math.min(2 * cfg.emIters, cfg.emIters + l);
   let pass = 0;
   for (let e = 0; e < em; e++) {
