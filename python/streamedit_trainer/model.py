@@ -47,7 +47,9 @@ class ModelConfig:
     hidden2: int = 32
     radius4: int = 3  # local correlation radius at 1/4 (±12 px at full model resolution)
     radius2: int = 2  # at 1/2 (±4 px)
-    iters4: int = 1  # refinement passes at 1/4 (shared weights)
+    iters4: int = 2  # refinement passes at 1/4 (shared weights)
+    depth4: int = 4  # conv layers per pass at 1/4
+    depth2: int = 3  # at 1/2
     context4: int = 32  # hidden channels handed from the coarse level to 1/4
     context2: int = 16  # from 1/4 to 1/2
     sigma_hidden: int = 8
@@ -56,8 +58,8 @@ class ModelConfig:
         return asdict(self)
 
 
-def conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1), nn.LeakyReLU(0.1))
+def conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=dilation, dilation=dilation), nn.LeakyReLU(0.1))
 
 
 def zero_conv(cin: int, cout: int) -> nn.Conv2d:
@@ -196,7 +198,7 @@ class Encoder(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.to_half = nn.Sequential(conv(3, cfg.enc2, 2), conv(cfg.enc2, cfg.enc2))
-        self.to_quarter = nn.Sequential(conv(cfg.enc2, cfg.enc4, 2), conv(cfg.enc4, cfg.enc4))
+        self.to_quarter = nn.Sequential(conv(cfg.enc2, cfg.enc4, 2), conv(cfg.enc4, cfg.enc4), conv(cfg.enc4, cfg.enc4))
 
     def forward(self, image: Tensor) -> Tuple[Tensor, Tensor]:
         half = self.to_half(image - 0.5)
@@ -204,20 +206,29 @@ class Encoder(nn.Module):
 
 
 class Refiner(nn.Module):
-    """One coarse-to-fine level: warp the reference features, correlate locally, predict a residual flow."""
+    """One coarse-to-fine level: warp the reference features, correlate locally, predict a residual flow.
 
-    def __init__(self, feat: int, context: int, hidden: int, radius: int, extra_out: int = 0) -> None:
+    Dilated convolutions widen the receptive field at no extra cost; `feedback` turns the hidden state into the
+    context of the next pass, so repeated passes (shared weights) refine like the iterations of an optimiser.
+    """
+
+    def __init__(self, feat: int, context: int, hidden: int, radius: int, depth: int, extra_out: int = 0) -> None:
         super().__init__()
         self.radius = radius
-        self.net = nn.Sequential(conv((2 * radius + 1) ** 2 + feat + context + 2, hidden), conv(hidden, hidden))
+        dilations = [1, 2, 4, 1, 2, 4][: depth - 1]
+        layers = [conv((2 * radius + 1) ** 2 + feat + context + 2, hidden)]
+        layers += [conv(hidden, hidden, dilation=d) for d in dilations]
+        self.net = nn.Sequential(*layers)
         self.delta = zero_conv(hidden, 2)
+        self.feedback = nn.Conv2d(hidden, context, 1)
         self.extra = nn.Conv2d(hidden, extra_out, 1) if extra_out > 0 else None
 
     def forward(self, cur: Tensor, ref: Tensor, flow: Tensor, context: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """(refined flow, next context, extra outputs) for a flow in this level's pixels."""
         corr = local_correlation(cur, backward_warp(ref, flow), self.radius)
         hidden = self.net(torch.cat([corr, cur, context, flow], dim=1))
         extra = self.extra(hidden) if self.extra is not None else hidden[:, :0]
-        return flow + self.delta(hidden), hidden, extra
+        return flow + self.delta(hidden), self.feedback(hidden), extra
 
 
 class PPCE(nn.Module):
@@ -230,8 +241,9 @@ class PPCE(nn.Module):
         self.cfg = cfg
         self.coarse = CoarseMatcher(cfg)
         self.encoder = Encoder(cfg)
-        self.level4 = Refiner(cfg.enc4, cfg.context4, cfg.hidden4, cfg.radius4)
-        self.level2 = Refiner(cfg.enc2, cfg.context2, cfg.hidden2, cfg.radius2, extra_out=9 * 4)
+        self.level4 = Refiner(cfg.enc4, cfg.context4, cfg.hidden4, cfg.radius4, cfg.depth4)
+        self.to_level2 = nn.Conv2d(cfg.context4, cfg.context2, 1)
+        self.level2 = Refiner(cfg.enc2, cfg.context2, cfg.hidden2, cfg.radius2, cfg.depth2, extra_out=9 * 4)
         self.sigma = nn.Sequential(conv(7, cfg.sigma_hidden), nn.Conv2d(cfg.sigma_hidden, 1, 3, padding=1))
 
     def forward(self, ref_image: Tensor, cur_image: Tensor, ref_feat: Tensor, cur_feat: Tensor, init_flow: Tensor) -> Dict[str, Tensor]:
@@ -244,10 +256,10 @@ class PPCE(nn.Module):
         flow4 = resize_flow(flow8, h4, w4)
         context = F.interpolate(hidden[:, : cfg.context4], size=(h4, w4), mode="bilinear", align_corners=False)
         for _ in range(cfg.iters4):
-            flow4, hidden, _ = self.level4(cur4, ref4, flow4, context)
+            flow4, context, _ = self.level4(cur4, ref4, flow4, context)
         h2, w2 = cur2.shape[-2], cur2.shape[-1]
         flow2 = resize_flow(flow4, h2, w2)
-        context = F.interpolate(hidden[:, : cfg.context2], size=(h2, w2), mode="bilinear", align_corners=False)
+        context = F.interpolate(self.to_level2(context), size=(h2, w2), mode="bilinear", align_corners=False)
         flow2, _, mask = self.level2(cur2, ref2, flow2, context)
         flow = convex_upsample(flow2, mask, 2)
         warped = backward_warp(ref_image, flow.detach())

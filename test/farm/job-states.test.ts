@@ -120,6 +120,7 @@ describe('job repository on a real redis-server', () => {
     priority: 'normal',
     device: 'cpu',
     input: { bytes: 1, width: 2, height: 2, fps: 25, frameCount: 10, durationS: 0.4, codec: 'h264' },
+    frames: null,
     iterations: null,
     windows: null,
     windowsDone: 0,

@@ -66,6 +66,13 @@ const schema = z.object({
   maxConsecutiveFailures: int(1, 1000).default(5),
   /** `FARM_SHUTDOWN_GRACE_S`: on SIGTERM, how long a worker lets its current job finish before handing it back. Default 25. */
   shutdownGraceS: int(0, 3600).default(25),
+  /**
+   * `FARM_LOCK_S`: how long a worker's claim on a running stage lasts unless renewed (BullMQ `lockDuration`, renewed
+   * every half of it; also the stalled-job check period). When a worker dies without handing back (kill -9, lost
+   * node), another worker takes its stage over after about 1–3× this. Keep it well above the longest event-loop
+   * stall of a stage. Default 30.
+   */
+  lockS: int(2, 3600).default(30),
   /** `FARM_WORKER_ID`: the worker's name in Redis (blocked list, heartbeats). Default `HOSTNAME-PID`. */
   workerId: z
     .string()
@@ -104,6 +111,7 @@ export const FARM_ENV: Readonly<Record<keyof FarmConfig, string>> = {
   keepFailed: 'FARM_KEEP_FAILED',
   maxConsecutiveFailures: 'FARM_MAX_CONSECUTIVE_FAILURES',
   shutdownGraceS: 'FARM_SHUTDOWN_GRACE_S',
+  lockS: 'FARM_LOCK_S',
   workerId: 'FARM_WORKER_ID',
   stagesModule: 'FARM_STAGES_MODULE',
 };

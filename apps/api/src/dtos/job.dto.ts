@@ -20,6 +20,8 @@ export class JobLinksDto {
   @ApiPropertyOptional({ description: 'The edited video (once done).' }) result?: string;
   @ApiPropertyOptional({ description: 'report.json (once done).' }) report?: string;
   @ApiPropertyOptional({ description: 'Per-pixel uncertainty video (once done).' }) uncertainty?: string;
+  @ApiPropertyOptional({ description: 'Contact sheet PNG: original / edited / σ of a few frames (once done).' })
+  contactSheet?: string;
 }
 
 export class IterationsDto {
@@ -60,6 +62,8 @@ export class JobDto {
   @ApiProperty({ enum: PRESETS }) preset!: string;
   @ApiProperty({ enum: PRIORITIES }) priority!: string;
   @ApiProperty({ type: InputDto }) input!: InputDto;
+  @ApiProperty({ description: 'Frames edited: the first N of the video (null: all).', nullable: true, type: Number })
+  frames!: number | null;
   @ApiProperty({ type: IterationsDto, nullable: true }) iterations!: IterationsDto | null;
   @ApiProperty({ type: WindowsDto }) windows!: WindowsDto;
   @ApiProperty({ description: 'Milliseconds per stage.', example: { analyze: 1200, train: 54000 } })
@@ -111,6 +115,7 @@ export function toJobDto(record: JobRecord, baseUrl: string): JobDto {
     preset: record.preset,
     priority: record.priority,
     input: record.input,
+    frames: record.frames,
     iterations: record.iterations,
     windows: { total: record.windows?.length ?? 0, done: record.windowsDone, items: [...(record.windows ?? [])] },
     timings: { ...record.timings } as Record<string, number>,
@@ -127,6 +132,7 @@ export function toJobDto(record: JobRecord, baseUrl: string): JobDto {
             result: `${self}/result`,
             report: `${self}/result?artifact=report`,
             uncertainty: `${self}/result?artifact=uncertainty`,
+            contactSheet: `${self}/result?artifact=contactSheet`,
           }
         : {}),
     },

@@ -8,12 +8,15 @@ export interface JobRequest {
   readonly edit: JobEdit;
   readonly preset: Preset;
   readonly priority: Priority;
+  /** Edit only the first N frames; undefined = all. */
+  readonly frames?: number;
 }
 
 const optionsSchema = z
   .object({
     preset: z.enum(PRESETS).optional(),
     priority: z.enum(PRIORITIES).optional(),
+    frames: z.number().int().min(1).optional(),
   })
   .strict();
 
@@ -21,7 +24,8 @@ const optionsSchema = z
  * Reads the edit and options from the multipart fields. Exactly one edit: `look` (a built-in look's name),
  * `prompt` (text), `overlay` (an RGBA PNG) or `keyframe` (edited frame PNGs, each with its index in `keyframeAt`).
  * `at` (or a single `keyframeAt`) picks the frame a look, prompt or overlay applies to (default 0). Options come
- * as fields `preset` / `priority` or as one JSON field `options` (`{"preset":…,"priority":…}`); fields win.
+ * as fields `preset` / `priority` / `frames` or as one JSON field `options` (`{"preset":…,"priority":…,"frames":…}`);
+ * fields win. `frames` = N edits only the first N frames of the video (default: all).
  * @throws InputError (400) saying what is missing or wrong.
  */
 export function parseJobRequest(upload: ReceivedUpload): JobRequest {
@@ -37,7 +41,9 @@ export function parseJobRequest(upload: ReceivedUpload): JobRequest {
   const options = parseOptions(one('options'));
   const preset = parseEnum('preset', one('preset'), PRESETS) ?? options.preset ?? 'balanced';
   const priority = parseEnum('priority', one('priority'), PRIORITIES) ?? options.priority ?? 'normal';
-  return { edit: parseEdit(upload, one), preset, priority };
+  const framesField = one('frames');
+  const frames = framesField !== undefined ? parseFrameCount(framesField) : options.frames;
+  return { edit: parseEdit(upload, one), preset, priority, ...(frames !== undefined ? { frames } : {}) };
 }
 
 function parseEdit(upload: ReceivedUpload, one: (name: string) => string | undefined): JobEdit {
@@ -108,6 +114,12 @@ function parseEnum<T extends string>(name: string, raw: string | undefined, allo
   if (!(allowed as readonly string[]).includes(raw))
     throw new InputError(`Unknown ${name} "${raw.slice(0, 40)}": use one of ${allowed.join(', ')}.`);
   return raw as T;
+}
+
+function parseFrameCount(raw: string): number {
+  if (!/^\d{1,9}$/.test(raw.trim()) || Number(raw) < 1)
+    throw new InputError(`"frames" must be a whole number ≥ 1 (edit the first N frames), got "${raw.slice(0, 20)}".`);
+  return Number(raw);
 }
 
 function parseIndex(raw: string): number {

@@ -31,6 +31,7 @@ export const RESULT_ARTIFACTS = {
   video: { key: 'output', type: 'video/mp4', name: 'output.mp4' },
   uncertainty: { key: 'uncertainty', type: 'video/mp4', name: 'uncertainty.mp4' },
   report: { key: 'report', type: 'application/json', name: 'report.json' },
+  contactSheet: { key: 'contactSheet', type: 'image/png', name: 'contact-sheet.png' },
 } as const;
 export type ResultArtifact = keyof typeof RESULT_ARTIFACTS;
 
@@ -76,8 +77,9 @@ export class JobsService {
       const upload = await this.uploads.receive(req, id, tmp);
       const request = parseJobRequest(upload);
       const info = await this.probe(upload.videoPath);
+      const frames = request.frames === undefined ? null : Math.min(request.frames, info.frameCount);
       validateEditSpec(toEditSpec(request.edit), {
-        frameCount: info.frameCount,
+        frameCount: frames ?? info.frameCount,
         width: info.width,
         height: info.height,
         sourceWidth: info.width,
@@ -100,6 +102,7 @@ export class JobsService {
           durationS: info.duration,
           codec: info.codec,
         },
+        frames,
         iterations: null,
         windows: null,
         windowsDone: 0,

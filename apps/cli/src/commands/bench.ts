@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Argument, Command, Option } from 'commander';
-import { InputError, REPO_ROOT, settings } from '@streamedit/pipeline';
+import { REPO_ROOT, settings } from '@streamedit/pipeline';
+import { benchHdtf, writeHdtfReport } from '../bench/hdtf';
 import { benchPpce } from '../bench/ppce';
 import { progressBars } from '../progress';
 import { action } from '../run-command';
@@ -14,10 +15,11 @@ interface BenchFlags {
   iterations?: string;
   clips?: string;
   out?: string;
+  ablations: boolean;
   progress: boolean;
 }
 
-const SUITES = ['ppce'] as const;
+const SUITES = ['ppce', 'hdtf'] as const;
 
 export function register(program: Command): void {
   program
@@ -30,31 +32,35 @@ export function register(program: Command): void {
     .option('--iterations <n>', "override the preset's training iterations")
     .option('--clips <list>', 'comma-separated substrings selecting clips')
     .option('--out <json>', 'JSON output (default bench-results/SUITE.json)')
+    .option('--no-ablations', 'hdtf: skip the without-PPCE / without-ARR runs')
     .option('--no-progress', 'no progress bars')
     .action(
       action(async (suite: (typeof SUITES)[number], o: BenchFlags) => {
-        if (suite !== 'ppce') throw new InputError(`Unknown benchmark "${suite}": use ${SUITES.join(', ')}.`);
         const bars = progressBars(o.progress);
         const out = resolve(o.out ?? resolve(REPO_ROOT, 'bench-results', `${suite}.json`));
-        let result;
+        await mkdir(dirname(out), { recursive: true });
+        const common = {
+          dir: resolve(o.dir),
+          frames: parseCount(o.frames, '--frames', 2),
+          preset: parsePreset(o.preset),
+          iterations: o.iterations ? parseCount(o.iterations, '--iterations', 1) : undefined,
+          clips: o.clips?.split(',').filter(Boolean),
+          cacheDir: resolve(settings().cacheDir, 'bench'),
+        };
         try {
-          result = await benchPpce(
-            {
-              dir: resolve(o.dir),
-              frames: parseCount(o.frames, '--frames', 2),
-              preset: parsePreset(o.preset),
-              iterations: o.iterations ? parseCount(o.iterations, '--iterations', 1) : undefined,
-              clips: o.clips?.split(',').filter(Boolean),
-              cacheDir: resolve(settings().cacheDir, 'bench'),
-            },
-            bars.listener,
-          );
+          if (suite === 'ppce') {
+            const result = await benchPpce(common, bars.listener);
+            await writeFile(out, JSON.stringify({ suite, date: new Date().toISOString(), ...result }, null, 2));
+            process.stdout.write(`${result.table}\n(wrote ${out})\n`);
+          } else {
+            const result = await benchHdtf({ ...common, noAblations: !o.ablations }, bars.listener);
+            const base = out.replace(/\.json$/, '');
+            await writeHdtfReport(base, result, `streamedit ${process.argv.slice(2).join(' ')}`);
+            process.stdout.write(`${result.table}\n(wrote ${base}.md, .json, .csv)\n`);
+          }
         } finally {
           bars.stop();
         }
-        await mkdir(dirname(out), { recursive: true });
-        await writeFile(out, JSON.stringify({ suite, date: new Date().toISOString(), ...result }, null, 2));
-        process.stdout.write(`${result.table}\n(wrote ${out})\n`);
       }),
     );
 }

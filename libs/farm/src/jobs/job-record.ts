@@ -1,3 +1,4 @@
+import type { CorrespondencePreset } from '@streamedit/pipeline';
 import type { JobState, StageName } from './states';
 
 /**
@@ -10,9 +11,21 @@ export type JobEdit =
   | { readonly kind: 'look'; readonly name: string; readonly at?: number }
   | { readonly kind: 'prompt'; readonly text: string; readonly at?: number };
 
-/** Quality/speed trade-off the stages interpret (training iterations, window budget…). */
+/** Quality/speed trade-off of a job: which trainer preset trains its correspondence ({@link TRAINER_PRESET}). */
 export const PRESETS = ['fast', 'balanced', 'quality'] as const;
 export type Preset = (typeof PRESETS)[number];
+
+/**
+ * THE mapping of the farm's presets to the trainer's (python/streamedit_trainer/presets.py):
+ * - `fast` → `tiny`: 64² model resolution, 20 iterations, a narrow network: previews and tests, seconds on a CPU;
+ * - `balanced` → `cpu`: 256², 3000 iterations (ARR checks every 1000): sized for a few CPU cores;
+ * - `quality` → `paper`: 256², 40000 iterations (checks every 10000), the paper's schedule: meant for a GPU trainer.
+ */
+export const TRAINER_PRESET: Readonly<Record<Preset, CorrespondencePreset>> = {
+  fast: 'tiny',
+  balanced: 'cpu',
+  quality: 'paper',
+};
 
 /**
  * Queue priority. BullMQ takes jobs from its wait list before its prioritized set, so: `high` = wait list, LIFO (the
@@ -57,6 +70,8 @@ export interface JobRecord {
   readonly priority: Priority;
   readonly device: TrainDevice;
   readonly input: InputInfo;
+  /** Frames to edit: the first N of the video (≤ `input.frameCount`); null = every frame. */
+  readonly frames: number | null;
   /** Training iterations done / planned (set by the train stage's progress). */
   readonly iterations: { readonly done: number; readonly total: number } | null;
   /** The ARR windows, known once training is done. */
@@ -83,7 +98,8 @@ export type JobPatch = Partial<
   >
 >;
 
-const JSON_FIELDS = ['edit', 'input', 'iterations', 'windows'] as const;
+// `frames` is JSON so that null survives the round trip (a number field reads back 0).
+const JSON_FIELDS = ['edit', 'input', 'frames', 'iterations', 'windows'] as const;
 /** Timings are one hash field per stage (`timing:train`), added to atomically with HINCRBY. */
 export const TIMING_FIELD_PREFIX = 'timing:';
 const NUMBER_FIELDS = ['progress', 'windowsDone', 'seq'] as const;

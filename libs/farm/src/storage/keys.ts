@@ -8,11 +8,14 @@
  * jobs/{id}/frames/…                 decoded frames at the working resolution (analyze)
  * jobs/{id}/landmarks/…              face landmarks per frame (analyze)
  * jobs/{id}/features/…               backbone features per frame (analyze)
- * jobs/{id}/checkpoints/iter-{n}     training checkpoint after iteration n (train; resumes a retried attempt)
+ * jobs/{id}/checkpoints/iter-{n}     training checkpoint after iteration n (train; resumes a retried attempt); the
+ *                                    pipeline stages keep the check's files under it: checkpoints/iter-{n}/{file}
  * jobs/{id}/model.onnx               the trained correspondence model (train)
+ * jobs/{id}/training.json            what training did: ARR windows and their causes, checks, resumes (train)
  * jobs/{id}/windows/{i}/…            rendered frames of window i and its edited reference (render)
  * jobs/{id}/output.mp4               the edited video (mux)
  * jobs/{id}/uncertainty.mp4          per-pixel uncertainty as video (mux)
+ * jobs/{id}/contact-sheet.png        original / edited / σ of a few frames, for a glance (mux)
  * jobs/{id}/report.json              what was done: windows, iterations, timings (mux)
  * ```
  *
@@ -51,11 +54,15 @@ export interface JobKeys {
   readonly file: (folder: JobFolder, name: string) => string;
   readonly checkpoints: string;
   readonly checkpoint: (iteration: number) => string;
+  /** A file of the checkpoint after `iteration` (`checkpoints/iter-{n}/{name}`). */
+  readonly checkpointFile: (iteration: number, name: string) => string;
   readonly model: string;
+  readonly training: string;
   readonly window: (i: number) => string;
   readonly windowFile: (i: number, name: string) => string;
   readonly output: string;
   readonly uncertainty: string;
+  readonly contactSheet: string;
   readonly report: string;
 }
 
@@ -72,11 +79,14 @@ export function jobKeys(id: string): JobKeys {
     file: (folder, name) => (assertName(name), `${prefix}${folder}/${name}`),
     checkpoints: `${prefix}checkpoints/`,
     checkpoint: (n) => (assertIndex(n, 'Iteration'), `${prefix}checkpoints/iter-${n}`),
+    checkpointFile: (n, name) => (assertIndex(n, 'Iteration'), assertName(name), `${prefix}checkpoints/iter-${n}/${name}`),
     model: `${prefix}model.onnx`,
+    training: `${prefix}training.json`,
     window: (i) => (assertIndex(i, 'Window index'), `${prefix}windows/${i}/`),
     windowFile: (i, name) => (assertIndex(i, 'Window index'), assertName(name), `${prefix}windows/${i}/${name}`),
     output: `${prefix}output.mp4`,
     uncertainty: `${prefix}uncertainty.mp4`,
+    contactSheet: `${prefix}contact-sheet.png`,
     report: `${prefix}report.json`,
   };
 }

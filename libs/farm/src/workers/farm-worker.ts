@@ -122,6 +122,8 @@ export class FarmWorker {
         connection: this.redis,
         prefix: QUEUE_PREFIX,
         concurrency: this.options.config.concurrency,
+        lockDuration: this.options.config.lockS * 1000,
+        stalledInterval: this.options.config.lockS * 1000,
         autorun: this.state !== 'blocked',
         name: this.id,
       },

@@ -51,6 +51,8 @@ export interface TrainCorrespondenceOptions {
   readonly stopAtCheck?: boolean;
   /** Aborting kills the trainer (its checkpoints are atomic, so a later call resumes). */
   readonly signal?: AbortSignal;
+  /** Told the iteration when the trainer resumes from a checkpoint in `outDir` (its `resumed` event). */
+  readonly onResume?: (iteration: number) => void;
 }
 
 export interface TrainCorrespondenceResult {
@@ -165,13 +167,15 @@ export async function trainCorrespondence(
     signal: options.signal,
     onEvent: (e) => {
       if (e.type === 'progress') onProgress(progressEvent(e));
+      if (e.type === 'resumed') options.onResume?.(Number(e.iteration));
       if (e.type === 'check') {
-        pending.push(
-          readCheck(e).then(async (check) => {
-            checks.push(check);
-            await onCheck(check);
-          }),
-        );
+        const handled = readCheck(e).then(async (check) => {
+          checks.push(check);
+          await onCheck(check);
+        });
+        // Awaited below, after the trainer exits; until then a failure must not count as an unhandled rejection.
+        handled.catch(() => {});
+        pending.push(handled);
       }
     },
   });

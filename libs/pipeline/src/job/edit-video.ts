@@ -1,14 +1,12 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DEFAULT_ARR, type ArrOptions, type ReferenceWindow } from '../arr/reference-windows';
+import { DEFAULT_ARR, type ArrOptions } from '../arr/reference-windows';
 import type { CorrespondencePreset } from '../correspondence/io-spec';
 import { resolveEdit, validateEditSpec, type EditSpec, type VideoGeometry } from '../edit/edit-spec';
 import type { RgbFrame } from '../image/frame';
-import { contactSheet, heatmap } from '../image/heatmap';
 import { writePng } from '../image/png';
 import { decodeFrames } from '../media/decode';
-import { encodeVideo } from '../media/encode';
 import { InputError } from '../errors';
 import { FrameStore } from '../media/frame-store';
 import { probeVideo, workingSize } from '../media/video-info';
@@ -17,7 +15,9 @@ import { settings } from '../settings';
 import { analyzeVideo } from './analyze';
 import { fitModel } from './fit';
 import { ModelCorrespondence } from './model-correspondence';
-import { DEFAULT_PROPAGATION, propagateEdit, type PropagationOptions } from './propagate';
+import { DEFAULT_PROPAGATION, windowReference, type EditedReference, type PropagationOptions } from './propagate';
+import { renderSheet, sheetPicks } from './render-outputs';
+import { editSummary, muxSegments, renderWindowSegment, type EditSummary, type RenderedWindow } from './render-window';
 
 /** Options of an end-to-end edit (defaults in brackets). */
 export interface EditVideoOptions {
@@ -40,19 +40,11 @@ export interface EditVideoOptions {
   readonly workDir?: string;
 }
 
-export interface EditReport {
+/** The report of an embedded edit: the common summary plus where it read and wrote, and how long each step took. */
+export interface EditReport extends EditSummary {
   readonly input: string;
   readonly output: string;
-  readonly frames: number;
-  readonly width: number;
-  readonly height: number;
-  readonly fps: number;
-  readonly edit: Readonly<Record<string, unknown>>;
-  readonly windows: readonly ReferenceWindow[];
-  readonly iterations: number;
   readonly timingsMs: Readonly<Record<string, number>>;
-  /** Per frame: mean σ against its window's reference, and the fraction of pixels re-synthesised. */
-  readonly perFrame: ReadonlyArray<{ readonly meanSigma: number; readonly synthesized: number }>;
 }
 
 /** Validates the input video and the edit before any expensive work. */
@@ -98,50 +90,32 @@ export async function editVideo(
     );
     const t2 = Date.now();
     const correspondence = await ModelCorrespondence.open(workDir, fit.onnxPath);
-    const perFrame: { meanSigma: number; synthesized: number }[] = [];
-    const sheet = new SheetCollector(fit.windows, analysis.count);
-    const sigmaStore = options.uncertaintyOut ? await FrameStore.create(join(workDir, 'sigma'), frames.width, frames.height, frames.fps) : undefined;
+    const picks = sheetPicks(fit.windows, analysis.count);
+    const rendered: RenderedWindow[] = [];
     try {
+      const source = { frameAt: (i: number) => frames.read(i), edits: new Map(edits.map((e) => [e.at, e.edited])), correspondence };
       const propagation = { ...DEFAULT_PROPAGATION, ...options.propagation };
-      const stream = propagateEdit(
-        { frameAt: (i) => frames.read(i), windows: fit.windows, edits: new Map(edits.map((e) => [e.at, e.edited])), correspondence },
-        propagation,
-        onProgress,
-      );
-      async function* rendered(): AsyncGenerator<RgbFrame> {
-        for await (const f of stream) {
-          const meanSigma = f.sigma ? mean(f.sigma.data) : 0;
-          perFrame.push({ meanSigma, synthesized: f.synthesized });
-          const sigmaImage = f.sigma ? heatmap(f.sigma) : undefined;
-          if (sigmaStore) await sigmaStore.append(sigmaImage ?? heatmap({ width: frames.width, height: frames.height, data: new Float32Array(frames.width * frames.height) }));
-          await sheet.offer(f.index, () => frames.read(f.index), f.image, sigmaImage);
-          yield f.image;
-        }
+      let prev: EditedReference | undefined;
+      for (const [index, window] of fit.windows.entries()) {
+        const reference = await windowReference(source, window, prev, propagation.tau);
+        const outDir = join(workDir, 'windows', String(index));
+        const sigma = options.uncertaintyOut !== undefined;
+        const request = { frames, correspondence, window, index, reference, propagation, outDir, sigma, sheetPicks: picks };
+        rendered.push(await renderWindowSegment(request, (e) => onProgress({ ...e, done: window.start + e.done, total: analysis.count })));
+        prev = reference;
       }
-      await encodeVideo(rendered(), { out, fps: frames.fps, audioFrom: input, total: analysis.count, onProgress });
     } finally {
       await correspondence.close();
     }
+    await muxSegments(rendered, out, { audioFrom: input, uncertaintyOut: options.uncertaintyOut });
     const t3 = Date.now();
-    if (sigmaStore && options.uncertaintyOut) {
-      await sigmaStore.finish();
-      const store = await FrameStore.open(join(workDir, 'sigma'));
-      await encodeVideo(store, { out: options.uncertaintyOut, fps: frames.fps, total: store.count });
-      store.close();
-    }
-    if (options.contactSheet) await writePng(options.contactSheet, sheet.render(frames.width, frames.height));
+    if (options.contactSheet) await writePng(options.contactSheet, renderSheet(rendered.flatMap((r) => r.sheet), frames.width, frames.height));
+    const summary = editSummary(frames, describeEdit(edit), fit, rendered.map((r) => r.perFrame));
     const report: EditReport = {
       input,
       output: out,
-      frames: analysis.count,
-      width: frames.width,
-      height: frames.height,
-      fps: frames.fps.num / frames.fps.den,
-      edit: describeEdit(edit),
-      windows: fit.windows,
-      iterations: fit.iterations,
-      timingsMs: { ...analysis.timingsMs,  train: t2 - t1, render: t3 - t2, total: Date.now() - t0 },
-      perFrame,
+      ...summary,
+      timingsMs: { ...analysis.timingsMs, train: t2 - t1, render: t3 - t2, total: Date.now() - t0 },
     };
     frames.close();
     if (options.report) await writeFile(options.report, JSON.stringify(report, null, 2));
@@ -152,7 +126,7 @@ export async function editVideo(
 }
 
 /** The edit as the report shows it: no file contents, no secrets. */
-function describeEdit(edit: EditSpec): Record<string, unknown> {
+export function describeEdit(edit: EditSpec): Record<string, unknown> {
   switch (edit.kind) {
     case 'keyframes':
       return { kind: edit.kind, keyframes: edit.keyframes.map((k) => k.at) };
@@ -165,32 +139,8 @@ function describeEdit(edit: EditSpec): Record<string, unknown> {
   }
 }
 
-/** One frame at working size, decoded on its own. */
-async function decodeFrame(input: string, index: number, maxSide?: number): Promise<RgbFrame> {
+/** One frame at working size, decoded on its own (e.g. a keyframe to edit before the analysis). */
+export async function decodeFrame(input: string, index: number, maxSide?: number): Promise<RgbFrame> {
   for await (const frame of decodeFrames(input, { start: index, count: 1, maxSide })) return frame;
   throw new InputError(`Frame ${index} of ${input} could not be decoded: check the keyframe index.`);
-}
-
-const mean = (a: Float32Array): number => a.reduce((s, v) => s + v, 0) / Math.max(1, a.length);
-
-/** Keeps the frames a contact sheet shows: each window's reference and edit, and a few spread-out frames with σ. */
-class SheetCollector {
-  private readonly wanted: Set<number>;
-  private readonly rows = { original: [] as RgbFrame[], edited: [] as RgbFrame[], sigma: [] as RgbFrame[] };
-
-  constructor(windows: readonly ReferenceWindow[], count: number) {
-    const picks = [windows[0]!.reference, ...windows.slice(1).map((w) => w.reference), Math.floor(count / 3), Math.floor((2 * count) / 3), count - 1];
-    this.wanted = new Set(picks.filter((i) => i >= 0 && i < count).slice(0, 6));
-  }
-
-  async offer(index: number, original: () => Promise<RgbFrame>, edited: RgbFrame, sigma: RgbFrame | undefined): Promise<void> {
-    if (!this.wanted.has(index)) return;
-    this.rows.original.push(await original());
-    this.rows.edited.push(edited);
-    this.rows.sigma.push(sigma ?? edited);
-  }
-
-  render(width: number, height: number): RgbFrame {
-    return contactSheet([this.rows.original, this.rows.edited, this.rows.sigma], width, height);
-  }
 }

@@ -5,6 +5,7 @@ import { modelSize, PRESET_SIDE, type CorrespondencePreset } from '../correspond
 import { exportOnnx, trainCorrespondence } from '../correspondence/trainer';
 import { logger } from '../log';
 import { noProgress, type ProgressListener } from '../progress';
+import { latestFitState, writeFitState, type FitState } from './fit-state';
 import { writeTrainingData } from './training-data';
 import { workLayout } from './work-dir';
 
@@ -21,6 +22,13 @@ export interface FitOptions {
   readonly signal?: AbortSignal;
   /** Folder under the work dir for checkpoints and the ONNX model [`model`]. */
   readonly modelDir?: string;
+  /**
+   * Called at every check once its checkpoint and ARR state are on disk (`fitStateFiles(iteration)` in the model
+   * folder), e.g. to copy them somewhere safe; awaited before training goes on past the next check [none].
+   */
+  readonly onCheck?: (state: FitState, modelDir: string) => void | Promise<void>;
+  /** Told the iteration each time the trainer resumes from a checkpoint (after every ARR check, and after a crash) [none]. */
+  readonly onResume?: (iteration: number) => void;
 }
 
 export interface FitResult {
@@ -34,16 +42,18 @@ export interface FitResult {
 /**
  * The `train` stage with ARR (paper 3.2): train until the next periodic uncertainty check, let ARR split windows
  * whose frames passed the threshold, rewrite the trainer's data (references, landmark init flows), resume from the
- * checkpoint; after the last iteration export the model to ONNX.
+ * checkpoint; after the last iteration export the model to ONNX. A model folder that already holds a complete check
+ * (see fit-state.ts) is resumed from it, windows included: a fit killed at any point continues where it stopped.
  */
 export async function fitModel(workDir: string, options: FitOptions, onProgress: ProgressListener = noProgress): Promise<FitResult> {
   const dirs = workLayout(workDir);
   const modelDir = options.modelDir ? join(workDir, options.modelDir) : dirs.model;
   const meta = JSON.parse(await readFile(join(dirs.frames, 'frames.json'), 'utf8')) as { count: number; width: number; height: number };
   const size = modelSize(meta.width, meta.height, PRESET_SIDE[options.preset]);
-  let windows = initialWindows(meta.count, options.keyframes);
+  const resumed = await latestFitState(modelDir);
+  let windows = resumed?.windows ?? initialWindows(meta.count, options.keyframes);
   await writeTrainingData(workDir, windows, size, options.trainFrames);
-  const history: { iteration: number; windows: number; meanSigma: number }[] = [];
+  const history: { iteration: number; windows: number; meanSigma: number }[] = [...(resumed?.history ?? [])];
   for (;;) {
     const result = await trainCorrespondence(
       {
@@ -54,18 +64,23 @@ export async function fitModel(workDir: string, options: FitOptions, onProgress:
         checkEvery: options.checkEvery,
         stopAtCheck: options.arr !== undefined,
         signal: options.signal,
+        onResume: options.onResume,
       },
       onProgress,
-      (check) => {
+      async (check) => {
         const meanSigma = check.frames.reduce((s, f) => s + f.meanSigma, 0) / Math.max(1, check.frames.length);
         history.push({ iteration: check.iteration, windows: windows.length, meanSigma });
         // No replacement at the last check: the model would never train on the new windows.
-        if (!options.arr || check.iteration >= check.total) return;
-        const scores = new Float32Array(meta.count);
-        for (const f of check.frames) scores[f.frame] = f.uncertainFraction;
-        // The streaming split: frames the trainer must not see cannot become references either.
-        if (options.trainFrames !== undefined) scores.fill(0, options.trainFrames);
-        windows = replaceReferences(windows, scores, options.arr);
+        if (options.arr && check.iteration < check.total) {
+          const scores = new Float32Array(meta.count);
+          for (const f of check.frames) scores[f.frame] = f.uncertainFraction;
+          // The streaming split: frames the trainer must not see cannot become references either.
+          if (options.trainFrames !== undefined) scores.fill(0, options.trainFrames);
+          windows = replaceReferences(windows, scores, options.arr);
+        }
+        const state: FitState = { iteration: check.iteration, windows, history: [...history] };
+        await writeFitState(modelDir, state);
+        await options.onCheck?.(state, modelDir);
       },
     );
     if (!result.stopped) {

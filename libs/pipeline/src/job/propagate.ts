@@ -68,7 +68,7 @@ export function uncertainMask(sigma: UncertaintyMap, tau: number): Uint8Array {
  * synthesis (A = previous original reference, A′ = its edit, B = the new reference).
  */
 export async function editedReferenceFor(
-  prev: { index: number; original: RgbFrame; edited: RgbFrame },
+  prev: EditedReference,
   next: { index: number; original: RgbFrame },
   correspondence: CorrespondenceSource,
   tau: number,
@@ -103,11 +103,55 @@ export function editWeights(original: RgbFrame, edited: RgbFrame, mode: Propagat
   return w;
 }
 
+/** A window's reference frame with its edit: what every frame of the window is propagated from. */
+export interface EditedReference {
+  readonly index: number;
+  readonly original: RgbFrame;
+  readonly edited: RgbFrame;
+}
+
+/**
+ * The edited reference of `window`: the user's edit when its reference is an edited keyframe, otherwise the previous
+ * window's edited reference carried over by {@link editedReferenceFor}.
+ */
+export async function windowReference(
+  input: Pick<PropagationInput, 'frameAt' | 'edits' | 'correspondence'>,
+  window: Pick<ReferenceWindow, 'reference'>,
+  prev: EditedReference | undefined,
+  tau: number,
+): Promise<EditedReference> {
+  const original = await input.frameAt(window.reference);
+  const given = input.edits.get(window.reference);
+  if (given) return { index: window.reference, original, edited: given };
+  if (!prev) throw new RangeError(`window 0 (reference ${window.reference}) has no edited keyframe`);
+  return { index: window.reference, original, edited: await editedReferenceFor(prev, { index: window.reference, original }, input.correspondence, tau) };
+}
+
+/**
+ * Propagates one window's edited reference to each of its frames, in index order. Per frame: warp the edited
+ * reference by the predicted flow, re-synthesise uncertain pixels (guided by the real frame, seeded by the flow and
+ * the previous frame's field), and composite over the real frame where the edit applies. Windows are independent
+ * once their edited reference is known, so a farm renders each on its own.
+ */
+export async function* propagateWindow(
+  input: Pick<PropagationInput, 'frameAt' | 'correspondence'>,
+  window: Pick<ReferenceWindow, 'start' | 'end'>,
+  windowIndex: number,
+  ref: EditedReference,
+  options: PropagationOptions = DEFAULT_PROPAGATION,
+): AsyncGenerator<PropagatedFrame> {
+  const weights = editWeights(ref.original, ref.edited, options.editRegion);
+  let prevNnf: NearestNeighbourField | undefined;
+  for (let t = window.start; t < window.end; t++) {
+    const frame = await renderFrame(ref, t, input, options, weights, prevNnf);
+    prevNnf = frame.nnf;
+    yield { index: t, window: windowIndex, image: frame.image, sigma: frame.sigma, isReference: t === ref.index, synthesized: frame.synthesized };
+  }
+}
+
 /**
  * Propagates the edit through every window in order (window i needs window i−1's edited reference). Yields frames
- * in index order. Per frame: warp the window's edited reference by the predicted flow, re-synthesise uncertain
- * pixels (guided by the real frame, seeded by the flow and the previous frame's field), and composite over the
- * real frame where the edit applies.
+ * in index order.
  */
 export async function* propagateEdit(
   input: PropagationInput,
@@ -116,19 +160,11 @@ export async function* propagateEdit(
 ): AsyncGenerator<PropagatedFrame> {
   const total = input.windows[input.windows.length - 1]!.end;
   let done = 0;
-  let prev: { index: number; original: RgbFrame; edited: RgbFrame } | undefined;
+  let prev: EditedReference | undefined;
   for (const [wi, window] of input.windows.entries()) {
-    const original = await input.frameAt(window.reference);
-    const given = input.edits.get(window.reference);
-    if (!given && !prev) throw new RangeError(`window 0 (reference ${window.reference}) has no edited keyframe`);
-    const edited = given ?? (await editedReferenceFor(prev!, { index: window.reference, original }, input.correspondence, options.tau));
-    const ref = { index: window.reference, original, edited };
-    const weights = editWeights(original, edited, options.editRegion);
-    let prevNnf: NearestNeighbourField | undefined;
-    for (let t = window.start; t < window.end; t++) {
-      const frame = await renderFrame(ref, t, input, options, weights, prevNnf);
-      prevNnf = frame.nnf;
-      yield { index: t, window: wi, image: frame.image, sigma: frame.sigma, isReference: t === ref.index, synthesized: frame.synthesized };
+    const ref = await windowReference(input, window, prev, options.tau);
+    for await (const frame of propagateWindow(input, window, wi, ref, options)) {
+      yield frame;
       onProgress({ stage: 'render', done: ++done, total });
     }
     prev = ref;
@@ -136,9 +172,9 @@ export async function* propagateEdit(
 }
 
 async function renderFrame(
-  ref: { index: number; original: RgbFrame; edited: RgbFrame },
+  ref: EditedReference,
   t: number,
-  input: PropagationInput,
+  input: Pick<PropagationInput, 'frameAt' | 'correspondence'>,
   options: PropagationOptions,
   weights: Float32Array,
   prevNnf: NearestNeighbourField | undefined,

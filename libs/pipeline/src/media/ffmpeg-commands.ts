@@ -108,3 +108,39 @@ export function encodeCommand(opts: EncodeCommandOptions): FfmpegSpec {
     output: opts.output,
   };
 }
+
+/**
+ * The list file of ffmpeg's concat demuxer for `paths` (absolute), one `file '…'` line each; a `'` inside a path is
+ * written as `'\''` (close quote, escaped quote, reopen), the demuxer's quoting rule.
+ */
+export function concatList(paths: readonly string[]): string {
+  return paths.map((p) => `file '${p.replace(/'/g, "'\\''")}'\n`).join('');
+}
+
+export interface ConcatCommandOptions {
+  /** The concat list file ({@link concatList}). */
+  readonly list: string;
+  /** A video whose audio track (if any) is copied into the output, cut to the video's length. */
+  readonly audioFrom?: string;
+  /** The file ffmpeg writes (the caller's temp file). */
+  readonly output: string;
+}
+
+/**
+ * Joins MP4 segments (same codec and settings, e.g. per-window encodes of {@link encodeCommand}) into one MP4
+ * without re-encoding (`-c copy`: the frames are bit-identical), optionally adding the audio of `audioFrom`.
+ * `-safe 0` allows absolute paths in the list (we write it ourselves).
+ */
+export function concatCommand(opts: ConcatCommandOptions): FfmpegSpec {
+  const inputs: FfmpegInput[] = [{ source: opts.list, options: [...QUIET, ...argv('-f concat -safe 0')] }];
+  const audio: string[] = [];
+  if (opts.audioFrom !== undefined) {
+    inputs.push({ source: opts.audioFrom, options: [] });
+    audio.push(...argv('-map 1:a:0? -shortest'));
+  }
+  return {
+    inputs,
+    outputOptions: ['-map', '0:v:0', ...audio, ...argv('-c copy -movflags +faststart -f mp4')],
+    output: opts.output,
+  };
+}

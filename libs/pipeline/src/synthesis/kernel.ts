@@ -1,12 +1,13 @@
 /**
  * The inner loops of guided patch synthesis: patch distance, PatchMatch passes and voting over one pyramid level.
  * Everything here works on flat typed arrays in a `LevelBuffers` record so that the calling thread and the
- * worker threads (which see the same SharedArrayBuffers) run exactly the same code on different bands of pixels.
+ * worker threads (which see the same SharedArrayBuffers) run exactly the same code on different chunks of pixels.
  *
  * Layout: features are interleaved, `FEATURE_CHANNELS` floats per pixel, in images padded by the patch radius r
  * on every side (edge replicated), so a patch centred on image pixel (x, y) starts at padded (x, y) and no loop
- * needs a bounds check. The NNF packs a source pixel as `(y << 16) | x` in one Int32, so a concurrent reader in
- * another band never sees a torn (x, y) pair.
+ * needs a bounds check. The NNF packs a source pixel as `(y << 16) | x` in one Int32, so a thread propagating
+ * from a neighbour in another thread's chunk never reads a torn (x, y) pair (the read itself may be stale: that
+ * race is benign, it only changes which candidate is tried).
  */
 
 /** Channels per feature pixel: 3 style-space channels (compared with A′) and 3 guide channels (A vs B). `patchDistance` unrolls exactly these six. */

@@ -1,0 +1,62 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { encodePng, readPng, rgbaToRgb, type EditedKeyframe, type EditSpec, type RgbFrame } from '@streamedit/pipeline';
+import type { JobEdit } from '../jobs/job-record';
+import type { StageContext } from '../jobs/stages';
+import type { JobKeys } from '../storage/keys';
+
+/** The user's keyframe indices of an edit: each one forces an ARR reference. */
+export function editKeyframes(edit: JobEdit): number[] {
+  return edit.kind === 'keyframes' ? edit.keyframes.map((k) => k.at) : [edit.at ?? 0];
+}
+
+/** The pipeline's `EditSpec` of a job's edit, with `pathOf(key)` for each stored image. */
+export function toEditSpec(edit: JobEdit, pathOf: (key: string) => string): EditSpec {
+  switch (edit.kind) {
+    case 'keyframes':
+      return { kind: 'keyframes', keyframes: edit.keyframes.map((k) => ({ at: k.at, path: pathOf(k.key) })) };
+    case 'overlay':
+      return { kind: 'overlay', path: pathOf(edit.key), at: edit.at };
+    case 'look':
+      return { kind: 'look', name: edit.name, at: edit.at };
+    case 'prompt':
+      return { kind: 'prompt', text: edit.text, at: edit.at };
+  }
+}
+
+/** The edit with its uploaded images (keyframes, overlay) downloaded into `dir`. */
+export async function downloadEdit(ctx: StageContext, dir: string): Promise<EditSpec> {
+  await mkdir(dir, { recursive: true });
+  const keys = ctx.job.edit.kind === 'keyframes' ? ctx.job.edit.keyframes.map((k) => k.key) : ctx.job.edit.kind === 'overlay' ? [ctx.job.edit.key] : [];
+  const paths = new Map(keys.map((key, i) => [key, join(dir, `image-${i}.png`)]));
+  for (const [key, path] of paths) await ctx.store.downloadToFile(key, path);
+  return toEditSpec(ctx.job.edit, (key) => paths.get(key)!);
+}
+
+/**
+ * Where the edited keyframe of frame `at` is kept, at working size. The analyze stage resolves the edit ONCE (a
+ * prompt edit calls the image-editing endpoint once) and every render window reads the same pixels.
+ */
+export function editedKeyframeKey(keys: JobKeys, at: number): string {
+  return keys.file('edit', `edited-${at}.png`);
+}
+
+/** Stores the resolved edit (see {@link editedKeyframeKey}). */
+export async function storeEditedKeyframes(ctx: StageContext, edits: readonly EditedKeyframe[]): Promise<void> {
+  for (const e of edits) {
+    await ctx.store.putBuffer(editedKeyframeKey(ctx.keys, e.at), encodePng(e.edited), { contentType: 'image/png' });
+  }
+}
+
+/** The resolved edit by frame index, read back from storage. */
+export async function loadEditedKeyframes(ctx: StageContext, dir: string): Promise<Map<number, RgbFrame>> {
+  const out = new Map<number, RgbFrame>();
+  for (const at of editKeyframes(ctx.job.edit)) out.set(at, await downloadPng(ctx, editedKeyframeKey(ctx.keys, at), join(dir, `edited-${at}.png`)));
+  return out;
+}
+
+/** A stored PNG as an RGB frame (via a local file in the work dir). */
+export async function downloadPng(ctx: StageContext, key: string, path: string): Promise<RgbFrame> {
+  await ctx.store.downloadToFile(key, path);
+  return rgbaToRgb(await readPng(path));
+}

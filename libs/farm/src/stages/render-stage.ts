@@ -1,0 +1,104 @@
+import { join } from 'node:path';
+import {
+  DEFAULT_PROPAGATION,
+  encodePng,
+  FrameStore,
+  ModelCorrespondence,
+  renderWindowSegment,
+  sheetPicks,
+  windowReference,
+  workLayout,
+  type EditedReference,
+  type FrameStats,
+  type RgbFrame,
+} from '@streamedit/pipeline';
+import type { RenderWindowContext, RenderWindowResult } from '../jobs/stages';
+import { downloadFolder } from './artifacts';
+import { downloadPng, loadEditedKeyframes } from './job-edit';
+
+/** Files of a rendered window under `windows/{i}/`. */
+export const WINDOW_FILES = {
+  /** The window's edited reference (PNG, working size): window i+1 starts from it. */
+  reference: 'reference.png',
+  /** Its frames, H.264 at the source frame rate, no audio. */
+  video: 'video.mp4',
+  /** Their σ heat maps, same encoding. */
+  sigma: 'sigma.mp4',
+  /** {@link WindowStats}; stored last, so a window with stats is complete. */
+  stats: 'stats.json',
+  /** A contact-sheet column: frame t as it was, as edited, its σ. */
+  sheet: (t: number, row: 'original' | 'edited' | 'sigma') => `sheet-${t}-${row}.png`,
+} as const;
+
+/** What a window's render leaves for the mux stage's report. */
+export interface WindowStats {
+  readonly index: number;
+  readonly reference: number;
+  readonly start: number;
+  readonly end: number;
+  readonly perFrame: readonly FrameStats[];
+  /** Frames with a contact-sheet column. */
+  readonly sheet: readonly number[];
+}
+
+/**
+ * render: window i of the ARR windows → `windows/{i}/` ({@link WINDOW_FILES}). Its edited reference is the user's
+ * edit when its reference frame is an edited keyframe, otherwise window i−1's edited reference carried over by the
+ * model (warp + guided synthesis of uncertain pixels): the same code as the embedded `editVideo`.
+ */
+export async function renderStage(ctx: RenderWindowContext): Promise<RenderWindowResult> {
+  const { window } = ctx;
+  const dirs = workLayout(ctx.workDir);
+  for (const folder of ['frames', 'landmarks', 'features'] as const) await downloadFolder(ctx, folder, dirs[folder]);
+  const onnx = join(dirs.model, 'model.onnx');
+  await ctx.store.downloadToFile(ctx.keys.model, onnx);
+  const frames = await FrameStore.open(dirs.frames);
+  const correspondence = await ModelCorrespondence.open(ctx.workDir, onnx);
+  try {
+    const frameAt = (i: number) => frames.read(i);
+    const edits = await loadEditedKeyframes(ctx, ctx.workDir);
+    const prev = window.index > 0 ? await previousReference(ctx, frameAt) : undefined;
+    const propagation = DEFAULT_PROPAGATION;
+    const reference = await windowReference({ frameAt, edits, correspondence }, window, prev, propagation.tau);
+    const rendered = await renderWindowSegment(
+      {
+        frames,
+        correspondence,
+        window,
+        index: window.index,
+        reference,
+        propagation,
+        outDir: join(ctx.workDir, 'window'),
+        sigma: true,
+        sheetPicks: sheetPicks(ctx.job.windows ?? [window], frames.count),
+        signal: ctx.signal,
+      },
+      ctx.progress,
+    );
+    const put = (name: string, body: Uint8Array, type: string) =>
+      ctx.store.putBuffer(ctx.keys.windowFile(window.index, name), body, { contentType: type, signal: ctx.signal });
+    await put(WINDOW_FILES.reference, encodePng(reference.edited), 'image/png');
+    await ctx.store.putFile(ctx.keys.windowFile(window.index, WINDOW_FILES.video), rendered.video, { contentType: 'video/mp4', signal: ctx.signal });
+    await ctx.store.putFile(ctx.keys.windowFile(window.index, WINDOW_FILES.sigma), rendered.sigma!, { contentType: 'video/mp4', signal: ctx.signal });
+    for (const e of rendered.sheet) {
+      for (const row of ['original', 'edited', 'sigma'] as const) await put(WINDOW_FILES.sheet(e.index, row), encodePng(e[row]), 'image/png');
+    }
+    const stats: WindowStats = { ...window, perFrame: rendered.perFrame, sheet: rendered.sheet.map((e) => e.index) };
+    await put(WINDOW_FILES.stats, Buffer.from(JSON.stringify(stats)), 'application/json');
+    return { frames: rendered.perFrame.length };
+  } finally {
+    await correspondence.close();
+    frames.close();
+  }
+}
+
+/** Window i−1's edited reference, as its render stored it, with the original frame it edits. */
+async function previousReference(
+  ctx: RenderWindowContext,
+  frameAt: (i: number) => Promise<RgbFrame>,
+): Promise<EditedReference> {
+  const prev = ctx.job.windows?.[ctx.window.index - 1];
+  if (!prev) throw new Error(`Window ${ctx.window.index - 1} is not in the job's windows.`);
+  const edited = await downloadPng(ctx, ctx.keys.windowFile(prev.index, WINDOW_FILES.reference), join(ctx.workDir, 'previous-reference.png'));
+  return { index: prev.reference, original: await frameAt(prev.reference), edited };
+}

@@ -1,0 +1,69 @@
+import { mkdir } from 'node:fs/promises';
+import { DEFAULT_ARR, fitModel, workLayout, type FitResult, type ProgressListener } from '@streamedit/pipeline';
+import { TRAINER_PRESET } from '../jobs/job-record';
+import type { StageContext, TrainResult } from '../jobs/stages';
+import { downloadFolder } from './artifacts';
+import { restoreCheckpoint, storeCheckpoint } from './checkpoints';
+import { editKeyframes } from './job-edit';
+
+/** What training did (`training.json`): the mux stage puts it in the report. */
+export interface TrainingRecord {
+  readonly preset: string;
+  readonly iterations: number;
+  /** The ARR windows, with why each exists (`cause`, `score`). */
+  readonly windows: FitResult['windows'];
+  /** Windows and mean σ at every check. */
+  readonly history: FitResult['history'];
+  /** Iteration of the stored checkpoint this attempt started from (a retry after a crash), or null. */
+  readonly restoredFrom: number | null;
+  /** Iterations the trainer resumed at in this attempt: after each ARR check, and first at `restoredFrom`. */
+  readonly resumedAt: readonly number[];
+}
+
+/**
+ * train: the analysis → the correspondence model (`model.onnx`), a checkpoint at every check (`checkpoints/iter-N/`)
+ * and `training.json`; returns the ARR windows. The PyTorch trainer is a child process that `ctx.signal` kills. A
+ * retried attempt (the worker crashed, was killed, or failed) first restores the newest stored check, so training
+ * continues from there — weights, optimizer, RNG and ARR windows — instead of starting over.
+ */
+export async function trainStage(ctx: StageContext): Promise<TrainResult> {
+  const dirs = workLayout(ctx.workDir);
+  for (const folder of ['frames', 'landmarks', 'features'] as const) await downloadFolder(ctx, folder, dirs[folder]);
+  await mkdir(dirs.model, { recursive: true });
+  const restoredFrom = await restoreCheckpoint(ctx, dirs.model);
+  if (restoredFrom !== undefined) ctx.log.info({ iteration: restoredFrom }, 'resuming training from the stored checkpoint');
+  const resumedAt: number[] = [];
+  const preset = TRAINER_PRESET[ctx.job.preset];
+  const fit = await fitModel(
+    ctx.workDir,
+    {
+      preset,
+      keyframes: editKeyframes(ctx.job.edit),
+      arr: DEFAULT_ARR,
+      signal: ctx.signal,
+      onCheck: (state, modelDir) => storeCheckpoint(ctx, modelDir, state.iteration),
+      onResume: (iteration) => resumedAt.push(iteration),
+    },
+    trainProgress(ctx.progress),
+  );
+  await ctx.store.putFile(ctx.keys.model, fit.onnxPath, { signal: ctx.signal });
+  const record: TrainingRecord = {
+    preset,
+    iterations: fit.iterations,
+    windows: fit.windows,
+    history: fit.history,
+    restoredFrom: restoredFrom ?? null,
+    resumedAt,
+  };
+  await ctx.store.putBuffer(ctx.keys.training, JSON.stringify(record, null, 2), { contentType: 'application/json' });
+  ctx.log.info({ iterations: fit.iterations, windows: fit.windows.length, restoredFrom, resumedAt }, 'model trained');
+  return { iterations: fit.iterations, windows: fit.windows.map(({ reference, start, end }) => ({ reference, start, end })) };
+}
+
+/** The trainer's `correspondence` ticks as the stage's progress, with the iterations the job shows. */
+function trainProgress(progress: ProgressListener): ProgressListener {
+  return (e) => {
+    if (e.stage !== 'correspondence' || !e.total) return;
+    progress({ stage: 'train', done: e.done, total: e.total, info: { ...e.info, iteration: e.done, iterations: e.total } });
+  };
+}
