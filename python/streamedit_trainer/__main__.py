@@ -37,6 +37,10 @@ def parse(argv: Optional[List[str]]) -> argparse.Namespace:
     w.add_argument("--out", required=True)
     for name in ("channels", "width", "height", "out-width", "out-height"):
         w.add_argument(f"--{name}", type=int, default=0)
+    te = sub.add_parser("temporal-error", help="warping error between consecutive output frames (needs python3-opencv)")
+    te.add_argument("--output", required=True)
+    te.add_argument("--original", required=True)
+    te.add_argument("--frames", type=int, default=10**9)
     v = sub.add_parser("evaluate", help="reconstruction PSNR of every frame from one reference")
     v.add_argument("--checkpoint", required=True)
     v.add_argument("--data", required=True)
@@ -65,6 +69,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             from .export import parity_op
 
             parity_op(args.op, args.src, args.flow, args.out, args.channels, args.width, args.height, args.out_width, args.out_height)
+        elif args.command == "temporal-error":
+            from .temporal import warping_error
+
+            print(json.dumps({"type": "temporal-error", **warping_error(args.output, args.original, args.frames)}))
         elif args.command == "evaluate":
             from .evaluate import reconstruct_psnr
 

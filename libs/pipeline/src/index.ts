@@ -52,3 +52,5 @@ export * from './job/edit-video';
 export * from './correspondence';
 export * from './job/landmark-correspondence';
 export * from './job/reconstruct';
+export * from './hdtf/hdtf-lists';
+export * from './hdtf/prepare';

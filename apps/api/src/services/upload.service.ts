@@ -23,7 +23,7 @@ export interface ReceivedUpload {
 }
 
 const MiB = 1024 * 1024;
-const TEXT_FIELDS = new Set(['look', 'prompt', 'keyframeAt', 'at', 'preset', 'priority', 'options']);
+const TEXT_FIELDS = new Set(['look', 'prompt', 'keyframeAt', 'at', 'preset', 'priority', 'frames', 'options']);
 /** Most keyframes one job may carry (the paper edits one; a few help long clips). */
 const MAX_KEYFRAMES = 32;
 

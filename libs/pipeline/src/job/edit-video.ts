@@ -15,6 +15,7 @@ import { settings } from '../settings';
 import { analyzeVideo } from './analyze';
 import { fitModel } from './fit';
 import { ModelCorrespondence } from './model-correspondence';
+import { workLayout } from './work-dir';
 import { DEFAULT_PROPAGATION, windowReference, type EditedReference, type PropagationOptions } from './propagate';
 import { renderSheet, sheetPicks } from './render-outputs';
 import { editSummary, muxSegments, renderWindowSegment, type EditSummary, type RenderedWindow } from './render-window';
@@ -98,6 +99,8 @@ export async function editVideo(
       let prev: EditedReference | undefined;
       for (const [index, window] of fit.windows.entries()) {
         const reference = await windowReference(source, window, prev, propagation.tau);
+        // A kept work dir is what a live session starts from (stream/live-source.ts): it needs every edited reference.
+        if (options.workDir) await writeEditedReference(workDir, index, reference.edited);
         const outDir = join(workDir, 'windows', String(index));
         const sigma = options.uncertaintyOut !== undefined;
         const request = { frames, correspondence, window, index, reference, propagation, outDir, sigma, sheetPicks: picks };
@@ -137,6 +140,13 @@ export function describeEdit(edit: EditSpec): Record<string, unknown> {
     case 'prompt':
       return { kind: edit.kind, prompt: edit.text, at: edit.at ?? 0 };
   }
+}
+
+/** Writes window `index`'s edited reference as `edits/ref-<index>.png` in the work dir. */
+export async function writeEditedReference(workDir: string, index: number, edited: RgbFrame): Promise<void> {
+  const dir = workLayout(workDir).edits;
+  await mkdir(dir, { recursive: true });
+  await writePng(join(dir, `ref-${index}.png`), edited);
 }
 
 /** One frame at working size, decoded on its own (e.g. a keyframe to edit before the analysis). */

@@ -178,10 +178,44 @@ async function renderFrame(
   options: PropagationOptions,
   weights: Float32Array,
   prevNnf: NearestNeighbourField | undefined,
-): Promise<{ image: RgbFrame; sigma?: UncertaintyMap; synthesized: number; nnf?: NearestNeighbourField }> {
+): Promise<RenderedFrame> {
   if (t === ref.index) return { image: ref.edited, synthesized: 0 };
   const current = await input.frameAt(t);
   const c = await input.correspondence.between(ref.index, t);
+  return renderPropagatedFrame({ ref, current, correspondence: c, weights, prevNnf }, options);
+}
+
+/** One frame rendered from its window's edited reference. */
+export interface RenderedFrame {
+  readonly image: RgbFrame;
+  /** σ against the reference (absent for the reference itself). */
+  readonly sigma?: UncertaintyMap;
+  /** Fraction of pixels re-synthesised. */
+  readonly synthesized: number;
+  /** The synthesis field, to seed the next frame of the same window (absent when nothing was synthesised). */
+  readonly nnf?: NearestNeighbourField;
+}
+
+/** What {@link renderPropagatedFrame} needs for one frame that is not its window's reference. */
+export interface FrameToRender {
+  readonly ref: EditedReference;
+  /** The real frame at working size. */
+  readonly current: RgbFrame;
+  /** The correspondence of `current` to `ref` at working size. */
+  readonly correspondence: Correspondence;
+  /** {@link editWeights} of `ref` (computed once per window). */
+  readonly weights: Float32Array;
+  /** The previous frame's synthesis field in the same window, if any. */
+  readonly prevNnf?: NearestNeighbourField;
+}
+
+/**
+ * THE per-frame render, shared by offline propagation and live sessions: warp the edited reference by the flow,
+ * re-synthesise uncertain pixels (guided by the real frame, seeded by the flow and the previous frame's field), and
+ * composite over the real frame where the edit applies.
+ */
+export async function renderPropagatedFrame(frame: FrameToRender, options: PropagationOptions = DEFAULT_PROPAGATION): Promise<RenderedFrame> {
+  const { ref, current, correspondence: c, weights, prevNnf } = frame;
   let image = backwardWarpRgb(ref.edited, c.flow);
   let synthesized = 0;
   let nnf: NearestNeighbourField | undefined;

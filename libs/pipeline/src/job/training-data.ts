@@ -48,9 +48,13 @@ export async function writeTrainingData(workDir: string, windows: readonly Refer
 /** Landmarks of frame `i` in model pixels (pixel centres kept), or undefined without a face. */
 export function landmarksAtSize(track: LandmarkTrack, i: number, size: ModelSize): Float32Array | undefined {
   const lm = track.landmarksAt(i);
-  if (!lm) return undefined;
-  const sx = size.width / track.width;
-  const sy = size.height / track.height;
+  return lm ? scaleLandmarks(lm, track, size) : undefined;
+}
+
+/** Landmarks in pixels of a `from`-sized frame → pixels of `size` (pixel centres kept); live frames use it too. */
+export function scaleLandmarks(lm: Float32Array, from: ModelSize, size: ModelSize): Float32Array {
+  const sx = size.width / from.width;
+  const sy = size.height / from.height;
   const out = new Float32Array(2 * LANDMARK_COUNT);
   for (let k = 0; k < LANDMARK_COUNT; k++) {
     out[2 * k] = (lm[2 * k]! + 0.5) * sx - 0.5;

@@ -17,6 +17,8 @@ export function workLayout(root: string) {
     train: join(root, 'train'),
     /** Checkpoints, scores and the exported model.onnx. */
     model: join(root, 'model'),
+    /** Each ARR window's edited reference, `ref-<window index>.png` (working size), kept for live sessions. */
+    edits: join(root, 'edits'),
     analysis: join(root, 'analysis.json'),
   } as const;
 }

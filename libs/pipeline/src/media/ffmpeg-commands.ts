@@ -144,3 +144,30 @@ export function concatCommand(opts: ConcatCommandOptions): FfmpegSpec {
     output: opts.output,
   };
 }
+
+export interface ClipCommandOptions {
+  /** Start and end in seconds within the source. */
+  readonly start: number;
+  readonly end: number;
+  /** Square (or any) crop window in source pixels. */
+  readonly crop?: { readonly x: number; readonly y: number; readonly width: number; readonly height: number };
+  /** Output side (square), e.g. 512 as HDTF's protocol. */
+  readonly size: number;
+  readonly output: string;
+}
+
+/**
+ * Cuts a time range of a source video, crops a window and resizes it to `size`×`size` (HDTF preparation:
+ * split by time stamps, crop the facial region, resize to 512²), keeping the audio (AAC).
+ */
+export function clipCommand(source: string, opts: ClipCommandOptions): FfmpegSpec {
+  const filters = [
+    ...(opts.crop ? [`crop=${opts.crop.width}:${opts.crop.height}:${opts.crop.x}:${opts.crop.y}`] : []),
+    `scale=${opts.size}:${opts.size}:flags=area`,
+  ];
+  return {
+    inputs: [{ source, options: [...QUIET, '-ss', opts.start.toFixed(3), '-to', opts.end.toFixed(3)] }],
+    outputOptions: ['-vf', filters.join(','), ...argv('-c:v libx264 -preset medium -crf 16 -pix_fmt yuv420p -c:a aac -movflags +faststart -f mp4')],
+    output: opts.output,
+  };
+}
