@@ -25,6 +25,7 @@ export function summaryLines(r: ReconstructionResult): string[] {
   const lines = [
     `${r.video}: ${r.frames} frames ${r.width}×${r.height}, method ${r.method}, synthesis ${r.synthesis}, ${r.iterations} iterations`,
     `  all frames      PSNR ${r.all.psnr.toFixed(2)} dB  SSIM ${r.all.ssimPercent.toFixed(1)} %  references ${r.references} (budget ${r.referenceBudget})`,
+    `  synthesis       ${(100 * r.synthesizedFraction).toFixed(1)} % of pixels, ${r.synthesisMsPerFrame.toFixed(0)} ms/frame`,
   ];
   if (r.streaming) {
     lines.push(

@@ -45,6 +45,8 @@ export interface PropagatedFrame {
   readonly isReference: boolean;
   /** Fraction of pixels re-synthesised. */
   readonly synthesized: number;
+  /** Wall time of this frame's guided synthesis (0 without). */
+  readonly synthesisMs: number;
 }
 
 export interface PropagationInput {
@@ -145,7 +147,7 @@ export async function* propagateWindow(
   for (let t = window.start; t < window.end; t++) {
     const frame = await renderFrame(ref, t, input, options, weights, prevNnf);
     prevNnf = frame.nnf;
-    yield { index: t, window: windowIndex, image: frame.image, sigma: frame.sigma, isReference: t === ref.index, synthesized: frame.synthesized };
+    yield { index: t, window: windowIndex, image: frame.image, sigma: frame.sigma, isReference: t === ref.index, synthesized: frame.synthesized, synthesisMs: frame.synthesisMs };
   }
 }
 
@@ -179,7 +181,7 @@ async function renderFrame(
   weights: Float32Array,
   prevNnf: NearestNeighbourField | undefined,
 ): Promise<RenderedFrame> {
-  if (t === ref.index) return { image: ref.edited, synthesized: 0 };
+  if (t === ref.index) return { image: ref.edited, synthesized: 0, synthesisMs: 0 };
   const current = await input.frameAt(t);
   const c = await input.correspondence.between(ref.index, t);
   return renderPropagatedFrame({ ref, current, correspondence: c, weights, prevNnf }, options);
@@ -192,6 +194,8 @@ export interface RenderedFrame {
   readonly sigma?: UncertaintyMap;
   /** Fraction of pixels re-synthesised. */
   readonly synthesized: number;
+  /** Wall time of the guided synthesis (0 without). */
+  readonly synthesisMs: number;
   /** The synthesis field, to seed the next frame of the same window (absent when nothing was synthesised). */
   readonly nnf?: NearestNeighbourField;
 }
@@ -219,6 +223,7 @@ export async function renderPropagatedFrame(frame: FrameToRender, options: Propa
   let image = backwardWarpRgb(ref.edited, c.flow);
   let synthesized = 0;
   let nnf: NearestNeighbourField | undefined;
+  const t0 = performance.now();
   if (options.synthesis !== 'off') {
     const mask = options.synthesis === 'full' ? new Uint8Array(current.width * current.height).fill(1) : uncertainMask(c.sigma, options.tau);
     for (const m of mask) synthesized += m;
@@ -237,7 +242,8 @@ export async function renderPropagatedFrame(frame: FrameToRender, options: Propa
     }
     synthesized /= mask.length;
   }
-  return { image: composite(current, image, warpWeights(weights, c.flow)), sigma: c.sigma, synthesized, nnf };
+  const synthesisMs = performance.now() - t0;
+  return { image: composite(current, image, warpWeights(weights, c.flow)), sigma: c.sigma, synthesized, synthesisMs, nnf };
 }
 
 function warpWeights(weights: Float32Array, flow: FlowField): Float32Array {

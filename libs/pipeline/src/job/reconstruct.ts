@@ -54,7 +54,10 @@ export interface ReconstructionResult {
   readonly windows: readonly ReferenceWindow[];
   readonly iterations: number;
   readonly all: ReconstructionScores;
-  readonly perFrame: ReadonlyArray<{ readonly index: number; readonly psnr: number; readonly ssim: number; readonly reference: boolean }>;
+  readonly perFrame: ReadonlyArray<{ readonly index: number; readonly psnr: number; readonly ssim: number; readonly reference: boolean; readonly synthesisMs: number; readonly synthesized: number }>;
+  /** Mean guided-synthesis wall time per propagated frame, and the mean fraction of pixels synthesised. */
+  readonly synthesisMsPerFrame: number;
+  readonly synthesizedFraction: number;
   /** Fitted on the first 60 % only: scores of the fitted frames and of the last 40 % (unseen in training). */
   readonly streaming?: { readonly trainFrames: number; readonly fitted: ReconstructionScores; readonly unseen: ReconstructionScores; readonly references: number };
   readonly timingsMs: Readonly<Record<string, number>>;
@@ -99,6 +102,8 @@ export async function reconstructVideo(video: string, options: ReconstructOption
       iterations: main.iterations,
       all: summarize(scored),
       perFrame: main.perFrame,
+      synthesisMsPerFrame: scored.reduce((a, f) => a + f.synthesisMs, 0) / Math.max(1, scored.length),
+      synthesizedFraction: scored.reduce((a, f) => a + f.synthesized, 0) / Math.max(1, scored.length),
       streaming,
       timingsMs: { ...analysis.timingsMs, fit: main.fitMs, render: main.renderMs, streamingSplit: Date.now() - t2, total: Date.now() - t0, analyze: t1 - t0 },
     };
@@ -110,7 +115,7 @@ export async function reconstructVideo(video: string, options: ReconstructOption
 interface Scored {
   readonly windows: readonly ReferenceWindow[];
   readonly iterations: number;
-  readonly perFrame: { index: number; psnr: number; ssim: number; reference: boolean }[];
+  readonly perFrame: { index: number; psnr: number; ssim: number; reference: boolean; synthesisMs: number; synthesized: number }[];
   readonly fitMs: number;
   readonly renderMs: number;
 }
@@ -154,7 +159,7 @@ async function fitAndScore(
     );
     for await (const f of stream) {
       const real = await frames.read(f.index);
-      perFrame.push({ index: f.index, psnr: psnr(f.image, real), ssim: ssim(f.image, real), reference: f.isReference });
+      perFrame.push({ index: f.index, psnr: psnr(f.image, real), ssim: ssim(f.image, real), reference: f.isReference, synthesisMs: f.synthesisMs, synthesized: f.synthesized });
     }
   } finally {
     await source.close();
