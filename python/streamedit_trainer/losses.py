@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Dict
 
 import torch
 from torch import Tensor
@@ -48,32 +48,22 @@ def edge_aware_smoothness(flow: Tensor, image: Tensor, sharpness: float) -> Tens
     return (dfx * torch.exp(-sharpness * dix)).mean() + (dfy * torch.exp(-sharpness * diy)).mean()
 
 
-def total_loss(
-    out: Dict[str, Tensor],
-    ref_image: Tensor,
-    cur_image: Tensor,
-    w: LossWeights,
-    ref_full: Optional[Tensor] = None,
-    cur_full: Optional[Tensor] = None,
-) -> Dict[str, Tensor]:
+def total_loss(out: Dict[str, Tensor], ref_image: Tensor, cur_image: Tensor, w: LossWeights) -> Dict[str, Tensor]:
     """Every term of the objective; `loss` is what is minimised.
 
-    With the working-size frames (`ref_full`, `cur_full`), L_rec is measured there, on the flow upsampled the way
-    production applies it (resize_flow), and the model-resolution error joins the auxiliary terms.
+    L_rec trains the network through the flow it hands to the Lucas-Kanade stage (flow2, measured at model
+    resolution) and, halved per level, the coarser estimates; the LK stage has no parameters. The final flow's
+    residual is what σ explains (L_unc) and what `l_final` reports.
     """
-    residual = photometric_residual(cur_image, ref_image, out["flow"])
-    aux = [out["flow2"], out["flow4"], out["flow8"]]
-    l_aux = torch.zeros((), dtype=residual.dtype, device=residual.device)
-    if ref_full is not None and cur_full is not None:
-        flow_full = resize_flow(out["flow"], cur_full.shape[-2], cur_full.shape[-1])
-        l_rec = photometric_residual(cur_full, ref_full, flow_full).mean()
-        l_aux = l_aux + residual.mean()
-    else:
-        l_rec = residual.mean()
-    for level, flow in enumerate(aux):
+    height, width = cur_image.shape[-2], cur_image.shape[-1]
+    l_rec = photometric_residual(cur_image, ref_image, resize_flow(out["flow2"], height, width)).mean()
+    for level, key in enumerate(("flow4", "flow8")):
+        flow = out[key]
         h, wd = flow.shape[-2], flow.shape[-1]
-        l_aux = l_aux + 0.5 ** (level + 1) * photometric_residual(area_resize(cur_image, h, wd), area_resize(ref_image, h, wd), flow).mean()
+        l_rec = l_rec + w.aux * 0.5**level * photometric_residual(area_resize(cur_image, h, wd), area_resize(ref_image, h, wd), flow).mean()
+    residual = photometric_residual(cur_image, ref_image, out["flow"])
     l_unc = laplace_nll(residual, out["log_sigma"]).mean()
-    l_smooth = edge_aware_smoothness(out["flow"], cur_image, w.edge_sharpness)
-    loss = w.rec * (l_rec + w.aux * l_aux) + w.unc * l_unc + w.smooth * l_smooth
-    return {"loss": loss, "l_rec": l_rec, "l_unc": l_unc, "l_smooth": l_smooth, "l_aux": l_aux}
+    half = out["flow2"]
+    l_smooth = edge_aware_smoothness(half, area_resize(cur_image, half.shape[-2], half.shape[-1]), w.edge_sharpness)
+    loss = w.rec * l_rec + w.unc * l_unc + w.smooth * l_smooth
+    return {"loss": loss, "l_rec": l_rec, "l_unc": l_unc, "l_smooth": l_smooth, "l_final": residual.mean()}

@@ -50,6 +50,9 @@ class ModelConfig:
     iters4: int = 2  # refinement passes at 1/4 (shared weights)
     depth4: int = 4  # conv layers per pass at 1/4
     depth2: int = 3  # at 1/2
+    lk_iters2: int = 3  # Lucas-Kanade steps at 1/2 of the model resolution
+    lk_iters1: int = 5  # and at full model resolution
+    lk_radius: int = 1  # LK window (2r+1)²
     context4: int = 32  # hidden channels handed from the coarse level to 1/4
     context2: int = 16  # from 1/4 to 1/2
     sigma_hidden: int = 8
@@ -128,19 +131,6 @@ class _Correlation(torch.autograd.Function):
             grad_cur += g * padded[:, :, dy : dy + height, dx : dx + width]
             grad_padded[:, :, dy : dy + height, dx : dx + width] += g * cur
         return grad_cur, grad_padded[:, :, radius : radius + height, radius : radius + width], None
-
-
-def convex_upsample(flow: Tensor, mask: Tensor, factor: int) -> Tensor:
-    """RAFT's convex upsampling: each fine pixel is a softmax-weighted mix of the 3×3 coarse neighbours' flow.
-
-    flow [B, 2, h, w] in coarse pixels, mask [B, 9·f², h, w] → [B, 2, f·h, f·w] in fine pixels.
-    """
-    b, _, h, w = flow.shape
-    weights = torch.softmax(mask.view(b, 1, 9, factor, factor, h, w), dim=2)
-    padded = F.pad(flow * factor, (1, 1, 1, 1), mode="replicate")
-    neighbours = torch.stack([padded[:, :, dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)], dim=2)
-    up = (weights * neighbours.view(b, 2, 9, 1, 1, h, w)).sum(dim=2)  # [B, 2, f, f, h, w]
-    return up.permute(0, 1, 4, 2, 5, 3).reshape(b, 2, h * factor, w * factor)
 
 
 class CoarseMatcher(nn.Module):
@@ -231,6 +221,57 @@ class Refiner(nn.Module):
         return flow + self.delta(hidden), self.feedback(hidden), extra
 
 
+def image_gradients(image: Tensor) -> Tuple[Tensor, Tensor]:
+    """Central differences along x and y, edges replicated."""
+    p = F.pad(image, (1, 1, 1, 1), mode="replicate")
+    return (p[..., 1:-1, 2:] - p[..., 1:-1, :-2]) * 0.5, (p[..., 2:, 1:-1] - p[..., :-2, 1:-1]) * 0.5
+
+
+def box_sum(x: Tensor, radius: int) -> Tensor:
+    """Sum over a (2r+1)² window, edges replicated (as a mean: the scale cancels in the LK solve)."""
+    if radius == 0:
+        return x
+    return F.avg_pool2d(F.pad(x, (radius,) * 4, mode="replicate"), 2 * radius + 1, stride=1)
+
+
+class LucasKanade(nn.Module):
+    """Unrolled Gauss-Newton steps on the photometric error: the step that reaches sub-pixel accuracy.
+
+    Each iteration warps the reference (and its gradients) by the current flow and solves the damped 2×2 normal
+    equations of |ref(x + u + Δ) − cur(x)|² summed over a (2r+1)² window and the colour channels:
+    Δ = −(A + λI)⁻¹ b. The damping λ keeps the flow where the image has no texture; steps are clamped to
+    ±`max_step` pixels. No parameters; only elementwise ops, pooling and grid_sample, so it exports to ONNX as is.
+    """
+
+    def __init__(self, iterations: int, radius: int = 1, damping: float = 1e-4, max_step: float = 2.0) -> None:
+        super().__init__()
+        self.iterations = iterations
+        self.radius = radius
+        self.max_step = max_step
+        self.damping = damping
+
+    def forward(self, ref: Tensor, cur: Tensor, flow: Tensor) -> Tensor:
+        c = ref.shape[1]
+        gx, gy = image_gradients(ref)
+        stack = torch.cat([ref, gx, gy], dim=1)
+        damping = self.damping
+        r = self.radius
+        for _ in range(self.iterations):
+            warped = backward_warp(stack, flow)
+            wx, wy = warped[:, c : 2 * c], warped[:, 2 * c :]
+            diff = warped[:, :c] - cur
+            a11 = box_sum((wx * wx).sum(1, keepdim=True), r) + damping
+            a22 = box_sum((wy * wy).sum(1, keepdim=True), r) + damping
+            a12 = box_sum((wx * wy).sum(1, keepdim=True), r)
+            b1 = box_sum((wx * diff).sum(1, keepdim=True), r)
+            b2 = box_sum((wy * diff).sum(1, keepdim=True), r)
+            det = a11 * a22 - a12 * a12
+            du = (a12 * b2 - a22 * b1) / det
+            dv = (a12 * b1 - a11 * b2) / det
+            flow = flow + torch.cat([du, dv], dim=1).clamp(-self.max_step, self.max_step)
+        return flow
+
+
 class PPCE(nn.Module):
     """The correspondence network; `forward` returns every level's flow for the multi-scale loss."""
 
@@ -243,7 +284,9 @@ class PPCE(nn.Module):
         self.encoder = Encoder(cfg)
         self.level4 = Refiner(cfg.enc4, cfg.context4, cfg.hidden4, cfg.radius4, cfg.depth4)
         self.to_level2 = nn.Conv2d(cfg.context4, cfg.context2, 1)
-        self.level2 = Refiner(cfg.enc2, cfg.context2, cfg.hidden2, cfg.radius2, cfg.depth2, extra_out=9 * 4)
+        self.level2 = Refiner(cfg.enc2, cfg.context2, cfg.hidden2, cfg.radius2, cfg.depth2)
+        self.lk2 = LucasKanade(cfg.lk_iters2, cfg.lk_radius)
+        self.lk1 = LucasKanade(cfg.lk_iters1, cfg.lk_radius)
         self.sigma = nn.Sequential(conv(7, cfg.sigma_hidden), nn.Conv2d(cfg.sigma_hidden, 1, 3, padding=1))
 
     def forward(self, ref_image: Tensor, cur_image: Tensor, ref_feat: Tensor, cur_feat: Tensor, init_flow: Tensor) -> Dict[str, Tensor]:
@@ -260,8 +303,11 @@ class PPCE(nn.Module):
         h2, w2 = cur2.shape[-2], cur2.shape[-1]
         flow2 = resize_flow(flow4, h2, w2)
         context = F.interpolate(self.to_level2(context), size=(h2, w2), mode="bilinear", align_corners=False)
-        flow2, _, mask = self.level2(cur2, ref2, flow2, context)
-        flow = convex_upsample(flow2, mask, 2)
+        flow2, _, _ = self.level2(cur2, ref2, flow2, context)
+        # Lucas-Kanade on the detached estimate: a fixed optimiser, trained around rather than through (its 2×2
+        # solves amplify gradients where the image is flat, which made end-to-end training diverge)
+        refined = self.lk2(F.avg_pool2d(ref_image, 2), F.avg_pool2d(cur_image, 2), flow2.detach())
+        flow = self.lk1(ref_image, cur_image, resize_flow(refined, cfg.height, cfg.width))
         warped = backward_warp(ref_image, flow.detach())
         residual = (cur_image - warped).abs().mean(dim=1, keepdim=True)
         raw = self.sigma(torch.cat([cur_image - 0.5, warped - 0.5, residual], dim=1))

@@ -19,7 +19,6 @@ class Preset:
     warmup: int = 100
     tau: float = 0.08  # σ above this (0..1 intensities) counts a pixel as uncertain in the scores
     seed: int = 0
-    rec_at_working_size: bool = True  # L_rec on the working-size frames (see losses.total_loss)
     model: Dict[str, int] = field(default_factory=dict)  # ModelConfig overrides
     weights: LossWeights = LossWeights()
 

@@ -24,11 +24,6 @@ class PairSource:
         rgb = torch.from_numpy(np.array(self.data.frames[t])).to(self.device)
         return area_resize(rgb.permute(2, 0, 1).unsqueeze(0).float() / 255.0, self.height, self.width)
 
-    def full_image(self, t: int) -> Tensor:
-        """[1, 3, H, W] frame t in 0..1 at working size (where the reconstruction protocol measures)."""
-        rgb = torch.from_numpy(np.array(self.data.frames[t])).to(self.device)
-        return rgb.permute(2, 0, 1).unsqueeze(0).float() / 255.0
-
     def features(self, t: int) -> Tensor:
         return torch.from_numpy(np.array(self.data.features[t], dtype=np.float32)).unsqueeze(0).to(self.device)
 

@@ -163,8 +163,7 @@ def train(options: TrainOptions) -> int:
         t = int(rng.integers(data.count))
         inputs = source.pair(t)
         out = model(**inputs)
-        full = (source.full_image(data.reference_frame(t)), source.full_image(t)) if preset.rec_at_working_size else (None, None)
-        terms = total_loss(out, inputs["ref_image"], inputs["cur_image"], preset.weights, *full)
+        terms = total_loss(out, inputs["ref_image"], inputs["cur_image"], preset.weights)
         optimizer.zero_grad(set_to_none=True)
         if not torch.isfinite(terms["loss"]):
             bad_steps += 1
@@ -185,7 +184,7 @@ def train(options: TrainOptions) -> int:
         if iteration % preset.progress_every == 0 or iteration == total:
             now = time.time()
             emit({"type": "progress", "iteration": iteration, "total": total, "loss": window["loss"] / window_steps,
-                  "l_rec": window["l_rec"] / window_steps, "l_unc": window["l_unc"] / window_steps,
+                  "l_rec": window["l_rec"] / window_steps, "l_final": window["l_final"] / window_steps, "l_unc": window["l_unc"] / window_steps,
                   "mean_sigma": window["mean_sigma"] / window_steps, "iter_per_s": window_steps / max(now - tick, 1e-9)})
             window, window_steps, tick = {}, 0, now
 

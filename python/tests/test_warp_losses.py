@@ -6,7 +6,7 @@ import torch
 
 from streamedit_trainer.io_spec import model_size
 from streamedit_trainer.losses import edge_aware_smoothness, laplace_nll
-from streamedit_trainer.model import PPCE, ModelConfig, _Correlation, convex_upsample
+from streamedit_trainer.model import PPCE, ModelConfig, _Correlation
 from streamedit_trainer.warp import area_resize, backward_warp, resize_flow
 
 
@@ -73,11 +73,6 @@ class ModelPartsTest(unittest.TestCase):
         a = torch.rand(1, 3, 6, 7, dtype=torch.double, requires_grad=True)
         b = torch.rand(1, 3, 6, 7, dtype=torch.double, requires_grad=True)
         self.assertTrue(torch.autograd.gradcheck(lambda x, y: _Correlation.apply(x, y, 2), (a, b)))
-
-    def test_convex_upsampling_of_a_constant_flow_scales_it(self) -> None:
-        flow = torch.full((1, 2, 5, 6), 0.75)
-        up = convex_upsample(flow, torch.randn(1, 36, 5, 6), 2)
-        torch.testing.assert_close(up, torch.full((1, 2, 10, 12), 1.5))
 
     def test_model_outputs_have_the_io_spec_shapes(self) -> None:
         cfg = ModelConfig(width=64, height=48, feat_channels=8, feat_width=8, feat_height=8, hidden4=16, hidden2=8)

@@ -6,6 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Redis } from 'ioredis';
 import { logger } from '@streamedit/pipeline';
 import { createArtifactStore, type ArtifactStore, type FarmConfig } from '@streamedit/farm';
+import { mountOps } from './admin/mount-admin';
 import { ApiModule } from './app.module';
 import { ApiExceptionFilter } from './filters/api-exception.filter';
 import { jsonBody } from './filters/json-body.middleware';
@@ -39,6 +40,7 @@ export async function startApi(
       verbose: (m: unknown) => log.trace(String(m)),
     },
   });
+  mountOps(app, config);
   app.use(jsonBody());
   app.useGlobalFilters(new ApiExceptionFilter());
   app.disable('x-powered-by');

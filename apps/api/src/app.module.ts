@@ -1,19 +1,31 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { FlowScheduler, JobRepository, WorkerRepository } from '@streamedit/farm';
+import { AdminModule } from './admin/admin.module';
+import { ARTIFACT_STORE, FARM_CONFIG, REDIS } from './api.tokens';
 import { FarmController } from './controllers/farm.controller';
+import { HealthModule } from './health/health.module';
 import { JobsController } from './controllers/jobs.controller';
+import { MetricsModule } from './metrics/metrics.module';
 import { farmProviders, type ApiDependencies } from './repositories/farm.providers';
 import { JobEventsService } from './services/job-events.service';
 import { JobsService } from './services/jobs.service';
 import { UploadService } from './services/upload.service';
+import { StreamsModule } from './streams/streams.module';
 
-/** The API: controllers → services → repositories (libs/farm), wired from explicit dependencies. */
+/**
+ * The API: controllers → services → repositories (libs/farm), wired from explicit dependencies. Global, so the
+ * feature modules it imports (admin, metrics, health) get the shared Redis, store, config and repositories.
+ */
 @Module({})
 export class ApiModule {
   static forRoot(deps: ApiDependencies): DynamicModule {
     return {
       module: ApiModule,
+      global: true,
+      imports: [HealthModule, MetricsModule, AdminModule, StreamsModule],
       controllers: [JobsController, FarmController],
       providers: [...farmProviders(deps), JobsService, UploadService, JobEventsService],
+      exports: [FARM_CONFIG, REDIS, ARTIFACT_STORE, JobRepository, WorkerRepository, FlowScheduler, JobsService],
     };
   }
 }

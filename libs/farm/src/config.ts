@@ -78,6 +78,12 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be letters, digits, dot, dash or underscore')
     .default(`${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 128)),
+  /**
+   * `FARM_ADMIN_TOKEN`: the operators' credential for `/admin` (dashboard, bull-board, admin API): sent as
+   * `Authorization: Bearer …` or as the password of HTTP basic auth. At least 16 characters. Unset (the default):
+   * `/admin` is disabled and answers 403.
+   */
+  adminToken: z.string().min(16, 'must be at least 16 characters (use a random token)').optional(),
   /** `FARM_STAGES_MODULE`: module exporting `createFarmStages(config)`: the pipeline behind the stage handlers. Default `libs/farm/src/stages/pipeline-stages` (compiled). */
   stagesModule: z.string().min(1).default('libs/farm/src/stages/pipeline-stages'),
 });
@@ -113,11 +119,12 @@ export const FARM_ENV: Readonly<Record<keyof FarmConfig, string>> = {
   shutdownGraceS: 'FARM_SHUTDOWN_GRACE_S',
   lockS: 'FARM_LOCK_S',
   workerId: 'FARM_WORKER_ID',
+  adminToken: 'FARM_ADMIN_TOKEN',
   stagesModule: 'FARM_STAGES_MODULE',
 };
 
 /** Settings that are secrets (or may embed one, like a Redis URL with a password): redacted in logs. */
-const SECRET_KEYS: ReadonlySet<keyof FarmConfig> = new Set(['s3AccessKeyId', 's3SecretAccessKey']);
+const SECRET_KEYS: ReadonlySet<keyof FarmConfig> = new Set(['s3AccessKeyId', 's3SecretAccessKey', 'adminToken']);
 
 /** Reads and validates the farm settings; an invalid value is an `InputError` naming the variable. */
 export function loadFarmConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<FarmConfig> = {}): FarmConfig {

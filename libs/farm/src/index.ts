@@ -20,3 +20,8 @@ export * from './process/child-protocol';
 export * from './workers/worker-repository';
 export * from './workers/farm-worker';
 export * from './workers/worker-main';
+export * from './metrics/farm-metrics';
+export * from './metrics/snapshots';
+export * from './metrics/job-log';
+export * from './metrics/training-samples';
+export * from './metrics/stage-telemetry';

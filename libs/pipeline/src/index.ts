@@ -54,3 +54,4 @@ export * from './job/landmark-correspondence';
 export * from './job/reconstruct';
 export * from './hdtf/hdtf-lists';
 export * from './hdtf/prepare';
+export * from './stream';

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { Argument, Command, Option } from 'commander';
 import { REPO_ROOT, settings } from '@streamedit/pipeline';
 import { benchHdtf, writeHdtfReport } from '../bench/hdtf';
+import { benchLive } from '../bench/live';
 import { benchPpce } from '../bench/ppce';
 import { progressBars } from '../progress';
 import { action } from '../run-command';
@@ -19,7 +20,7 @@ interface BenchFlags {
   progress: boolean;
 }
 
-const SUITES = ['ppce', 'hdtf'] as const;
+const SUITES = ['ppce', 'hdtf', 'live'] as const;
 
 export function register(program: Command): void {
   program
@@ -50,6 +51,10 @@ export function register(program: Command): void {
         try {
           if (suite === 'ppce') {
             const result = await benchPpce(common, bars.listener);
+            await writeFile(out, JSON.stringify({ suite, date: new Date().toISOString(), ...result }, null, 2));
+            process.stdout.write(`${result.table}\n(wrote ${out})\n`);
+          } else if (suite === 'live') {
+            const result = await benchLive({ ...common, cacheDir: resolve(common.cacheDir, 'live') }, bars.listener);
             await writeFile(out, JSON.stringify({ suite, date: new Date().toISOString(), ...result }, null, 2));
             process.stdout.write(`${result.table}\n(wrote ${out})\n`);
           } else {

@@ -8,10 +8,11 @@ import * as edit from './edit';
 import * as reconstruct from './reconstruct';
 import * as bench from './bench';
 import * as hdtf from './hdtf';
+import * as live from './live';
 
 /** Every CLI command, registered once here. */
 export function registerCommands(program: Command): void {
   for (const register of COMMANDS) register(program);
 }
 
-const COMMANDS: ReadonlyArray<(program: Command) => void> = [looks.register, models.register, probe.register, frames.register, metrics.register, edit.register, reconstruct.register, bench.register, hdtf.register];
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [looks.register, models.register, probe.register, frames.register, metrics.register, edit.register, reconstruct.register, bench.register, hdtf.register, live.register];

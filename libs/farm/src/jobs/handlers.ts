@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { isInputError } from '@streamedit/pipeline';
+import type { StageTelemetry, StageWatch } from '../metrics/stage-telemetry';
 import type { ArtifactStore } from '../storage/artifact-store';
 import { jobKeys } from '../storage/keys';
 import type { FlowScheduler } from './flows';
@@ -29,6 +30,8 @@ export interface HandlerDeps {
   readonly progressIntervalMs?: number;
   /** Told how each attempt ended (the worker counts consecutive faults). */
   readonly onOutcome?: (outcome: 'ok' | StageFailure['kind']) => void;
+  /** Metrics, the job's event log and training curve (the worker's); none: nothing is recorded. */
+  readonly telemetry?: StageTelemetry;
 }
 
 /** A BullMQ processor. Three declared parameters: BullMQ passes the abort signal only to processors that take it. */
@@ -145,9 +148,16 @@ async function runStage<R>(
   body: (ctx: StageContext) => Promise<R>,
   complete?: () => Promise<void>,
 ): Promise<R> {
+  const watch = deps.telemetry?.begin({
+    jobId: job.data.jobId,
+    stage,
+    attempt: job.attemptsMade + 1,
+    window: job.data.window,
+  });
   try {
-    const result = await attempt(deps, stage, job, token, signal, body, complete);
+    const result = await attempt(deps, stage, job, token, signal, body, complete, watch);
     deps.onOutcome?.('ok');
+    watch?.end('ok', result);
     return result;
   } catch (err) {
     const failure =
@@ -155,6 +165,7 @@ async function runStage<R>(
         ? err
         : new StageFailure('fault', err instanceof Error ? err : new Error(String(err)));
     deps.onOutcome?.(failure.kind);
+    watch?.end(failure.kind);
     throw failure.forBullmq;
   }
 }
@@ -170,11 +181,14 @@ async function attempt<R>(
   token: string | undefined,
   signal: AbortSignal | undefined,
   body: (ctx: StageContext) => Promise<R>,
-  complete?: () => Promise<void>,
+  complete: (() => Promise<void>) | undefined,
+  watch: StageWatch | undefined,
 ): Promise<R> {
   const id = job.data.jobId;
-  const log = deps.log.child({ job: id, stage, attempt: job.attemptsMade + 1, window: job.data.window });
+  const plainLog = deps.log.child({ job: id, stage, attempt: job.attemptsMade + 1, window: job.data.window });
+  const log = watch ? watch.logger(plainLog) : plainLog;
   const record = await enter(deps.repo, id, stage);
+  watch?.entered(record);
   const workDir = await mkdtemp(join(tmpdir(), `streamedit-${stage}-`));
   const abort = signal ?? new AbortController().signal;
   const reporter = createProgressReporter({
@@ -194,7 +208,7 @@ async function attempt<R>(
       keys: jobKeys(id),
       store: deps.store,
       workDir,
-      progress: reporter.listener,
+      progress: watch ? watch.tap(reporter.listener) : reporter.listener,
       signal: abort,
       log,
     });

@@ -94,7 +94,7 @@ export interface JobRecord {
 export type JobPatch = Partial<
   Pick<
     JobRecord,
-    'stage' | 'progress' | 'iterations' | 'windows' | 'windowsDone' | 'error' | 'startedAt' | 'finishedAt'
+    'stage' | 'progress' | 'priority' | 'iterations' | 'windows' | 'windowsDone' | 'error' | 'startedAt' | 'finishedAt'
   >
 >;
 

@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { farmMetrics } from '../metrics/farm-metrics';
 import { fromHash, TIMING_FIELD_PREFIX, toHash, type JobPatch, type JobRecord } from './job-record';
-import { IllegalTransitionError, isJobState, JOB_STATES, sourcesOf, type JobState, type StageName } from './states';
+import {
+  IllegalTransitionError,
+  isJobState,
+  isTerminal,
+  JOB_STATES,
+  sourcesOf,
+  type JobState,
+  type StageName,
+} from './states';
 
 /** Redis keys of the job records (all under `farm:`; BullMQ's own keys are under `bull:`). */
 export const JOB_KEYS = {
@@ -191,6 +200,8 @@ export class JobRepository {
     }
     const record = await this.require(id);
     await this.publish(record);
+    // The one place every job ends (done, failed, cancelled), in whichever process ends it.
+    if (to !== '' && isTerminal(record.state)) farmMetrics().observeJobEnd(record);
     return record;
   }
 

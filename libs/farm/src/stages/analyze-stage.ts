@@ -21,11 +21,20 @@ export async function analyzeStage(ctx: StageContext): Promise<AnalyzeResult> {
   const edits = await resolveEdit(spec, geometry, (i) => decodeFrame(input, i));
   await storeEditedKeyframes(ctx, edits);
   ctx.signal.throwIfAborted();
-  const analysis = await analyzeVideo(input, ctx.workDir, { maxFrames }, phasedProgress(ctx.progress, 'analyze', ANALYZE_STEPS));
+  const analysis = await analyzeVideo(
+    input,
+    ctx.workDir,
+    { maxFrames },
+    phasedProgress(ctx.progress, 'analyze', ANALYZE_STEPS),
+  );
   ctx.signal.throwIfAborted();
   const dirs = workLayout(ctx.workDir);
   let bytes = 0;
-  for (const folder of ['frames', 'landmarks', 'features'] as const) bytes += await uploadFolder(ctx, folder, dirs[folder]);
-  ctx.log.info({ frames: analysis.count, facesFound: analysis.facesFound, bytes, timingsMs: analysis.timingsMs }, 'analysis stored');
+  for (const folder of ['frames', 'landmarks', 'features'] as const)
+    bytes += await uploadFolder(ctx, folder, dirs[folder]);
+  ctx.log.info(
+    { frames: analysis.count, facesFound: analysis.facesFound, bytes, timingsMs: analysis.timingsMs },
+    'analysis stored',
+  );
   return { frames: analysis.count, width: analysis.width, height: analysis.height };
 }

@@ -47,7 +47,11 @@ export async function downloadFolder(ctx: StageContext, folder: AnalysisFolder, 
  * Spreads the progress of consecutive steps of one stage (each reporting its own done/total under its own `stage`
  * name) over the stage's 0…1, in the order given: weights are the steps' shares. Unknown steps are ignored.
  */
-export function phasedProgress(progress: ProgressListener, stage: string, weights: Readonly<Record<string, number>>): ProgressListener {
+export function phasedProgress(
+  progress: ProgressListener,
+  stage: string,
+  weights: Readonly<Record<string, number>>,
+): ProgressListener {
   const steps = Object.keys(weights);
   const sum = steps.reduce((s, k) => s + weights[k]!, 0);
   return (e) => {

@@ -27,7 +27,12 @@ export function toEditSpec(edit: JobEdit, pathOf: (key: string) => string): Edit
 /** The edit with its uploaded images (keyframes, overlay) downloaded into `dir`. */
 export async function downloadEdit(ctx: StageContext, dir: string): Promise<EditSpec> {
   await mkdir(dir, { recursive: true });
-  const keys = ctx.job.edit.kind === 'keyframes' ? ctx.job.edit.keyframes.map((k) => k.key) : ctx.job.edit.kind === 'overlay' ? [ctx.job.edit.key] : [];
+  const keys =
+    ctx.job.edit.kind === 'keyframes'
+      ? ctx.job.edit.keyframes.map((k) => k.key)
+      : ctx.job.edit.kind === 'overlay'
+        ? [ctx.job.edit.key]
+        : [];
   const paths = new Map(keys.map((key, i) => [key, join(dir, `image-${i}.png`)]));
   for (const [key, path] of paths) await ctx.store.downloadToFile(key, path);
   return toEditSpec(ctx.job.edit, (key) => paths.get(key)!);
@@ -51,7 +56,8 @@ export async function storeEditedKeyframes(ctx: StageContext, edits: readonly Ed
 /** The resolved edit by frame index, read back from storage. */
 export async function loadEditedKeyframes(ctx: StageContext, dir: string): Promise<Map<number, RgbFrame>> {
   const out = new Map<number, RgbFrame>();
-  for (const at of editKeyframes(ctx.job.edit)) out.set(at, await downloadPng(ctx, editedKeyframeKey(ctx.keys, at), join(dir, `edited-${at}.png`)));
+  for (const at of editKeyframes(ctx.job.edit))
+    out.set(at, await downloadPng(ctx, editedKeyframeKey(ctx.keys, at), join(dir, `edited-${at}.png`)));
   return out;
 }
 

@@ -20,10 +20,44 @@ import type { TrainingRecord } from './train-stage';
  * job's id, windows and timings): frames, size, fps, the ARR windows with their causes, iterations, per-frame σ.
  */
 export async function muxStage(ctx: MuxContext): Promise<MuxResult> {
-  const dir = join(ctx.workDir, 'windows');
-  await mkdir(dir, { recursive: true });
   const input = join(ctx.workDir, 'input');
   await ctx.store.downloadToFile(ctx.keys.input, input);
+  const windows = await fetchWindows(ctx, join(ctx.workDir, 'windows'));
+  ctx.signal.throwIfAborted();
+  const output = join(ctx.workDir, 'output.mp4');
+  const uncertainty = join(ctx.workDir, 'uncertainty.mp4');
+  await muxSegments(windows.segments, output, { audioFrom: input, uncertaintyOut: uncertainty });
+  await ctx.store.putFile(ctx.keys.output, output, { contentType: 'video/mp4', signal: ctx.signal });
+  await ctx.store.putFile(ctx.keys.uncertainty, uncertainty, { contentType: 'video/mp4', signal: ctx.signal });
+  const meta = await readJson<FrameStoreMeta>(ctx, ctx.keys.file('frames', 'frames.json'));
+  if (windows.sheet.length > 0) {
+    const sheet = encodePng(renderSheet(windows.sheet, meta.width, meta.height));
+    await ctx.store.putBuffer(ctx.keys.contactSheet, sheet, { contentType: 'image/png', signal: ctx.signal });
+  }
+  const training = await readJson<TrainingRecord>(ctx, ctx.keys.training);
+  const edit = describeEdit(toEditSpec(ctx.job.edit, (key) => key));
+  const summary = editSummary(
+    meta,
+    edit,
+    training,
+    windows.stats.map((s) => s.perFrame),
+  );
+  ctx.progress({ stage: 'mux', done: 1, total: 1 });
+  const { preset, history, restoredFrom, resumedAt } = training;
+  return {
+    report: {
+      ...summary,
+      // The farm's `windows` (render windows) replace the summary's; the ARR windows keep their causes here.
+      referenceWindows: summary.windows,
+      training: { preset, history, restoredFrom, resumedAt },
+      contactSheet: windows.sheet.length > 0,
+    },
+  };
+}
+
+/** Every window's segments (downloaded into `dir`), stats and contact-sheet columns, in window order. */
+async function fetchWindows(ctx: MuxContext, dir: string) {
+  await mkdir(dir, { recursive: true });
   const stats: WindowStats[] = [];
   const segments: Array<{ video: string; sigma: string }> = [];
   const sheet: SheetEntry[] = [];
@@ -33,39 +67,14 @@ export async function muxStage(ctx: MuxContext): Promise<MuxResult> {
       await ctx.store.downloadToFile(ctx.keys.windowFile(w.index, name), path);
       return path;
     };
-    const s = JSON.parse((await ctx.store.getBuffer(ctx.keys.windowFile(w.index, WINDOW_FILES.stats))).toString('utf8')) as WindowStats;
+    const s = await readJson<WindowStats>(ctx, ctx.keys.windowFile(w.index, WINDOW_FILES.stats));
     stats.push(s);
     segments.push({ video: await get(WINDOW_FILES.video), sigma: await get(WINDOW_FILES.sigma) });
     for (const t of s.sheet) sheet.push(await sheetEntry(ctx, w.index, t, dir));
+    // Downloads are most of the time before the joins (which only copy streams).
     ctx.progress({ stage: 'mux', done: w.index + 1, total: ctx.windows.length + 1 });
   }
-  ctx.signal.throwIfAborted();
-  const output = join(ctx.workDir, 'output.mp4');
-  const uncertainty = join(ctx.workDir, 'uncertainty.mp4');
-  await muxSegments(segments, output, { audioFrom: input, uncertaintyOut: uncertainty });
-  await ctx.store.putFile(ctx.keys.output, output, { contentType: 'video/mp4', signal: ctx.signal });
-  await ctx.store.putFile(ctx.keys.uncertainty, uncertainty, { contentType: 'video/mp4', signal: ctx.signal });
-  const meta = await readJson<FrameStoreMeta>(ctx, ctx.keys.file('frames', 'frames.json'));
-  if (sheet.length > 0) {
-    await ctx.store.putBuffer(ctx.keys.contactSheet, encodePng(renderSheet(sheet, meta.width, meta.height)), { contentType: 'image/png' });
-  }
-  const training = await readJson<TrainingRecord>(ctx, ctx.keys.training);
-  const summary = editSummary(
-    meta,
-    describeEdit(toEditSpec(ctx.job.edit, (key) => key)),
-    training,
-    stats.map((s) => s.perFrame),
-  );
-  ctx.progress({ stage: 'mux', done: ctx.windows.length + 1, total: ctx.windows.length + 1 });
-  return {
-    report: {
-      ...summary,
-      // The farm's `windows` (render windows) replace the summary's; the ARR windows keep their causes here.
-      referenceWindows: summary.windows,
-      training: { preset: training.preset, history: training.history, restoredFrom: training.restoredFrom, resumedAt: training.resumedAt },
-      contactSheet: sheet.length > 0,
-    },
-  };
+  return { stats, segments, sheet };
 }
 
 async function sheetEntry(ctx: MuxContext, window: number, t: number, dir: string): Promise<SheetEntry> {

@@ -10,6 +10,7 @@ import {
   workLayout,
   type EditedReference,
   type FrameStats,
+  type RenderedWindow,
   type RgbFrame,
 } from '@streamedit/pipeline';
 import type { RenderWindowContext, RenderWindowResult } from '../jobs/stages';
@@ -47,49 +48,75 @@ export interface WindowStats {
  * model (warp + guided synthesis of uncertain pixels): the same code as the embedded `editVideo`.
  */
 export async function renderStage(ctx: RenderWindowContext): Promise<RenderWindowResult> {
-  const { window } = ctx;
   const dirs = workLayout(ctx.workDir);
   for (const folder of ['frames', 'landmarks', 'features'] as const) await downloadFolder(ctx, folder, dirs[folder]);
   const onnx = join(dirs.model, 'model.onnx');
   await ctx.store.downloadToFile(ctx.keys.model, onnx);
   const frames = await FrameStore.open(dirs.frames);
-  const correspondence = await ModelCorrespondence.open(ctx.workDir, onnx);
   try {
-    const frameAt = (i: number) => frames.read(i);
-    const edits = await loadEditedKeyframes(ctx, ctx.workDir);
-    const prev = window.index > 0 ? await previousReference(ctx, frameAt) : undefined;
-    const propagation = DEFAULT_PROPAGATION;
-    const reference = await windowReference({ frameAt, edits, correspondence }, window, prev, propagation.tau);
-    const rendered = await renderWindowSegment(
-      {
-        frames,
-        correspondence,
-        window,
-        index: window.index,
-        reference,
-        propagation,
-        outDir: join(ctx.workDir, 'window'),
-        sigma: true,
-        sheetPicks: sheetPicks(ctx.job.windows ?? [window], frames.count),
-        signal: ctx.signal,
-      },
-      ctx.progress,
-    );
-    const put = (name: string, body: Uint8Array, type: string) =>
-      ctx.store.putBuffer(ctx.keys.windowFile(window.index, name), body, { contentType: type, signal: ctx.signal });
-    await put(WINDOW_FILES.reference, encodePng(reference.edited), 'image/png');
-    await ctx.store.putFile(ctx.keys.windowFile(window.index, WINDOW_FILES.video), rendered.video, { contentType: 'video/mp4', signal: ctx.signal });
-    await ctx.store.putFile(ctx.keys.windowFile(window.index, WINDOW_FILES.sigma), rendered.sigma!, { contentType: 'video/mp4', signal: ctx.signal });
-    for (const e of rendered.sheet) {
-      for (const row of ['original', 'edited', 'sigma'] as const) await put(WINDOW_FILES.sheet(e.index, row), encodePng(e[row]), 'image/png');
+    const correspondence = await ModelCorrespondence.open(ctx.workDir, onnx);
+    try {
+      return await renderWindow(ctx, frames, correspondence);
+    } finally {
+      await correspondence.close();
     }
-    const stats: WindowStats = { ...window, perFrame: rendered.perFrame, sheet: rendered.sheet.map((e) => e.index) };
-    await put(WINDOW_FILES.stats, Buffer.from(JSON.stringify(stats)), 'application/json');
-    return { frames: rendered.perFrame.length };
   } finally {
-    await correspondence.close();
     frames.close();
   }
+}
+
+async function renderWindow(
+  ctx: RenderWindowContext,
+  frames: FrameStore,
+  correspondence: ModelCorrespondence,
+): Promise<RenderWindowResult> {
+  const { window } = ctx;
+  const frameAt = (i: number) => frames.read(i);
+  const edits = await loadEditedKeyframes(ctx, ctx.workDir);
+  const prev = window.index > 0 ? await previousReference(ctx, frameAt) : undefined;
+  const propagation = DEFAULT_PROPAGATION;
+  const reference = await windowReference({ frameAt, edits, correspondence }, window, prev, propagation.tau);
+  const rendered = await renderWindowSegment(
+    {
+      frames,
+      correspondence,
+      window,
+      index: window.index,
+      reference,
+      propagation,
+      outDir: join(ctx.workDir, 'window'),
+      sigma: true,
+      sheetPicks: sheetPicks(ctx.job.windows ?? [window], frames.count),
+      signal: ctx.signal,
+    },
+    ctx.progress,
+  );
+  await storeWindow(ctx, reference, rendered);
+  return { frames: rendered.perFrame.length };
+}
+
+/** Stores a rendered window under `windows/{i}/`, its stats last (they mark the window complete). */
+async function storeWindow(
+  ctx: RenderWindowContext,
+  reference: EditedReference,
+  rendered: RenderedWindow,
+): Promise<void> {
+  const { window } = ctx;
+  const key = (name: string) => ctx.keys.windowFile(window.index, name);
+  const png = (name: string, frame: RgbFrame) =>
+    ctx.store.putBuffer(key(name), encodePng(frame), { contentType: 'image/png', signal: ctx.signal });
+  const video = { contentType: 'video/mp4', signal: ctx.signal };
+  await png(WINDOW_FILES.reference, reference.edited);
+  await ctx.store.putFile(key(WINDOW_FILES.video), rendered.video, video);
+  await ctx.store.putFile(key(WINDOW_FILES.sigma), rendered.sigma!, video);
+  for (const e of rendered.sheet) {
+    for (const row of ['original', 'edited', 'sigma'] as const) await png(WINDOW_FILES.sheet(e.index, row), e[row]);
+  }
+  const stats: WindowStats = { ...window, perFrame: rendered.perFrame, sheet: rendered.sheet.map((e) => e.index) };
+  await ctx.store.putBuffer(key(WINDOW_FILES.stats), JSON.stringify(stats), {
+    contentType: 'application/json',
+    signal: ctx.signal,
+  });
 }
 
 /** Window i−1's edited reference, as its render stored it, with the original frame it edits. */
@@ -99,6 +126,10 @@ async function previousReference(
 ): Promise<EditedReference> {
   const prev = ctx.job.windows?.[ctx.window.index - 1];
   if (!prev) throw new Error(`Window ${ctx.window.index - 1} is not in the job's windows.`);
-  const edited = await downloadPng(ctx, ctx.keys.windowFile(prev.index, WINDOW_FILES.reference), join(ctx.workDir, 'previous-reference.png'));
+  const edited = await downloadPng(
+    ctx,
+    ctx.keys.windowFile(prev.index, WINDOW_FILES.reference),
+    join(ctx.workDir, 'previous-reference.png'),
+  );
   return { index: prev.reference, original: await frameAt(prev.reference), edited };
 }

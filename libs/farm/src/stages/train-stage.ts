@@ -31,7 +31,8 @@ export async function trainStage(ctx: StageContext): Promise<TrainResult> {
   for (const folder of ['frames', 'landmarks', 'features'] as const) await downloadFolder(ctx, folder, dirs[folder]);
   await mkdir(dirs.model, { recursive: true });
   const restoredFrom = await restoreCheckpoint(ctx, dirs.model);
-  if (restoredFrom !== undefined) ctx.log.info({ iteration: restoredFrom }, 'resuming training from the stored checkpoint');
+  if (restoredFrom !== undefined)
+    ctx.log.info({ iteration: restoredFrom }, 'resuming training from the stored checkpoint');
   const resumedAt: number[] = [];
   const preset = TRAINER_PRESET[ctx.job.preset];
   const fit = await fitModel(
@@ -57,13 +58,21 @@ export async function trainStage(ctx: StageContext): Promise<TrainResult> {
   };
   await ctx.store.putBuffer(ctx.keys.training, JSON.stringify(record, null, 2), { contentType: 'application/json' });
   ctx.log.info({ iterations: fit.iterations, windows: fit.windows.length, restoredFrom, resumedAt }, 'model trained');
-  return { iterations: fit.iterations, windows: fit.windows.map(({ reference, start, end }) => ({ reference, start, end })) };
+  return {
+    iterations: fit.iterations,
+    windows: fit.windows.map(({ reference, start, end }) => ({ reference, start, end })),
+  };
 }
 
 /** The trainer's `correspondence` ticks as the stage's progress, with the iterations the job shows. */
 function trainProgress(progress: ProgressListener): ProgressListener {
   return (e) => {
     if (e.stage !== 'correspondence' || !e.total) return;
-    progress({ stage: 'train', done: e.done, total: e.total, info: { ...e.info, iteration: e.done, iterations: e.total } });
+    progress({
+      stage: 'train',
+      done: e.done,
+      total: e.total,
+      info: { ...e.info, iteration: e.done, iterations: e.total },
+    });
   };
 }

@@ -66,6 +66,12 @@ export interface JobKeys {
   readonly report: string;
 }
 
+/** `checkpoints/iter-{n}` of a job. */
+function jobCheckpoint(prefix: string, n: number): string {
+  assertIndex(n, 'Iteration');
+  return `${prefix}checkpoints/iter-${n}`;
+}
+
 /** The keys of job `id`; throws when `id` is not a server-generated UUID. */
 export function jobKeys(id: string): JobKeys {
   assertJobId(id);
@@ -78,8 +84,8 @@ export function jobKeys(id: string): JobKeys {
     folder: (folder) => `${prefix}${folder}/`,
     file: (folder, name) => (assertName(name), `${prefix}${folder}/${name}`),
     checkpoints: `${prefix}checkpoints/`,
-    checkpoint: (n) => (assertIndex(n, 'Iteration'), `${prefix}checkpoints/iter-${n}`),
-    checkpointFile: (n, name) => (assertIndex(n, 'Iteration'), assertName(name), `${prefix}checkpoints/iter-${n}/${name}`),
+    checkpoint: (n) => jobCheckpoint(prefix, n),
+    checkpointFile: (n, name) => (assertName(name), `${jobCheckpoint(prefix, n)}/${name}`),
     model: `${prefix}model.onnx`,
     training: `${prefix}training.json`,
     window: (i) => (assertIndex(i, 'Window index'), `${prefix}windows/${i}/`),

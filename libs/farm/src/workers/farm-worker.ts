@@ -8,6 +8,7 @@ import { assertJobMap, FARM_JOBS, jobNameOfQueue } from '../jobs/job-map';
 import { JOB_KEYS, JobRepository } from '../jobs/job-repository';
 import { QUEUE_PREFIX, type FarmJobData, type QueueName } from '../jobs/queues';
 import type { FarmStages } from '../jobs/stages';
+import { StageTelemetry } from '../metrics/stage-telemetry';
 import type { ArtifactStore } from '../storage/artifact-store';
 import { WORKER_KEYS, WorkerRepository, type WorkerControlMessage } from './worker-repository';
 
@@ -38,6 +39,8 @@ export class FarmWorker {
   private consecutiveFailures = 0;
   private state: 'running' | 'blocked' | 'stopping' = 'running';
   private heartbeat?: NodeJS.Timeout;
+  /** Metrics (published to Redis for the API's `/metrics`), job event logs and training curves. */
+  private readonly telemetry: StageTelemetry;
 
   private constructor(
     private readonly options: FarmWorkerOptions,
@@ -46,7 +49,9 @@ export class FarmWorker {
     private readonly repo: JobRepository,
     private readonly workerRepo: WorkerRepository,
     private readonly flows: FlowScheduler,
-  ) {}
+  ) {
+    this.telemetry = new StageTelemetry(redis, options.config.workerId);
+  }
 
   get id(): string {
     return this.options.config.workerId;
@@ -98,6 +103,8 @@ export class FarmWorker {
       clearTimeout(handBack);
     }
     await this.workerRepo.remove(this.id).catch(() => {});
+    this.telemetry.stop();
+    await this.telemetry.publish();
     await this.flows.close();
     this.subscriber.disconnect();
     await this.redis.quit().catch(() => this.redis.disconnect());
@@ -114,6 +121,7 @@ export class FarmWorker {
       log: this.options.log.child({ worker: this.id, queue }),
       progressIntervalMs: this.options.progressIntervalMs,
       onOutcome: (outcome) => this.count(outcome),
+      telemetry: this.telemetry,
     });
     const worker: Worker<FarmJobData> = new Worker<FarmJobData>(
       queue,
@@ -217,6 +225,7 @@ export class FarmWorker {
         state: this.state,
         consecutiveFailures: this.consecutiveFailures,
       });
+      await this.telemetry.publish();
     } catch (err) {
       this.options.log.warn({ err }, 'heartbeat failed');
     }

@@ -73,7 +73,12 @@ export class RenderRecorder {
     const sigma = f.sigma ? heatmap(f.sigma) : undefined;
     if (this.options.sigma) await this.options.sigma.append(sigma ?? this.zero());
     if (this.options.sheetPicks?.has(f.index)) {
-      this.sheet.push({ index: f.index, original: await this.options.frameAt(f.index), edited: f.image, sigma: sigma ?? f.image });
+      this.sheet.push({
+        index: f.index,
+        original: await this.options.frameAt(f.index),
+        edited: f.image,
+        sigma: sigma ?? f.image,
+      });
     }
   }
 

@@ -57,7 +57,9 @@ export async function renderWindowSegment(
   const { frames, window, outDir } = request;
   await mkdir(outDir, { recursive: true });
   const sigmaDir = join(outDir, 'sigma-frames');
-  const sigmaStore = request.sigma ? await FrameStore.create(sigmaDir, frames.width, frames.height, frames.fps) : undefined;
+  const sigmaStore = request.sigma
+    ? await FrameStore.create(sigmaDir, frames.width, frames.height, frames.fps)
+    : undefined;
   const recorder = new RenderRecorder({
     width: frames.width,
     height: frames.height,
@@ -76,7 +78,11 @@ export async function renderWindowSegment(
       request.propagation ?? DEFAULT_PROPAGATION,
     );
     const total = window.end - window.start;
-    await encodeVideo(recorder.images(counted(stream, total, onProgress, request.signal)), { out: video, fps: frames.fps, total });
+    await encodeVideo(recorder.images(counted(stream, total, onProgress, request.signal)), {
+      out: video,
+      fps: frames.fps,
+      total,
+    });
     if (sigmaStore && sigma) await encodeSigmaVideo(sigmaStore, sigma);
   } catch (err) {
     await sigmaStore?.abort();

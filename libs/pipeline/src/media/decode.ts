@@ -36,7 +36,7 @@ export function decodePlan(
  * stream is pulled one chunk at a time, so nothing more than a chunk and the frame being filled is held here.
  * A shorter tail (a damaged stream) is yielded as is for the caller to report.
  */
-async function* frameBytes(stream: Readable, size: number): AsyncGenerator<Uint8Array> {
+export async function* frameBytes(stream: Readable, size: number): AsyncGenerator<Uint8Array> {
   let frame = new Uint8Array(size);
   let filled = 0;
   for await (const chunk of stream) {

@@ -1,0 +1,190 @@
+import { WebSocket, type RawData } from 'ws';
+import {
+  decodeFrameMessage,
+  frameFromMessage,
+  frameToMessage,
+  InputError,
+  LiveEditSession,
+  logger,
+  type FrameFormat,
+  type LiveEvent,
+  type RgbFrame,
+} from '@streamedit/pipeline';
+import type { StreamEntry, StreamRegistry } from './stream-registry';
+
+/** Machine-readable reasons of the `error` messages a stream sends before it closes. */
+export type StreamErrorCode = 'malformed-frame' | 'wrong-size' | 'bad-input' | 'bad-message' | 'internal';
+
+/** Edited frames between two `latency` messages. */
+const STATS_EVERY = 25;
+
+/**
+ * One client of one stream, speaking the protocol of `docs` / the README:
+ * - in: binary frame messages (`SEF1` header + RGB or JPEG, see stream/wire.ts), text `{"type":"end"}` (no more
+ *   frames: the queued ones are still sent back) or `{"type":"stats"}`;
+ * - out: `{"type":"hello"}` once frames are accepted, `ready` once editing starts (after a warm-up's fit), the edited
+ *   frames in order (same header, the client's frame index), `reference-replaced`, `dropped`, `latency` every
+ *   25 frames, `end` with the final stats, and `error` {code, message} before the socket closes on a malformed frame,
+ *   a frame of the wrong size or a failure.
+ * Whatever ends the connection, the registry closes the session and forgets the stream.
+ */
+export class StreamConnection {
+  private session?: LiveEditSession;
+  private chain: Promise<void> = Promise.resolve();
+  /** The client's frame index of each session frame still in flight. */
+  private readonly clientIndex = new Map<number, number>();
+  private lastClientIndex = -1;
+  private pushed = 0;
+  private inputFormat?: FrameFormat;
+  private closed = false;
+  private readonly log = logger('streams');
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly entry: StreamEntry,
+    private readonly registry: StreamRegistry,
+  ) {}
+
+  start(): void {
+    this.ws.pause(); // frames wait in the socket until the session takes them
+    this.ws.on('message', (data, isBinary) => {
+      this.chain = this.chain.then(() => this.onMessage(data, isBinary)).catch((err: unknown) => this.fail('internal', err));
+    });
+    this.ws.on('close', () => void this.cleanup('client disconnected'));
+    this.ws.on('error', (err) => this.log.warn({ err: err.message, id: this.entry.id }, 'stream socket error'));
+    this.chain = this.open().catch((err: unknown) => this.fail(err instanceof InputError ? 'bad-input' : 'internal', err));
+  }
+
+  private async open(): Promise<void> {
+    const { spec, workDir } = this.entry;
+    const common = { policy: spec.policy, arr: spec.arr };
+    const s = spec.source;
+    const session =
+      s.kind === 'job'
+        ? await LiveEditSession.fromWorkDir(workDir!, { ...common, disposeWorkDir: true })
+        : await LiveEditSession.warmUp({ ...common, frames: s.frames, preset: s.preset, maxIterations: s.iterations, edit: s.edit });
+    this.entry.session = session;
+    if (this.closed) return void (await session.close()); // the client left while the session started
+    this.session = session;
+    session.on((e) => this.onEvent(e));
+    this.sendJson({ type: 'hello', id: this.entry.id, policy: spec.policy, ...(s.kind === 'warmup' ? { warmupFrames: s.frames } : { size: session.frameSize }) });
+    void this.forward(session);
+    this.ws.resume();
+  }
+
+  /** Session events to the client, in the client's frame numbers (errors go out from `forward`). */
+  private onEvent(e: LiveEvent): void {
+    if (e.type === 'error') return;
+    if (e.type === 'dropped') {
+      const frame = this.clientIndex.get(e.frame) ?? e.frame;
+      this.clientIndex.delete(e.frame);
+      return this.sendJson({ ...e, frame });
+    }
+    if (e.type === 'reference-replaced') {
+      const previous = e.previous === null ? null : (this.clientIndex.get(e.previous) ?? e.previous);
+      return this.sendJson({ ...e, frame: this.clientIndex.get(e.frame) ?? e.frame, previous });
+    }
+    this.sendJson(e);
+  }
+
+  /** Sends the edited frames back in order, then `end`; a failure of the session is the client's `error`. */
+  private async forward(session: LiveEditSession): Promise<void> {
+    try {
+      let sent = 0;
+      for await (const f of session.frames()) {
+        const index = this.clientIndex.get(f.index) ?? f.index;
+        this.clientIndex.delete(f.index);
+        await this.sendBinary(frameToMessage(f.image, index, this.outputFormat()));
+        if (++sent % STATS_EVERY === 0) this.sendJson({ type: 'latency', frame: index, ...statsOf(session) });
+      }
+      if (this.closed) return;
+      this.sendJson({ type: 'end', ...statsOf(session) });
+      this.ws.close(1000, 'stream ended');
+    } catch (err) {
+      this.fail(err instanceof InputError ? 'bad-input' : 'internal', err);
+    }
+  }
+
+  private async onMessage(data: RawData, isBinary: boolean): Promise<void> {
+    const session = this.session;
+    if (this.closed || !session) return;
+    if (!isBinary) return this.onControl(session, String(data));
+    let frame: RgbFrame;
+    let index: number;
+    try {
+      const m = decodeFrameMessage(asBuffer(data));
+      frame = frameFromMessage(m);
+      index = m.index;
+      if (index <= this.lastClientIndex) return this.fail('malformed-frame', `Frame index ${index} does not follow ${this.lastClientIndex}: number frames in increasing order.`);
+      this.inputFormat ??= m.format;
+    } catch (err) {
+      return this.fail('malformed-frame', err);
+    }
+    const size = session.frameSize;
+    if (size && (frame.width !== size.width || frame.height !== size.height)) {
+      return this.fail('wrong-size', `Frame ${index} is ${frame.width}×${frame.height} but this stream edits ${size.width}×${size.height} frames: send frames of that size.`);
+    }
+    this.lastClientIndex = index;
+    this.clientIndex.set(this.pushed++, index);
+    const pending = session.push(frame);
+    if (this.entry.spec.policy === 'block') {
+      this.ws.pause(); // backpressure: the client's frames wait in TCP until the queue has room
+      await pending.finally(() => this.ws.resume());
+    } else {
+      await pending;
+    }
+  }
+
+  private onControl(session: LiveEditSession, text: string): void {
+    let message: { type?: unknown };
+    try {
+      message = JSON.parse(text) as { type?: unknown };
+    } catch {
+      return this.sendJson({ type: 'error', code: 'bad-message', message: 'A text message is not JSON: send {"type":"end"} or {"type":"stats"}.' });
+    }
+    if (message.type === 'end') return session.end();
+    if (message.type === 'stats') return this.sendJson({ type: 'latency', ...statsOf(session) });
+    this.sendJson({ type: 'error', code: 'bad-message', message: `Unknown message type ${JSON.stringify(message.type)}: send {"type":"end"} or {"type":"stats"}.` });
+  }
+
+  private outputFormat(): FrameFormat {
+    const wanted = this.entry.spec.output;
+    return wanted === 'same' ? (this.inputFormat ?? 'rgb') : wanted;
+  }
+
+  /** Tells the client why (one JSON `error`), closes the socket and the session. */
+  private fail(code: StreamErrorCode, err: unknown): void {
+    if (this.closed) return;
+    const message = err instanceof Error ? err.message : String(err);
+    if (code === 'internal') this.log.error({ err, id: this.entry.id }, 'stream failed');
+    this.sendJson({ type: 'error', code, message: code === 'internal' ? `The stream failed: ${message}` : message });
+    this.ws.close(code === 'internal' ? 1011 : 1008, code);
+    void this.cleanup(code);
+  }
+
+  private async cleanup(why: string): Promise<void> {
+    this.closed = true;
+    await this.registry.remove(this.entry.id, why);
+  }
+
+  private sendJson(value: unknown): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(value));
+  }
+
+  /** Resolves once the frame is written to the socket: a slow client slows the session (then its input drops). */
+  private sendBinary(data: Buffer): Promise<void> {
+    if (this.ws.readyState !== WebSocket.OPEN) return Promise.resolve();
+    return new Promise((resolve, reject) => this.ws.send(data, { binary: true }, (err) => (err ? reject(err) : resolve())));
+  }
+}
+
+function statsOf(session: LiveEditSession) {
+  const s = session.stats();
+  return { received: s.received, edited: s.edited, dropped: s.dropped, references: s.references, queued: s.queued, latency: s.latency, processing: s.processing };
+}
+
+function asBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}

@@ -1,0 +1,46 @@
+import { DEFAULT_ARR, type ArrOptions, type ReferenceWindow } from '../arr/reference-windows';
+
+/** Why a live frame becomes the new reference. */
+export interface ReferenceDecision {
+  readonly cause: Extract<ReferenceWindow['cause'], 'uncertainty' | 'max-length'>;
+  /** The frame's uncertainty score (fraction of person pixels with σ > τ). */
+  readonly score: number;
+}
+
+/**
+ * Adaptive reference replacement on a live stream (paper 3.2, "streamable"): the offline rule of
+ * `replaceReferences` applied frame by frame, since later frames are unknown. A frame whose uncertainty score
+ * against the current reference passes the threshold — or that is `maxWindow` frames past it — becomes the new
+ * reference, as long as the budget allows: at most `budgetPer100` replacements in any 100 consecutive frames
+ * (offline, the budget is per video; a stream has no end, so it slides).
+ */
+export class OnlineArr {
+  /** Replacements within the last 100 frames. */
+  private readonly replacedAt: number[] = [];
+  private total = 0;
+
+  constructor(readonly options: ArrOptions = DEFAULT_ARR) {}
+
+  /** Whether frame `frame` (scored `score` against the reference it is `sinceReference` frames past) replaces it. */
+  decide(frame: number, sinceReference: number, score: number): ReferenceDecision | undefined {
+    const cause = score > this.options.threshold ? 'uncertainty' : sinceReference >= this.options.maxWindow ? 'max-length' : undefined;
+    if (!cause || !this.withinBudget(frame)) return undefined;
+    return { cause, score };
+  }
+
+  /** Records that `frame` became a reference (counts against the budget). */
+  accept(frame: number): void {
+    this.replacedAt.push(frame);
+    this.total++;
+  }
+
+  /** Replacements so far. */
+  get replacements(): number {
+    return this.total;
+  }
+
+  private withinBudget(frame: number): boolean {
+    while (this.replacedAt.length > 0 && this.replacedAt[0]! <= frame - 100) this.replacedAt.shift();
+    return this.replacedAt.length < this.options.budgetPer100;
+  }
+}
