@@ -1,13 +1,14 @@
-"""Training objective (paper eq. 2): L_total = α1·L_rec + α2·L_unc (+ small documented extras).
+"""Training objective (paper eq. 2): L_total = α1·L_rec + α2·L_unc + λ_s·L_smooth.
 
-- L_rec: L1 photometric error between the current frame and the reference warped by the predicted flow (the one
-  warp convention of warp.py), plus the same error at the intermediate levels (1/2, 1/4, coarse) on area-downsampled
-  images with weight `aux_weight`·0.5^level, which lets the coarse stages learn from the first iterations.
-- L_unc: Laplace negative log-likelihood |r| / σ + log σ of the per-pixel residual r, detached so σ explains the
-  residual and cannot move the flow; minimised at σ = |r|.
-- L_smooth: edge-aware first-order smoothness of the flow (weight `smooth_weight`, in pixels of the model resolution
-  per pixel, damped by exp(−edge_sharpness·|∇I|) of the current frame), so edits follow the geometry where the
-  photometric term alone is ambiguous (flat skin, background).
+- L_rec: L1 photometric error between the current frame and the reference warped by the network's flow (the one
+  warp convention of warp.py), measured at model resolution on the flow the network hands to the Lucas-Kanade
+  stage, plus the coarser estimates (1/4 with weight `aux`, the coarse grid with `aux`/2) on area-downsampled
+  images, which lets the coarse stages learn from the first iterations. The LK stage has no parameters.
+- L_unc: Laplace negative log-likelihood |r| / σ + log σ of the final flow's per-pixel residual r, detached so σ
+  explains the residual and cannot move the flow; minimised at σ = |r|.
+- L_smooth: edge-aware first-order smoothness of the network's flow (at 1/2, pixels per pixel, damped by
+  exp(−edge_sharpness·|∇I|) of the current frame), so edits follow the geometry where the photometric term alone
+  is ambiguous (flat skin, background).
 """
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from .warp import area_resize, backward_warp, resize_flow
 class LossWeights:
     rec: float = 1.0  # α1
     unc: float = 0.1  # α2
-    aux: float = 0.5  # intermediate levels' L_rec weight (halved per level)
-    smooth: float = 0.02
+    aux: float = 0.5  # L_rec weight of the 1/4 estimate; the coarse grid's is half of it
+    smooth: float = 0.02  # λ_s
     edge_sharpness: float = 10.0
 
 

@@ -2,17 +2,20 @@
 
 Inputs and outputs are described once in `io_spec.py`. The network maps the current frame to its reference:
 
-1. Coarse matching on the 32×32 backbone grid (eq. 1): queries from the current frame's features (with F_warp, the
-   reference features sampled by the landmark warp), keys from the reference's features, both with a positional
-   encoding; attention over every reference position plus a Gaussian prior centred where the landmark warp points.
-   The soft-argmax of the attention is the coarse flow, so with untrained weights it is already descriptor matching
-   around the landmark warp. A small conv net refines it.
-2. Coarse-to-fine refinement at 1/4 and 1/2 of the model resolution: a shared conv encoder on both images, the
-   reference's features warped by the current estimate, a local correlation (cost volume) and a conv net that
-   predicts a residual flow; the 1/2 level also predicts a convex-upsampling mask (RAFT) that lifts the flow to full
-   model resolution with sharp motion boundaries.
-3. The uncertainty head: log σ per pixel from the current frame, the reference warped by the (detached) flow and
-   their absolute difference: σ learns to explain the photometric residual (Laplace NLL, eq. 2).
+1. Coarse matching on the backbone grid (eq. 1; 32×32 for XFeat): queries from the current frame's features (with
+   F_warp, the reference features sampled by the landmark warp), keys from the reference's features, both with a
+   positional encoding; attention over every reference position plus a Gaussian prior centred where the landmark
+   warp points. The soft-argmax of the attention is the coarse flow, so with untrained weights it is already
+   descriptor matching around the landmark warp. A small conv net refines it.
+2. Coarse-to-fine refinement at 1/4 (two passes, shared weights) and 1/2 of the model resolution: a shared conv
+   encoder on both images, the reference's features warped by the current estimate, a local correlation (cost
+   volume) and a dilated conv net that predicts a residual flow.
+3. Lucas-Kanade: unrolled Gauss-Newton steps on the photometric error at 1/2 and at full model resolution (3×3
+   windows). This parameter-free stage is what reaches sub-pixel accuracy: trained from scratch on one clip the
+   conv levels alone stayed ~2 dB below DIS after 1500 steps; with it the same budget beats DIS (notes in
+   python/README.md).
+4. The uncertainty head: log σ per pixel from the current frame, the reference warped by the (detached) final flow
+   and their absolute difference: σ learns to explain the photometric residual (Laplace NLL, eq. 2).
 """
 from __future__ import annotations
 
@@ -243,12 +246,14 @@ class LucasKanade(nn.Module):
     ±`max_step` pixels. No parameters; only elementwise ops, pooling and grid_sample, so it exports to ONNX as is.
     """
 
-    def __init__(self, iterations: int, radius: int = 1, damping: float = 1e-4, max_step: float = 2.0) -> None:
+    def __init__(self, iterations: int, radius: int = 1, damping: float = 1e-4, max_step: float = 2.0, relative_damping: float = 0.0, robust: float = 0.0) -> None:
         super().__init__()
         self.iterations = iterations
         self.radius = radius
         self.max_step = max_step
         self.damping = damping
+        self.relative_damping = relative_damping
+        self.robust = robust
 
     def forward(self, ref: Tensor, cur: Tensor, flow: Tensor) -> Tensor:
         c = ref.shape[1]
@@ -260,11 +265,21 @@ class LucasKanade(nn.Module):
             warped = backward_warp(stack, flow)
             wx, wy = warped[:, c : 2 * c], warped[:, 2 * c :]
             diff = warped[:, :c] - cur
-            a11 = box_sum((wx * wx).sum(1, keepdim=True), r) + damping
-            a22 = box_sum((wy * wy).sum(1, keepdim=True), r) + damping
-            a12 = box_sum((wx * wy).sum(1, keepdim=True), r)
-            b1 = box_sum((wx * diff).sum(1, keepdim=True), r)
-            b2 = box_sum((wy * diff).sum(1, keepdim=True), r)
+            if self.robust > 0:
+                weight = 1.0 / (1.0 + (diff.abs().mean(1, keepdim=True) / self.robust) ** 2)
+                wx, wy, diff = wx * weight, wy * weight, diff
+                gx_w, gy_w = wx, wy
+                wx_r, wy_r = warped[:, c : 2 * c], warped[:, 2 * c :]
+            else:
+                gx_w, gy_w, wx_r, wy_r = wx, wy, wx, wy
+            a11 = box_sum((gx_w * wx_r).sum(1, keepdim=True), r)
+            a22 = box_sum((gy_w * wy_r).sum(1, keepdim=True), r)
+            a12 = box_sum((gx_w * wy_r).sum(1, keepdim=True), r)
+            b1 = box_sum((gx_w * diff).sum(1, keepdim=True), r)
+            b2 = box_sum((gy_w * diff).sum(1, keepdim=True), r)
+            extra = damping + self.relative_damping * (a11 + a22)
+            a11 = a11 + extra
+            a22 = a22 + extra
             det = a11 * a22 - a12 * a12
             du = (a12 * b2 - a22 * b1) / det
             dv = (a12 * b1 - a11 * b2) / det

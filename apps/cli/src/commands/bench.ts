@@ -1,10 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Argument, Command, Option } from 'commander';
-import { REPO_ROOT, settings } from '@streamedit/pipeline';
+import { REPO_ROOT, settings, type CorrespondencePreset, type ProgressListener } from '@streamedit/pipeline';
 import { benchHdtf, writeHdtfReport } from '../bench/hdtf';
 import { benchLive } from '../bench/live';
 import { benchPpce } from '../bench/ppce';
+import { benchSynthesis } from '../bench/synthesis';
 import { progressBars } from '../progress';
 import { action } from '../run-command';
 import { parseCount, parsePreset } from './options';
@@ -20,7 +21,48 @@ interface BenchFlags {
   progress: boolean;
 }
 
-const SUITES = ['ppce', 'hdtf', 'live'] as const;
+const SUITES = ['ppce', 'hdtf', 'synthesis', 'live'] as const;
+type Suite = (typeof SUITES)[number];
+
+interface SuiteOptions {
+  readonly dir: string;
+  readonly frames: number;
+  readonly preset: CorrespondencePreset;
+  readonly iterations?: number;
+  readonly clips?: string[];
+  readonly cacheDir: string;
+  readonly noAblations: boolean;
+}
+
+/** Writes `{suite, date, ...result}` as JSON at `out`. */
+async function writeJson(out: string, suite: Suite, result: object): Promise<void> {
+  await writeFile(out, JSON.stringify({ suite, date: new Date().toISOString(), ...result }, null, 2));
+}
+
+/** Every suite: runs it, writes its files, returns the table to print. */
+const SUITE_RUNNERS: Record<Suite, (o: SuiteOptions, out: string, onProgress: ProgressListener) => Promise<string>> = {
+  ppce: async (o, out, p) => {
+    const r = await benchPpce(o, p);
+    await writeJson(out, 'ppce', r);
+    return `${r.table}\n(wrote ${out})`;
+  },
+  hdtf: async (o, out, p) => {
+    const r = await benchHdtf(o, p);
+    const base = out.replace(/\.json$/, '');
+    await writeHdtfReport(base, r, `streamedit ${process.argv.slice(2).join(' ')}`);
+    return `${r.table}\n(wrote ${base}.md, .json, .csv)`;
+  },
+  synthesis: async (o, out, p) => {
+    const r = await benchSynthesis(o, p);
+    await writeJson(out, 'synthesis', r);
+    return `${r.table}\n(wrote ${out})`;
+  },
+  live: async (o, out, p) => {
+    const r = await benchLive({ ...o, cacheDir: resolve(o.cacheDir, 'live') }, p);
+    await writeJson(out, 'live', r);
+    return `${r.table}\n(wrote ${out})`;
+  },
+};
 
 export function register(program: Command): void {
   program
@@ -36,7 +78,7 @@ export function register(program: Command): void {
     .option('--no-ablations', 'hdtf: skip the without-PPCE / without-ARR runs')
     .option('--no-progress', 'no progress bars')
     .action(
-      action(async (suite: (typeof SUITES)[number], o: BenchFlags) => {
+      action(async (suite: Suite, o: BenchFlags) => {
         const bars = progressBars(o.progress);
         const out = resolve(o.out ?? resolve(REPO_ROOT, 'bench-results', `${suite}.json`));
         await mkdir(dirname(out), { recursive: true });
@@ -49,20 +91,8 @@ export function register(program: Command): void {
           cacheDir: resolve(settings().cacheDir, 'bench'),
         };
         try {
-          if (suite === 'ppce') {
-            const result = await benchPpce(common, bars.listener);
-            await writeFile(out, JSON.stringify({ suite, date: new Date().toISOString(), ...result }, null, 2));
-            process.stdout.write(`${result.table}\n(wrote ${out})\n`);
-          } else if (suite === 'live') {
-            const result = await benchLive({ ...common, cacheDir: resolve(common.cacheDir, 'live') }, bars.listener);
-            await writeFile(out, JSON.stringify({ suite, date: new Date().toISOString(), ...result }, null, 2));
-            process.stdout.write(`${result.table}\n(wrote ${out})\n`);
-          } else {
-            const result = await benchHdtf({ ...common, noAblations: !o.ablations }, bars.listener);
-            const base = out.replace(/\.json$/, '');
-            await writeHdtfReport(base, result, `streamedit ${process.argv.slice(2).join(' ')}`);
-            process.stdout.write(`${result.table}\n(wrote ${base}.md, .json, .csv)\n`);
-          }
+          const table = await SUITE_RUNNERS[suite]({ ...common, noAblations: !o.ablations }, out, bars.listener);
+          process.stdout.write(`${table}\n`);
         } finally {
           bars.stop();
         }

@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { InputError } from '../errors';
 import { createBackbone } from '../features/create-backbone';
 import { writeFeatureCache } from '../features/feature-cache';
@@ -47,6 +48,7 @@ export async function analyzeVideo(
 ): Promise<Analysis> {
   const dirs = workLayout(workDir);
   const video = await probeVideo(videoPath);
+  await removeStaleFits(workDir);
   const store = options.store ?? new ModelStore();
   const t0 = Date.now();
   await writeFrameStore(videoPath, dirs.frames, { maxSide: options.maxSide ?? settings().maxSide, count: options.maxFrames }, onProgress);
@@ -91,4 +93,10 @@ export async function loadAnalysis(workDir: string, videoPath: string, maxFrames
   } catch {
     return undefined;
   }
+}
+
+/** A new analysis invalidates every fit kept in the work dir (`model*` folders): they index the old frames. */
+async function removeStaleFits(workDir: string): Promise<void> {
+  const entries = await readdir(workDir).catch(() => [] as string[]);
+  await Promise.all(entries.filter((e) => e.startsWith('model')).map((e) => rm(join(workDir, e), { recursive: true, force: true })));
 }

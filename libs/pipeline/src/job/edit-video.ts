@@ -12,8 +12,8 @@ import { FrameStore } from '../media/frame-store';
 import { probeVideo, workingSize } from '../media/video-info';
 import { noProgress, type ProgressListener } from '../progress';
 import { settings } from '../settings';
-import { analyzeVideo } from './analyze';
-import { fitModel } from './fit';
+import { analyzeVideo, loadAnalysis } from './analyze';
+import { fitModel, loadFit } from './fit';
 import { ModelCorrespondence } from './model-correspondence';
 import { workLayout } from './work-dir';
 import { DEFAULT_PROPAGATION, windowReference, type EditedReference, type PropagationOptions } from './propagate';
@@ -39,6 +39,8 @@ export interface EditVideoOptions {
   readonly contactSheet?: string;
   /** Working directory to use and keep [a temp dir, removed at the end]. */
   readonly workDir?: string;
+  /** Reuse an analysis and a fit already in `workDir` (same video, frames and keyframes), e.g. in benchmarks [false]. */
+  readonly reuse?: boolean;
 }
 
 /** The report of an embedded edit: the common summary plus where it read and wrote, and how long each step took. */
@@ -81,10 +83,13 @@ export async function editVideo(
   try {
     // The edit is built before the analysis, so a bad keyframe, overlay or endpoint fails in seconds.
     const edits = await resolveEdit(edit, geometry, (i) => decodeFrame(input, i, options.maxSide));
-    const analysis = await analyzeVideo(input, workDir, { maxFrames: options.maxFrames, maxSide: options.maxSide }, onProgress);
+    const analysis =
+      (options.reuse ? await loadAnalysis(workDir, input, options.maxFrames) : undefined) ??
+      (await analyzeVideo(input, workDir, { maxFrames: options.maxFrames, maxSide: options.maxSide }, onProgress));
     const frames = await FrameStore.open(join(workDir, 'frames'));
     const t1 = Date.now();
-    const fit = await fitModel(
+    const reused = options.reuse ? await loadFit(workLayout(workDir).model, analysis.count) : undefined;
+    const fit = reused?.windows[0]?.reference === edits[0]?.at ? reused! : await fitModel(
       workDir,
       { preset: options.preset ?? 'cpu', maxIterations: options.maxIterations, keyframes: edits.map((e) => e.at), arr: options.arr ?? DEFAULT_ARR },
       onProgress,

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initialWindows, replaceReferences, type ArrOptions, type ReferenceWindow } from '../arr/reference-windows';
 import { modelSize, PRESET_SIDE, type CorrespondencePreset } from '../correspondence/io-spec';
@@ -50,7 +50,9 @@ export async function fitModel(workDir: string, options: FitOptions, onProgress:
   const modelDir = options.modelDir ? join(workDir, options.modelDir) : dirs.model;
   const meta = JSON.parse(await readFile(join(dirs.frames, 'frames.json'), 'utf8')) as { count: number; width: number; height: number };
   const size = modelSize(meta.width, meta.height, PRESET_SIDE[options.preset]);
-  const resumed = await latestFitState(modelDir);
+  const saved = await latestFitState(modelDir);
+  // A state over another frame count belongs to an older analysis (analyzeVideo clears those; this is the guard).
+  const resumed = saved?.windows[saved.windows.length - 1]?.end === meta.count ? saved : undefined;
   let windows = resumed?.windows ?? initialWindows(meta.count, options.keyframes);
   await writeTrainingData(workDir, windows, size, options.trainFrames);
   const history: { iteration: number; windows: number; meanSigma: number }[] = [...(resumed?.history ?? [])];
@@ -94,12 +96,12 @@ export async function fitModel(workDir: string, options: FitOptions, onProgress:
   }
 }
 
-/** A finished fit in `modelDir` (its `fit.json` and model), if there is one (benchmarks reuse it). */
-export async function loadFit(modelDir: string): Promise<FitResult | undefined> {
+/** A finished fit in `modelDir` (its `fit.json` and model) over `frameCount` frames, if there is one (benchmarks reuse it). */
+export async function loadFit(modelDir: string, frameCount: number): Promise<FitResult | undefined> {
   try {
     const fit = JSON.parse(await readFile(join(modelDir, 'fit.json'), 'utf8')) as FitResult;
-    await readFile(fit.onnxPath).then(() => undefined);
-    return fit;
+    await access(fit.onnxPath);
+    return fit.windows[fit.windows.length - 1]?.end === frameCount ? fit : undefined;
   } catch {
     return undefined;
   }

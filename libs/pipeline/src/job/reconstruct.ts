@@ -138,7 +138,7 @@ async function fitAndScore(
   } else {
     // One folder per kind of fit, so a benchmark can reuse each (`reuse`).
     const modelDir = `model${o.arr ? '' : '-single'}${trainFrames === undefined ? '' : '-split'}`;
-    const reused = o.reuse ? await loadFit(join(workDir, modelDir)) : undefined;
+    const reused = o.reuse ? await loadFit(join(workDir, modelDir), analysis.count) : undefined;
     const fit = reused ?? await fitModel(
       workDir,
       { preset: o.preset ?? 'cpu', maxIterations: o.maxIterations, checkEvery: o.checkEvery, keyframes: [0], arr: o.arr, trainFrames, modelDir },
