@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // The one test command: builds, runs every TypeScript test (node:test, compiled to dist/) and the Python suite,
 // then prints the real totals as `N passed, N failed`. Extra args are substrings that select test files.
+// `--suite=faults` (npm run test:faults) runs the slow fault and load suite instead: files named *.fault.ts.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
 
 const root = new URL('..', import.meta.url).pathname;
-const filters = process.argv.slice(2);
+const suite = process.argv.find((a) => a.startsWith('--suite='))?.slice('--suite='.length) ?? 'unit';
+const filters = process.argv.slice(2).filter((a) => !a.startsWith('--suite='));
+const SUFFIX = suite === 'faults' ? '.fault.js' : '.test.js';
 const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
 
 if (run('npm', ['run', '-s', 'build']).status !== 0) {
@@ -20,7 +23,7 @@ function walk(dir) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...walk(p));
-    else if (name.endsWith('.test.js')) out.push(p);
+    else if (name.endsWith(SUFFIX)) out.push(p);
   }
   return out;
 }
@@ -52,7 +55,8 @@ if (files.length > 0) {
   if (r.status !== 0 && failed === 0) failed += 1;
 }
 
-const pyFilter = filters.length === 0 || filters.some((s) => 'python'.includes(s) || s.startsWith('python'));
+const pyFilter =
+  suite !== 'faults' && (filters.length === 0 || filters.some((s) => 'python'.includes(s) || s.startsWith('python')));
 if (pyFilter) {
   const python = process.env.STREAMEDIT_PYTHON || '/usr/bin/python3';
   const r = spawnSync(python, ['-m', 'unittest', 'discover', '-s', 'python/tests', '-t', 'python', '-v'], {

@@ -1,9 +1,9 @@
 """Training objective (paper eq. 2): L_total = α1·L_rec + α2·L_unc + λ_s·L_smooth.
 
 - L_rec: L1 photometric error between the current frame and the reference warped by the network's flow (the one
-  warp convention of warp.py), measured at model resolution on the flow the network hands to the Lucas-Kanade
+  warp convention of warp.py), measured at model resolution on the flow the network hands to the Horn-Schunck
   stage, plus the coarser estimates (1/4 with weight `aux`, the coarse grid with `aux`/2) on area-downsampled
-  images, which lets the coarse stages learn from the first iterations. The LK stage has no parameters.
+  images, which lets the coarse stages learn from the first iterations. The Horn-Schunck stage has no parameters.
 - L_unc: Laplace negative log-likelihood |r| / σ + log σ of the final flow's per-pixel residual r, detached so σ
   explains the residual and cannot move the flow; minimised at σ = |r|.
 - L_smooth: edge-aware first-order smoothness of the network's flow (at 1/2, pixels per pixel, damped by
@@ -52,8 +52,8 @@ def edge_aware_smoothness(flow: Tensor, image: Tensor, sharpness: float) -> Tens
 def total_loss(out: Dict[str, Tensor], ref_image: Tensor, cur_image: Tensor, w: LossWeights) -> Dict[str, Tensor]:
     """Every term of the objective; `loss` is what is minimised.
 
-    L_rec trains the network through the flow it hands to the Lucas-Kanade stage (flow2, measured at model
-    resolution) and, halved per level, the coarser estimates; the LK stage has no parameters. The final flow's
+    L_rec trains the network through the flow it hands to the Horn-Schunck stage (flow2, measured at model
+    resolution) and, halved per level, the coarser estimates; the Horn-Schunck stage has no parameters. The final flow's
     residual is what σ explains (L_unc) and what `l_final` reports.
     """
     height, width = cur_image.shape[-2], cur_image.shape[-1]

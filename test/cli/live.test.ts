@@ -30,7 +30,21 @@ async function rawClip(indices: readonly number[]): Promise<Buffer> {
   const all = await new Promise<Buffer>((done, fail) =>
     execFile(
       'ffmpeg',
-      ['-v', 'error', '-i', clipPath('may'), '-frames:v', String(Math.max(...indices) + 1), '-vf', `scale=${SIDE}:${SIDE}:flags=area`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-'],
+      [
+        '-v',
+        'error',
+        '-i',
+        clipPath('may'),
+        '-frames:v',
+        String(Math.max(...indices) + 1),
+        '-vf',
+        `scale=${SIDE}:${SIDE}:flags=area`,
+        '-pix_fmt',
+        'rgb24',
+        '-f',
+        'rawvideo',
+        '-',
+      ],
       { encoding: 'buffer', maxBuffer: 64 << 20 },
       (err, stdout) => (err ? fail(err) : done(stdout)),
     ),
@@ -39,9 +53,15 @@ async function rawClip(indices: readonly number[]): Promise<Buffer> {
 }
 
 /** Runs the CLI with `input` on stdin; stdout as bytes. */
-function runWithStdin(args: readonly string[], input: Buffer): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+function runWithStdin(
+  args: readonly string[],
+  input: Buffer,
+): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, STREAMEDIT_LOG_LEVEL: 'error' } });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, STREAMEDIT_LOG_LEVEL: 'error' },
+    });
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -60,14 +80,34 @@ const jsonLines = (stderr: string): Array<Record<string, unknown>> =>
 
 test('live --warmup: fits on the first frames, then writes every frame as HLS (segments beside the playlist)', async () => {
   const playlist = join(dir, 'hls', 'live.m3u8');
-  const args = ['live', '--warmup', '6', '--look', 'cartoon', '--iterations', '10', '--max-side', String(SIDE), '--input', clipPath('may'), '--frames', '10'];
-  const r = await runCli([...args, '--output', playlist, '--events', '--work-dir', workDir], { timeoutMs: 300_000, env: { STREAMEDIT_LOG_LEVEL: 'error' } });
+  const args = [
+    'live',
+    '--warmup',
+    '6',
+    '--look',
+    'cartoon',
+    '--iterations',
+    '10',
+    '--max-side',
+    String(SIDE),
+    '--input',
+    clipPath('may'),
+    '--frames',
+    '10',
+  ];
+  const r = await runCli([...args, '--output', playlist, '--events', '--work-dir', workDir], {
+    timeoutMs: 300_000,
+    env: { STREAMEDIT_LOG_LEVEL: 'error' },
+  });
   assert.equal(r.code, 0, r.stderr);
   const text = await readFile(playlist, 'utf8');
   assert.match(text, /#EXT-X-PLAYLIST-TYPE:EVENT/);
   assert.match(text, /#EXT-X-ENDLIST/, 'the playlist is finished');
   const segments = (await readdir(join(dir, 'hls'))).filter((f) => f.endsWith('.ts'));
-  assert.ok(segments.length >= 1 && segments.every((s) => text.includes(s)), 'the segments listed lie beside the playlist');
+  assert.ok(
+    segments.length >= 1 && segments.every((s) => text.includes(s)),
+    'the segments listed lie beside the playlist',
+  );
   const probe = await ffprobeJson(playlist);
   const video = probe.streams.find((s) => s.codec_type === 'video')!;
   assert.deepEqual([video.width, video.height, Number(video.nb_read_packets)], [SIDE, SIDE, 10]);
@@ -76,7 +116,10 @@ test('live --warmup: fits on the first frames, then writes every frame as HLS (s
   assert.deepEqual([ready.warmup.frames, ready.warmup.iterations], [6, 10]);
   const end = events.at(-1)!;
   assert.deepEqual([end.type, end.received, end.edited, end.dropped], ['end', 10, 10, 0]);
-  assert.ok(existsSync(join(workDir, 'model', 'fit.json')) && existsSync(join(workDir, 'edits', 'ref-0.png')), 'the kept work dir is a finished edit');
+  assert.ok(
+    existsSync(join(workDir, 'model', 'fit.json')) && existsSync(join(workDir, 'edits', 'ref-0.png')),
+    'the kept work dir is a finished edit',
+  );
 });
 
 test('live --model: raw RGB frames on stdin come out edited on stdout, in order', async () => {
@@ -84,7 +127,10 @@ test('live --model: raw RGB frames on stdin come out edited on stdout, in order'
   // Frames far apart, interleaved: each edited frame must come back in the place of its own input.
   const order = [0, 100, 1, 101, 2];
   const input = await rawClip(order);
-  const r = await runWithStdin(['live', '--model', workDir, '--input', '-', '--size', `${SIDE}x${SIDE}`, '--output', '-', '--no-progress'], input);
+  const r = await runWithStdin(
+    ['live', '--model', workDir, '--input', '-', '--size', `${SIDE}x${SIDE}`, '--output', '-', '--no-progress'],
+    input,
+  );
   assert.equal(r.code, 0, r.stderr);
   const size = SIDE * SIDE * 3;
   assert.equal(r.stdout.length, 5 * size, 'five raw frames out');
@@ -93,24 +139,64 @@ test('live --model: raw RGB frames on stdin come out edited on stdout, in order'
     const own = psnr(frame(r.stdout, i), frame(input, i));
     const other = psnr(frame(r.stdout, i), frame(input, i % 2 === 0 ? 1 : 0));
     assert.ok(own < 40, `frame ${i} is edited (${own.toFixed(1)} dB from its input)`);
-    assert.ok(own > other, `output ${i} belongs to input ${i} (${own.toFixed(1)} dB) rather than to frame ${order[i % 2 === 0 ? 1 : 0]} (${other.toFixed(1)} dB)`);
+    assert.ok(
+      own > other,
+      `output ${i} belongs to input ${i} (${own.toFixed(1)} dB) rather than to frame ${order[i % 2 === 0 ? 1 : 0]} (${other.toFixed(1)} dB)`,
+    );
   }
 });
 
+test('live --model: a video file in, an MP4 out (at the source frame rate)', async () => {
+  const out = join(dir, 'live.mp4');
+  const r = await runCli([
+    'live',
+    '--model',
+    workDir,
+    '--input',
+    clipPath('may'),
+    '--frames',
+    '4',
+    '--output',
+    out,
+    '--no-progress',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const video = (await ffprobeJson(out)).streams.find((s) => s.codec_type === 'video')!;
+  assert.deepEqual(
+    [video.width, video.height, Number(video.nb_read_packets), video.r_frame_rate],
+    [SIDE, SIDE, 4, '25/1'],
+  );
+  assert.match(r.stderr, /live: done, 4 frames edited/);
+});
+
 test('live: bad input exits 2 with one line', async () => {
-  const wrong = await runWithStdin(['live', '--model', workDir, '--input', '-', '--size', '64x64', '--output', '-', '--no-progress'], Buffer.alloc(2 * 64 * 64 * 3, 128));
+  const wrong = await runWithStdin(
+    ['live', '--model', workDir, '--input', '-', '--size', '64x64', '--output', '-', '--no-progress'],
+    Buffer.alloc(2 * 64 * 64 * 3, 128),
+  );
   assert.equal(wrong.code, 2, wrong.stderr);
   const lines = errorLines(wrong.stderr).filter((l) => !l.startsWith('{'));
   assert.equal(lines.length, 1, wrong.stderr);
   assert.match(lines[0]!, /64×64 but this session edits 128×128/);
   for (const [args, re] of [
     [['live', '--input', clipPath('may'), '--output', join(dir, 'x.mp4')], /either --model DIR .* or --warmup N/],
-    [['live', '--model', workDir, '--input', clipPath('may'), '--output', join(dir, 'x.avi')], /Cannot tell the output format/],
-    [['live', '--model', join(dir, 'nothing'), '--input', clipPath('may'), '--output', join(dir, 'x.mp4')], /holds no fitted model/],
+    [
+      ['live', '--model', workDir, '--input', clipPath('may'), '--output', join(dir, 'x.avi')],
+      /Cannot tell the output format/,
+    ],
+    [
+      ['live', '--model', join(dir, 'nothing'), '--input', clipPath('may'), '--output', join(dir, 'x.mp4')],
+      /holds no fitted model/,
+    ],
     [['live', '--model', workDir, '--input', '-', '--output', '-'], /needs its frame size: add --size/],
   ] as const) {
     const r = await runCli([...args, '--no-progress']);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-    assert.match(errorLines(r.stderr).filter((l) => !l.startsWith('{')).join('\n'), re);
+    assert.match(
+      errorLines(r.stderr)
+        .filter((l) => !l.startsWith('{'))
+        .join('\n'),
+      re,
+    );
   }
 });

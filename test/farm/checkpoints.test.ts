@@ -3,7 +3,7 @@
  * last, and a new attempt restores only the newest COMPLETE check, which `fitModel` then resumes from.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,9 @@ async function writeCheck(modelDir: string, iteration: number, windows: FitState
     windows,
     history: [{ iteration, windows: windows.length, meanSigma: 0.1 }],
   });
-  await writeFile(join(modelDir, sidecar!), `sha256 of ${checkpoint}\n`);
+  // As the trainer writes it (checkpoint.py): "<sha256 hex>  <file name>".
+  const digest = createHash('sha256').update(`weights after ${iteration}`).digest('hex');
+  await writeFile(join(modelDir, sidecar!), `${digest}  ${checkpoint}\n`);
 }
 
 test('fitStateFiles: checkpoint, ARR state, then the sidecar that marks the check complete', () => {

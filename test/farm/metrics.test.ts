@@ -223,6 +223,7 @@ describe('metrics and health (pipeline stages are a test double)', () => {
       { redis: connection, store },
     );
     try {
+      await waitFor('the connection', () => connection.status === 'ready', 5000);
       assert.equal((await getJson(`${second.url}/health/ready`)).status, 200);
       await own.stop();
       await waitFor('the connection to notice', () => connection.status !== 'ready', 5000);
@@ -241,6 +242,7 @@ describe('metrics and health (pipeline stages are a test double)', () => {
     } finally {
       await second.close();
       connection.disconnect();
+      await own.stop(); // a no-op when the test got as far as stopping it
     }
 
     // S3 at an address where nothing listens: storage fails readiness, Redis is fine.

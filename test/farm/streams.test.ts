@@ -24,7 +24,14 @@ import {
   type FrameMessage,
   type RgbFrame,
 } from '@streamedit/pipeline';
-import { createArtifactStore, jobKeys, JobRepository, loadFarmConfig, type ArtifactStore, type FarmConfig } from '@streamedit/farm';
+import {
+  createArtifactStore,
+  jobKeys,
+  JobRepository,
+  loadFarmConfig,
+  type ArtifactStore,
+  type FarmConfig,
+} from '@streamedit/farm';
 import { startApi, type RunningApi } from '../../apps/api/src/api-app';
 import { StreamRegistry } from '../../apps/api/src/streams/stream-registry';
 import { clipPath } from '../support/clips';
@@ -45,7 +52,9 @@ class StreamClient {
       if (binary) this.frames.push(decodeFrameMessage(new Uint8Array(data)));
       else this.json.push(JSON.parse(data.toString()) as Record<string, unknown>);
     });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
   }
 
   static async connect(url: string): Promise<StreamClient> {
@@ -98,7 +107,13 @@ describe('live streams over the API (real sessions, tiny preset)', () => {
     api = await startApi(config);
     registry = api.app.get(StreamRegistry);
     const workDir = join(tmp, 'work');
-    await editVideo(clipPath('may'), { kind: 'look', name: 'cartoon' }, join(tmp, 'fitted.mp4'), { preset: 'tiny', maxIterations: 10, maxFrames: 8, maxSide: SIDE, workDir });
+    await editVideo(clipPath('may'), { kind: 'look', name: 'cartoon' }, join(tmp, 'fitted.mp4'), {
+      preset: 'tiny',
+      maxIterations: 10,
+      maxFrames: 8,
+      maxSide: SIDE,
+      workDir,
+    });
     jobId = await storeFinishedJob(workDir);
     for await (const f of decodeFrames(clipPath('may'), { maxSide: SIDE, count: 12 })) frames.push(f);
   });
@@ -117,7 +132,8 @@ describe('live streams over the API (real sessions, tiny preset)', () => {
     const keys = jobKeys(id);
     const dirs = workLayout(workDir);
     for (const folder of ['frames', 'landmarks', 'features'] as const) {
-      for (const name of await readdir(dirs[folder])) await store.putFile(keys.file(folder, name), join(dirs[folder], name));
+      for (const name of await readdir(dirs[folder]))
+        await store.putFile(keys.file(folder, name), join(dirs[folder], name));
     }
     await store.putFile(keys.model, join(dirs.model, 'model.onnx'));
     await store.putFile(keys.windowFile(0, 'reference.png'), join(dirs.edits, 'ref-0.png'));
@@ -141,24 +157,37 @@ describe('live streams over the API (real sessions, tiny preset)', () => {
       finishedAt: null,
     });
     for (const state of ['analyzing', 'training', 'rendering', 'muxing'] as const) await jobs.transition(id, state);
-    await jobs.transition(id, 'done', { windows: [{ index: 0, reference: 0, start: 0, end: 8 }], iterations: { done: 10, total: 10 } });
+    await jobs.transition(id, 'done', {
+      windows: [{ index: 0, reference: 0, start: 0, end: 8 }],
+      iterations: { done: 10, total: 10 },
+    });
     return id;
   }
 
   async function createStream(body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-    const res = await fetch(`${api.url}/v1/streams`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${api.url}/v1/streams`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   }
 
   /** Nothing left running: no stream registered, no session open, no Chromium child. */
   async function assertCleanedUp(): Promise<void> {
     await waitFor('the stream to be removed', () => registry.size === 0 && LiveEditSession.openSessions === 0, 20_000);
-    await waitFor('the landmark browser to exit', () => !childCommands().some((c) => /chrom|headless/i.test(c)), 20_000);
+    await waitFor(
+      'the landmark browser to exit',
+      () => !childCommands().some((c) => /chrom|headless/i.test(c)),
+      20_000,
+    );
   }
 
   test('a finished job: frames sent over the socket come back edited, in order, with the client’s indices', async () => {
-    // `block`: the socket holds the client back instead of dropping frames (drop-oldest is the default).
-    const created = await createStream({ jobId, policy: 'block' });
+    // `block`: the socket holds the client back instead of dropping frames (drop-oldest is the default). Threshold 0:
+    // every frame passes it, so online ARR replaces the reference as often as the budget (2 per 100 frames) allows.
+    const arr = { threshold: 0, budgetPer100: 2 };
+    const created = await createStream({ jobId, policy: 'block', arr });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.match(String(created.body.url), new RegExp(`^ws://127\\.0\\.0\\.1:\\d+/v1/streams/${created.body.id}$`));
     const stream = await StreamClient.connect(String(created.body.url));
@@ -176,9 +205,22 @@ describe('live streams over the API (real sessions, tiny preset)', () => {
       'every frame back, in order, numbered as sent',
     );
     assert.ok(stream.frames.every((m) => m.format === 'rgb' && m.width === SIDE && m.height === SIDE));
+    const replaced = stream.json.filter((m) => m.type === 'reference-replaced');
+    assert.deepEqual(
+      replaced.map((m) => [m.frame, m.previous, m.cause]),
+      [
+        [1010, null, 'uncertainty'],
+        [1020, 1010, 'uncertainty'],
+      ],
+      'events name frames by the client’s indices',
+    );
+    assert.ok(replaced.every((m) => Number(m.score) > 0));
 
     // The socket adds nothing: the same frames through a session in this process give the same edit.
-    const direct = await LiveEditSession.fromWorkDir(join(tmp, 'work'), { policy: 'block' });
+    const direct = await LiveEditSession.fromWorkDir(join(tmp, 'work'), {
+      policy: 'block',
+      arr: { ...arr, maxWindow: Number.POSITIVE_INFINITY },
+    });
     const expected: RgbFrame[] = [];
     const consumer = (async () => {
       for await (const f of direct.frames()) expected.push(f.image);
@@ -193,14 +235,22 @@ describe('live streams over the API (real sessions, tiny preset)', () => {
   });
 
   test('a warm-up: JPEG frames sent before the fit come back edited (as JPEG) once it is done', async () => {
-    const created = await createStream({ warmup: { frames: 4, preset: 'tiny', iterations: 5, edit: { look: 'noir' } } });
+    const created = await createStream({
+      warmup: { frames: 4, preset: 'tiny', iterations: 5, edit: { look: 'noir' } },
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const stream = await StreamClient.connect(String(created.body.url));
     assert.equal((await stream.message('hello')).warmupFrames, 4);
     frames.slice(0, 6).forEach((f, i) => stream.send(f, i, 'jpeg'));
     stream.ws.send(JSON.stringify({ type: 'end' }));
     const ready = await stream.message('ready');
-    assert.deepEqual(ready.warmup && [(ready.warmup as { frames: number }).frames, (ready.warmup as { iterations: number }).iterations], [4, 5]);
+    assert.deepEqual(
+      ready.warmup && [
+        (ready.warmup as { frames: number }).frames,
+        (ready.warmup as { iterations: number }).iterations,
+      ],
+      [4, 5],
+    );
     await stream.message('end');
     await stream.closed;
     assert.deepEqual(
@@ -215,8 +265,18 @@ describe('live streams over the API (real sessions, tiny preset)', () => {
   });
 
   for (const [name, payload, code, re] of [
-    ['a malformed frame', () => Buffer.from('these bytes are not a frame message'), 'malformed-frame', /does not start with "SEF1"/],
-    ['a frame of the wrong size', () => frameToMessage({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 3) }, 1, 'rgb'), 'wrong-size', /64×64 but this stream edits 128×128/],
+    [
+      'a malformed frame',
+      () => Buffer.from('these bytes are not a frame message'),
+      'malformed-frame',
+      /does not start with "SEF1"/,
+    ],
+    [
+      'a frame of the wrong size',
+      () => frameToMessage({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 3) }, 1, 'rgb'),
+      'wrong-size',
+      /64×64 but this stream edits 128×128/,
+    ],
   ] as const) {
     test(`${name}: a JSON error says what is wrong, the socket closes, the session is cleaned up`, async () => {
       const created = await createStream({ jobId });
@@ -245,7 +305,9 @@ describe('live streams over the API (real sessions, tiny preset)', () => {
   });
 
   test('a client that disconnects during the warm-up fit: the trainer is stopped too', async () => {
-    const created = await createStream({ warmup: { frames: 4, preset: 'tiny', iterations: 100_000, edit: { look: 'noir' } } });
+    const created = await createStream({
+      warmup: { frames: 4, preset: 'tiny', iterations: 100_000, edit: { look: 'noir' } },
+    });
     const stream = await StreamClient.connect(String(created.body.url));
     await stream.message('hello');
     frames.slice(0, 4).forEach((f, i) => stream.send(f, i));
@@ -263,7 +325,13 @@ describe('live streams over the API (real sessions, tiny preset)', () => {
     const notDone = await createStream({ jobId: queued });
     assert.equal(notDone.status, 409);
     assert.match(String(notDone.body.message), /is queued, not done/);
-    for (const body of [{}, { jobId, warmup: { frames: 4, edit: { look: 'noir' } } }, { jobId: 'nope' }, { warmup: { frames: 1, edit: { look: 'noir' } } }, { warmup: { frames: 4, edit: { look: 'noir' } }, policy: 'lossy' }]) {
+    for (const body of [
+      {},
+      { jobId, warmup: { frames: 4, edit: { look: 'noir' } } },
+      { jobId: 'nope' },
+      { warmup: { frames: 1, edit: { look: 'noir' } } },
+      { warmup: { frames: 4, edit: { look: 'noir' } }, policy: 'lossy' },
+    ]) {
       const r = await createStream(body);
       assert.equal(r.status, 400, JSON.stringify(body));
       assert.equal(typeof r.body.message, 'string');

@@ -95,7 +95,11 @@ describe('frame messages', () => {
   });
 
   test('JPEG round-trips close to the original', () => {
-    const smooth = createFrame(32, 32, Uint8Array.from({ length: 32 * 32 * 3 }, (_, i) => Math.floor(i / 3 / 32) * 6 + 20));
+    const smooth = createFrame(
+      32,
+      32,
+      Uint8Array.from({ length: 32 * 32 * 3 }, (_, i) => Math.floor(i / 3 / 32) * 6 + 20),
+    );
     const m = decodeFrameMessage(frameToMessage(smooth, 1, 'jpeg', 95));
     assert.equal(m.format, 'jpeg');
     const back = frameFromMessage(m);
@@ -108,8 +112,17 @@ describe('frame messages', () => {
     const bad = frameToMessage(frame, 0, 'rgb');
     bad.write('NOPE', 0, 'ascii');
     assert.throws(() => decodeFrameMessage(bad), MalformedFrameError);
-    const short = encodeFrameMessage({ width: 16, height: 8, format: 'rgb', index: 3, payload: frame.data.subarray(0, 100) });
-    assert.throws(() => frameFromMessage(decodeFrameMessage(short)), /Frame 3 has 100 bytes of RGB, a 16×8 frame needs 384/);
+    const short = encodeFrameMessage({
+      width: 16,
+      height: 8,
+      format: 'rgb',
+      index: 3,
+      payload: frame.data.subarray(0, 100),
+    });
+    assert.throws(
+      () => frameFromMessage(decodeFrameMessage(short)),
+      /Frame 3 has 100 bytes of RGB, a 16×8 frame needs 384/,
+    );
     const notJpeg = encodeFrameMessage({ width: 16, height: 8, format: 'jpeg', index: 7, payload: new Uint8Array(64) });
     assert.throws(() => frameFromMessage(decodeFrameMessage(notJpeg)), /Frame 7 is not a readable JPEG/);
     const lying = decodeFrameMessage(frameToMessage(frame, 9, 'jpeg'));

@@ -33,12 +33,17 @@ const SIDE = 256;
 describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; tiny preset)', () => {
   let dir = '';
   let workDir = '';
-  let frames: RgbFrame[] = [];
+  const frames: RgbFrame[] = [];
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'stream-test-'));
     workDir = join(dir, 'work');
-    await editVideo(clipPath('may'), { kind: 'look', name: 'cartoon' }, join(dir, 'offline.mp4'), { preset: 'tiny', maxFrames: FRAMES, maxSide: SIDE, workDir });
+    await editVideo(clipPath('may'), { kind: 'look', name: 'cartoon' }, join(dir, 'offline.mp4'), {
+      preset: 'tiny',
+      maxFrames: FRAMES,
+      maxSide: SIDE,
+      workDir,
+    });
     for await (const f of decodeFrames(clipPath('may'), { maxSide: SIDE, count: FRAMES })) frames.push(f);
   });
   after(async () => {
@@ -48,7 +53,10 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
 
   /** Streams every frame through a session from the work dir; returns its output and events. */
   async function stream(arr: { threshold: number } | false): Promise<{ out: EditedLiveFrame[]; events: LiveEvent[] }> {
-    const session = await LiveEditSession.fromWorkDir(workDir, { sameVideo: true, arr: arr && { threshold: arr.threshold, maxWindow: Number.POSITIVE_INFINITY, budgetPer100: 2 } });
+    const session = await LiveEditSession.fromWorkDir(workDir, {
+      sameVideo: true,
+      arr: arr && { threshold: arr.threshold, maxWindow: Number.POSITIVE_INFINITY, budgetPer100: 2 },
+    });
     const events: LiveEvent[] = [];
     session.on((e) => events.push(e));
     const out: EditedLiveFrame[] = [];
@@ -60,7 +68,12 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
       session.end();
       await consumer;
       assert.deepEqual(
-        { received: session.stats().received, edited: session.stats().edited, dropped: session.stats().dropped, state: session.stats().state },
+        {
+          received: session.stats().received,
+          edited: session.stats().edited,
+          dropped: session.stats().dropped,
+          state: session.stats().state,
+        },
         { received: FRAMES, edited: FRAMES, dropped: 0, state: 'ended' },
       );
     } finally {
@@ -72,13 +85,24 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
   /** propagateEdit over the analysed frames with the live session's references (window 0: the user's keyframe). */
   async function offline(references: readonly number[]): Promise<RgbFrame[]> {
     const refs = [0, ...references];
-    const windows: ReferenceWindow[] = refs.map((r, i) => ({ reference: r, start: i === 0 ? 0 : r, end: refs[i + 1] ?? FRAMES, cause: i === 0 ? 'keyframe' : 'uncertainty' }));
+    const windows: ReferenceWindow[] = refs.map((r, i) => ({
+      reference: r,
+      start: i === 0 ? 0 : r,
+      end: refs[i + 1] ?? FRAMES,
+      cause: i === 0 ? 'keyframe' : 'uncertainty',
+    }));
     const store = await FrameStore.open(join(workDir, 'frames'));
     const correspondence = await ModelCorrespondence.open(workDir, join(workDir, 'model', 'model.onnx'));
     const edited = rgbaToRgb(await readPng(join(workDir, 'edits', 'ref-0.png')));
     const images: RgbFrame[] = [];
     try {
-      for await (const f of propagateEdit({ frameAt: (i) => store.read(i), windows, edits: new Map([[0, edited]]), correspondence })) images.push(f.image);
+      for await (const f of propagateEdit({
+        frameAt: (i) => store.read(i),
+        windows,
+        edits: new Map([[0, edited]]),
+        correspondence,
+      }))
+        images.push(f.image);
     } finally {
       await correspondence.close();
       store.close();
@@ -110,17 +134,27 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
     const threshold = [...scores.slice(2)].sort((a, b) => a - b)[Math.floor((FRAMES - 2) / 2)]! - 1e-6;
     const first = scores.findIndex((s, i) => i > 0 && s > threshold);
     const replaced = await stream({ threshold });
-    const events = replaced.events.filter((e): e is Extract<LiveEvent, { type: 'reference-replaced' }> => e.type === 'reference-replaced');
+    const events = replaced.events.filter(
+      (e): e is Extract<LiveEvent, { type: 'reference-replaced' }> => e.type === 'reference-replaced',
+    );
     assert.ok(events.length >= 1 && events.length <= 2, `${events.length} replacements within the budget of 2`);
     assert.equal(events[0]!.frame, first, `the first frame whose score passes ${threshold.toFixed(4)}`);
-    assert.ok(events[0]!.score > threshold && Math.abs(events[0]!.score - scores[first]!) < 1e-6, 'the event carries the frame’s score');
+    assert.ok(
+      events[0]!.score > threshold && Math.abs(events[0]!.score - scores[first]!) < 1e-6,
+      'the event carries the frame’s score',
+    );
     assert.equal(events[0]!.cause, 'uncertainty');
     assert.ok(replaced.out[first]!.isReference);
     assertMatchesOffline(replaced.out, await offline(events.map((e) => e.frame)));
   });
 
   test('drop-oldest: a source faster than the session loses the oldest queued frames, never the order', async () => {
-    const session = await LiveEditSession.fromWorkDir(workDir, { sameVideo: true, arr: false, policy: 'drop-oldest', queueCapacity: 1 });
+    const session = await LiveEditSession.fromWorkDir(workDir, {
+      sameVideo: true,
+      arr: false,
+      policy: 'drop-oldest',
+      queueCapacity: 1,
+    });
     const dropped: number[] = [];
     session.on((e) => e.type === 'dropped' && dropped.push(e.frame));
     const out: number[] = [];
@@ -137,14 +171,24 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
     const stats = session.stats();
     assert.ok(stats.dropped > 0, 'some frames were dropped');
     assert.equal(stats.edited + stats.dropped, FRAMES);
-    assert.deepEqual([...out, ...dropped].sort((a, b) => a - b), Array.from({ length: FRAMES }, (_, i) => i), 'each frame is edited or dropped, once');
-    assert.ok(out.every((v, i) => i === 0 || v > out[i - 1]!), 'edited frames keep their order');
+    assert.deepEqual(
+      [...out, ...dropped].sort((a, b) => a - b),
+      Array.from({ length: FRAMES }, (_, i) => i),
+      'each frame is edited or dropped, once',
+    );
+    assert.ok(
+      out.every((v, i) => i === 0 || v > out[i - 1]!),
+      'edited frames keep their order',
+    );
     assert.equal(out.at(-1), FRAMES - 1, 'the newest frame is never the one dropped');
   });
 
   test('a frame of the wrong size is refused; close() mid-stream stops and releases the session', async () => {
     const session = await LiveEditSession.fromWorkDir(workDir, { arr: false });
-    await assert.rejects(session.push(createFrame(128, 128)), (err: unknown) => err instanceof InputError && /128×128 but this session edits 256×256/.test(err.message));
+    await assert.rejects(
+      session.push(createFrame(128, 128)),
+      (err: unknown) => err instanceof InputError && /128×128 but this session edits 256×256/.test(err.message),
+    );
     for (const f of frames.slice(0, 4)) await session.push(f);
     const it = session.frames();
     assert.equal((await it.next()).value?.index, 0);

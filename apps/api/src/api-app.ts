@@ -5,11 +5,13 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Redis } from 'ioredis';
 import { logger } from '@streamedit/pipeline';
-import { createArtifactStore, type ArtifactStore, type FarmConfig } from '@streamedit/farm';
+import { createArtifactStore, resolveAuth, type ArtifactStore, type FarmConfig } from '@streamedit/farm';
 import { mountOps } from './admin/mount-admin';
 import { ApiModule } from './app.module';
 import { ApiExceptionFilter } from './filters/api-exception.filter';
 import { jsonBody } from './filters/json-body.middleware';
+import { applyHttpSecurity } from './security/http-security';
+import { redisAvailability } from './security/redis-availability';
 
 /** A running API. `close()` stops the server and releases Redis and the store (when the API made them). */
 export interface RunningApi {
@@ -40,7 +42,9 @@ export async function startApi(
       verbose: (m: unknown) => log.trace(String(m)),
     },
   });
+  applyHttpSecurity(app, config);
   mountOps(app, config);
+  app.use(redisAvailability(redis));
   app.use(jsonBody());
   app.useGlobalFilters(new ApiExceptionFilter());
   app.disable('x-powered-by');
@@ -54,6 +58,7 @@ export async function startApi(
       .build(),
   );
   SwaggerModule.setup('docs', app, document);
+  warnIfAuthOff(config, log);
   await app.listen(config.port, config.host);
   const { port } = app.getHttpServer().address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -66,4 +71,19 @@ export async function startApi(
       if (!given.store) await store.close();
     },
   };
+}
+
+/** Auth off is for one developer's machine: said loudly at every start, with how to turn it on. */
+function warnIfAuthOff(config: FarmConfig, log: ReturnType<typeof logger>): void {
+  const auth = resolveAuth(config);
+  if (auth.enabled) return;
+  log.warn(
+    {
+      host: config.host,
+      auth: 'off',
+      why: auth.defaulted ? 'loopback-only listener, FARM_AUTH unset' : 'FARM_AUTH=off',
+    },
+    '!!! API AUTH IS OFF: anyone who can reach this port can create, read and cancel every job. ' +
+      'Dev mode only: set FARM_AUTH=on (and create keys with `npm run farm:keys -- create`) before exposing it. !!!',
+  );
 }

@@ -1,7 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { FlowScheduler, JobRepository, WorkerRepository } from '@streamedit/farm';
+import { ApiKeyRepository, FlowScheduler, JobRepository, WorkerRepository } from '@streamedit/farm';
 import { AdminModule } from './admin/admin.module';
 import { ARTIFACT_STORE, FARM_CONFIG, REDIS } from './api.tokens';
+import { authProviders } from './auth/auth.providers';
+import { Authenticator } from './auth/authenticator';
 import { FarmController } from './controllers/farm.controller';
 import { HealthModule } from './health/health.module';
 import { JobsController } from './controllers/jobs.controller';
@@ -24,8 +26,18 @@ export class ApiModule {
       global: true,
       imports: [HealthModule, MetricsModule, AdminModule, StreamsModule],
       controllers: [JobsController, FarmController],
-      providers: [...farmProviders(deps), JobsService, UploadService, JobEventsService],
-      exports: [FARM_CONFIG, REDIS, ARTIFACT_STORE, JobRepository, WorkerRepository, FlowScheduler, JobsService],
+      providers: [...farmProviders(deps), ...authProviders(), JobsService, UploadService, JobEventsService],
+      exports: [
+        FARM_CONFIG,
+        REDIS,
+        ARTIFACT_STORE,
+        JobRepository,
+        WorkerRepository,
+        FlowScheduler,
+        JobsService,
+        ApiKeyRepository,
+        Authenticator,
+      ],
     };
   }
 }

@@ -84,6 +84,46 @@ const schema = z.object({
    * `/admin` is disabled and answers 403.
    */
   adminToken: z.string().min(16, 'must be at least 16 characters (use a random token)').optional(),
+  /**
+   * `FARM_AUTH`: `on` (every `/v1` route but health, queues and looks needs `Authorization: Bearer <API key>`) or
+   * `off` (anyone who reaches the port may do anything: local development only). Unset (the default): `on`, except
+   * when the API listens on a loopback address only (`HOST` 127.0.0.1, ::1 or localhost) and no `FARM_PUBLIC_URL` is
+   * set — embedded / dev mode on one machine — where it is `off` and the API logs a loud warning at start-up. Any
+   * deployment (containers set `HOST=0.0.0.0`, a proxy sets `FARM_PUBLIC_URL`) is `on` unless this says `off`.
+   */
+  auth: z.enum(['on', 'off']).optional(),
+  /**
+   * `FARM_AUTH_PEPPER`: server secret mixed into the stored hashes of API keys (HMAC-SHA256), so a copy of Redis
+   * alone cannot even check a guessed key. At least 16 characters. Changing it invalidates every key. Unset: keys
+   * are hashed with a fixed, public pepper (still one-way: keys are 256-bit random).
+   */
+  authPepper: z.string().min(16, 'must be at least 16 characters (use a random secret)').optional(),
+  /** `FARM_RATE_LIMIT`: requests per second an API key may make on average (token bucket refill). Default 20. */
+  rateLimitPerS: z.coerce.number().positive().max(100_000).default(20),
+  /** `FARM_RATE_BURST`: requests an API key may make at once before `FARM_RATE_LIMIT` applies (bucket size). Default 60. */
+  rateBurst: int(1, 1_000_000).default(60),
+  /** `FARM_MAX_ACTIVE_JOBS`: unfinished jobs one API key may have at a time (more: 429). Default 4. */
+  maxActiveJobs: int(1, 100_000).default(4),
+  /** `FARM_MAX_FRAMES`: most frames one job may edit (checked by ffprobe before the job exists: 422). Default 18000. */
+  maxFrames: int(1, 10_000_000).default(18_000),
+  /** `FARM_MAX_DURATION_S`: longest span one job may edit, in seconds (422 beyond). Default 600. */
+  maxDurationS: int(1, 86_400).default(600),
+  /** `FARM_MAX_VIDEO_SIDE`: largest width or height of an accepted video, in pixels (422 beyond). Default 4096. */
+  maxVideoSide: int(16, 65_536).default(4096),
+  /**
+   * `FARM_CORS_ORIGINS`: comma-separated origins (`https://app.example.com`) whose pages may call the API from a
+   * browser. Default none: no CORS headers, so browsers refuse cross-origin calls.
+   */
+  corsOrigins: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().url().max(200)).max(100))
+    .default(''),
   /** `FARM_STAGES_MODULE`: module exporting `createFarmStages(config)`: the pipeline behind the stage handlers. Default `libs/farm/src/stages/pipeline-stages` (compiled). */
   stagesModule: z.string().min(1).default('libs/farm/src/stages/pipeline-stages'),
 });
@@ -120,11 +160,25 @@ export const FARM_ENV: Readonly<Record<keyof FarmConfig, string>> = {
   lockS: 'FARM_LOCK_S',
   workerId: 'FARM_WORKER_ID',
   adminToken: 'FARM_ADMIN_TOKEN',
+  auth: 'FARM_AUTH',
+  authPepper: 'FARM_AUTH_PEPPER',
+  rateLimitPerS: 'FARM_RATE_LIMIT',
+  rateBurst: 'FARM_RATE_BURST',
+  maxActiveJobs: 'FARM_MAX_ACTIVE_JOBS',
+  maxFrames: 'FARM_MAX_FRAMES',
+  maxDurationS: 'FARM_MAX_DURATION_S',
+  maxVideoSide: 'FARM_MAX_VIDEO_SIDE',
+  corsOrigins: 'FARM_CORS_ORIGINS',
   stagesModule: 'FARM_STAGES_MODULE',
 };
 
 /** Settings that are secrets (or may embed one, like a Redis URL with a password): redacted in logs. */
-const SECRET_KEYS: ReadonlySet<keyof FarmConfig> = new Set(['s3AccessKeyId', 's3SecretAccessKey', 'adminToken']);
+const SECRET_KEYS: ReadonlySet<keyof FarmConfig> = new Set([
+  's3AccessKeyId',
+  's3SecretAccessKey',
+  'adminToken',
+  'authPepper',
+]);
 
 /** Reads and validates the farm settings; an invalid value is an `InputError` naming the variable. */
 export function loadFarmConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<FarmConfig> = {}): FarmConfig {
@@ -166,6 +220,13 @@ export function redactUrl(url: string): string {
   } catch {
     return '[unparsable url]';
   }
+}
+
+/** Whether the API asks for API keys, and why (the default depends on where it listens: see `FARM_AUTH`). */
+export function resolveAuth(config: FarmConfig): { readonly enabled: boolean; readonly defaulted: boolean } {
+  if (config.auth) return { enabled: config.auth === 'on', defaulted: false };
+  const loopback = ['127.0.0.1', '::1', 'localhost', '[::1]'].includes(config.host) || /^127\./.test(config.host);
+  return { enabled: !(loopback && !config.publicUrl), defaulted: true };
 }
 
 /** The API's base URL in links handed to clients. */

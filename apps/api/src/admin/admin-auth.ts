@@ -1,5 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { looksLikeApiKey } from '@streamedit/farm';
+import type { Authenticator } from '../auth/authenticator';
+import { credentialOf, sameSecret } from '../auth/credentials';
 import type { ErrorBody } from '../filters/api-exception.filter';
 
 /** The realm browsers show in their basic-auth prompt. */
@@ -23,7 +25,8 @@ export function checkAdminCredential(token: string | undefined, authorization: s
       ok: false,
       status: 403,
       challenge: false,
-      message: 'The admin UI is disabled: set FARM_ADMIN_TOKEN (at least 16 characters) on the API to enable it.',
+      message:
+        'The admin UI is disabled: set FARM_ADMIN_TOKEN (at least 16 characters) on the API to enable it, or send an admin API key (sek_…).',
     };
   }
   const sent = credentialOf(authorization);
@@ -47,21 +50,41 @@ export function checkAdminCredential(token: string | undefined, authorization: s
   return { ok: true };
 }
 
-/** The secret inside a Bearer or Basic `Authorization` header, or undefined. */
-function credentialOf(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (bearer) return bearer[1];
-  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-  if (!basic) return undefined;
-  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon >= 0 ? decoded.slice(colon + 1) : undefined;
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-  return timingSafeEqual(digest(a), digest(b));
+/**
+ * The admin check with API keys: an admin API key (`sek_…`, as Bearer token or basic-auth password) is accepted
+ * like `FARM_ADMIN_TOKEN`, which stays the bootstrap credential; a user key is refused (403). Any other credential
+ * is checked as before by {@link checkAdminCredential}. With auth on and no token set, a missing credential gets
+ * a basic-auth challenge (so a browser can sign in with an admin key) instead of "disabled".
+ */
+export async function verifyAdmin(
+  token: string | undefined,
+  authorization: string | undefined,
+  authenticator: Authenticator,
+  authEnabled: boolean,
+): Promise<AdminVerdict> {
+  const sent = credentialOf(authorization);
+  if (sent !== undefined && looksLikeApiKey(sent)) {
+    const result = await authenticator.authenticate(authorization);
+    if (!result.ok) return { ok: false, status: 401, challenge: true, message: result.message };
+    if (result.principal.role !== 'admin')
+      return {
+        ok: false,
+        status: 403,
+        challenge: false,
+        message: 'This API key is a user key: the admin UI needs an admin key.',
+      };
+    return { ok: true };
+  }
+  if (!token && authEnabled && sent === undefined) {
+    return {
+      ok: false,
+      status: 401,
+      challenge: true,
+      message:
+        'Admin credential required: send an admin API key as "Authorization: Bearer sek_…" or as the basic-auth password.',
+    };
+  }
+  return checkAdminCredential(token, authorization);
 }
 
 /**
@@ -81,18 +104,23 @@ export function isCrossSite(req: Request): boolean {
 }
 
 /** Express middleware guarding everything under `/admin` (dashboard, its API, bull-board). */
-export function adminGate(token: string | undefined): RequestHandler {
+export function adminGate(
+  token: string | undefined,
+  authenticator: Authenticator,
+  authEnabled: boolean,
+): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    const verdict = checkAdminCredential(token, req.get('authorization'));
-    if (!verdict.ok) {
-      if (verdict.challenge) res.setHeader('WWW-Authenticate', `Basic realm="${ADMIN_REALM}", charset="UTF-8"`);
-      return sendError(res, verdict.status, verdict.message);
-    }
-    if (isCrossSite(req))
-      return sendError(res, 403, 'Cross-site admin requests are refused: use the dashboard at /admin.');
-    // Admin pages and answers are per-operator and live: never cached by proxies or the browser.
-    res.setHeader('Cache-Control', 'no-store');
-    next();
+    verifyAdmin(token, req.get('authorization'), authenticator, authEnabled).then((verdict) => {
+      if (!verdict.ok) {
+        if (verdict.challenge) res.setHeader('WWW-Authenticate', `Basic realm="${ADMIN_REALM}", charset="UTF-8"`);
+        return sendError(res, verdict.status, verdict.message);
+      }
+      if (isCrossSite(req))
+        return sendError(res, 403, 'Cross-site admin requests are refused: use the dashboard at /admin.');
+      // Admin pages and answers are per-operator and live: never cached by proxies or the browser.
+      res.setHeader('Cache-Control', 'no-store');
+      next();
+    }, next);
   };
 }
 

@@ -5,6 +5,7 @@ import type { Response } from 'express';
 import { InputError } from '@streamedit/pipeline';
 import { JOB_STATES, PRIORITIES } from '@streamedit/farm';
 import { z } from 'zod';
+import { AdminOnly } from '../auth/auth.decorators';
 import { AdminGuard } from './admin.guard';
 import { AdminService } from './admin.service';
 import type { AdminJobDetail, AdminJobRow, AdminOverview, AdminQueueRow, Thumbnail } from './admin-views';
@@ -29,6 +30,7 @@ function parse<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown, w
  * dashboard's polling, and the operators' actions (POST, answered 200 with the changed row).
  */
 @ApiExcludeController()
+@AdminOnly()
 @UseGuards(AdminGuard)
 @Controller('admin/api')
 export class AdminController {

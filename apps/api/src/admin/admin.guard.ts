@@ -1,20 +1,29 @@
 import { HttpException, Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import type { FarmConfig } from '@streamedit/farm';
+import { resolveAuth, type FarmConfig } from '@streamedit/farm';
 import { FARM_CONFIG } from '../api.tokens';
-import { ADMIN_REALM, checkAdminCredential, isCrossSite } from './admin-auth';
+import { Authenticator } from '../auth/authenticator';
+import { ADMIN_REALM, isCrossSite, verifyAdmin } from './admin-auth';
 
 /**
  * The admin check on the admin controllers themselves, so they stay closed even where `mountAdmin`'s gate in front
- * of `/admin` is missing (an app built without it, a route moved). Same rules as the gate.
+ * of `/admin` is missing (an app built without it, a route moved). Same rules as the gate (admin API keys too).
  */
 @Injectable()
 export class AdminGuard implements CanActivate {
-  constructor(@Inject(FARM_CONFIG) private readonly config: FarmConfig) {}
+  constructor(
+    @Inject(FARM_CONFIG) private readonly config: FarmConfig,
+    private readonly authenticator: Authenticator,
+  ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<Request>();
-    const verdict = checkAdminCredential(this.config.adminToken, req.get('authorization'));
+    const verdict = await verifyAdmin(
+      this.config.adminToken,
+      req.get('authorization'),
+      this.authenticator,
+      resolveAuth(this.config).enabled,
+    );
     if (!verdict.ok) {
       if (verdict.challenge) {
         context

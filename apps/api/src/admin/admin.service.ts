@@ -28,6 +28,7 @@ import {
 } from '@streamedit/farm';
 import { ARTIFACT_STORE, REDIS } from '../api.tokens';
 import { FarmQueues } from '../metrics/farm-queues';
+import { OPERATOR } from '../auth/principal';
 import { JobsService } from '../services/jobs.service';
 import {
   arrWindows,
@@ -134,7 +135,7 @@ export class AdminService {
   }
 
   async cancel(id: string): Promise<AdminJobRow> {
-    const record = await this.jobs.cancel(id);
+    const record = await this.jobs.cancel(id, OPERATOR);
     await this.jobLog.append(id, { level: 'warn', msg: 'cancelled by an operator', source: SOURCE });
     return jobRow(record, Date.now());
   }
@@ -155,6 +156,7 @@ export class AdminService {
     try {
       await this.copy(from.input, to.input);
       const edit = await this.copyEdit(old.edit, to);
+      const checkpoints = await this.copyCheckpoints(from, to);
       // `create` sets state, seq and both timestamps afresh; every other field (new ones too) is carried over.
       const record = await this.repo.create({
         ...old,
@@ -173,7 +175,11 @@ export class AdminService {
       created = true;
       await this.flows.enqueue(record);
       await this.jobLog.append(id, { level: 'info', msg: `retried by an operator as job ${newId}`, source: SOURCE });
-      await this.jobLog.append(newId, { level: 'info', msg: `retry of job ${id}`, source: SOURCE });
+      await this.jobLog.append(newId, {
+        level: 'info',
+        msg: `retry of job ${id}${checkpoints > 0 ? `, training resumes from its ${checkpoints} stored checkpoint file(s)` : ''}`,
+        source: SOURCE,
+      });
       this.log.info({ job: newId, retryOf: id }, 'job retried');
       return jobRow(record, Date.now());
     } catch (err) {
@@ -261,6 +267,24 @@ export class AdminService {
 
   private async copy(from: string, to: string): Promise<void> {
     await this.store.putStream(to, await this.store.getStream(from));
+  }
+
+  /**
+   * The old job's stored checkpoints, copied so the retry's training resumes where the old one stopped (a job
+   * failed by a storage outage loses no training). Best effort: a file that cannot be read (damaged: its checksum
+   * fails) is left out, and the train stage then resumes from an older complete check or from the start.
+   */
+  private async copyCheckpoints(from: JobKeys, to: JobKeys): Promise<number> {
+    let copied = 0;
+    for (const { key } of await this.store.list(from.checkpoints)) {
+      try {
+        await this.copy(key, `${to.prefix}${key.slice(from.prefix.length)}`);
+        copied++;
+      } catch (err) {
+        this.log.warn({ key, err }, 'checkpoint not copied to the retried job');
+      }
+    }
+    return copied;
   }
 
   /** The edit with its images copied to the new job (keys are per job). */

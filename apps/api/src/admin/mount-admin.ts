@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { static as serveStatic } from 'express';
 import { REPO_ROOT } from '@streamedit/pipeline';
-import type { FarmConfig } from '@streamedit/farm';
+import { resolveAuth, type FarmConfig } from '@streamedit/farm';
+import { Authenticator } from '../auth/authenticator';
 import { httpMetrics } from '../metrics/http-metrics';
 import { MetricsService } from '../metrics/metrics.service';
 import { adminGate } from './admin-auth';
@@ -21,7 +22,7 @@ export const DASHBOARD_DIR = join(REPO_ROOT, 'apps', 'api', 'src', 'admin', 'sta
  */
 export function mountOps(app: NestExpressApplication, config: FarmConfig): void {
   app.use(httpMetrics(app.get(MetricsService).httpDuration));
-  app.use('/admin', adminGate(config.adminToken));
+  app.use('/admin', adminGate(config.adminToken, app.get(Authenticator), resolveAuth(config).enabled));
   app.use(QUEUE_BOARD_PATH, app.get(QueueBoard).router);
   app.use('/admin', serveStatic(DASHBOARD_DIR, { index: 'index.html', redirect: true, dotfiles: 'ignore' }));
 }

@@ -3,10 +3,14 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { listLooks } from '@streamedit/pipeline';
 import { FlowScheduler, WorkerRepository, type ArtifactStore, type QueueName } from '@streamedit/farm';
 import { ARTIFACT_STORE } from '../api.tokens';
+import { AdminOnly, Public } from '../auth/auth.decorators';
 import { ErrorDto } from '../dtos/job.dto';
 import { HealthDto, QueueDepthDto, WorkerDto } from '../dtos/worker.dto';
 
-/** Operating the farm: health, queue depths (also KEDA's metrics-api source), workers, looks. */
+/**
+ * Operating the farm: health, queue depths (also KEDA's metrics-api source, so public like health and looks), and
+ * the workers (admin only: their ids and failures are operators' business).
+ */
 @ApiTags('farm')
 @Controller('v1')
 export class FarmController {
@@ -17,6 +21,7 @@ export class FarmController {
   ) {}
 
   @Get('health')
+  @Public()
   @ApiResponse({ status: 200, type: HealthDto })
   async health(): Promise<HealthDto> {
     await this.flows.depths();
@@ -24,6 +29,7 @@ export class FarmController {
   }
 
   @Get('queues')
+  @Public()
   @ApiOperation({ summary: 'Waiting and running jobs per queue.' })
   @ApiResponse({ status: 200, description: 'A QueueDepth per queue name.', type: QueueDepthDto, isArray: false })
   async queues(): Promise<Record<QueueName, QueueDepthDto>> {
@@ -31,6 +37,7 @@ export class FarmController {
   }
 
   @Get('workers')
+  @AdminOnly()
   @ApiOperation({ summary: 'Workers seen recently, and blocked ones.' })
   @ApiResponse({ status: 200, type: [WorkerDto] })
   async listWorkers(): Promise<WorkerDto[]> {
@@ -38,6 +45,7 @@ export class FarmController {
   }
 
   @Delete('workers/:id/block')
+  @AdminOnly()
   @HttpCode(200)
   @ApiOperation({ summary: 'Clear a blocked worker (it stopped after failing several jobs in a row).' })
   @ApiResponse({ status: 200, type: WorkerDto })
@@ -50,6 +58,7 @@ export class FarmController {
   }
 
   @Get('looks')
+  @Public()
   @ApiOperation({ summary: 'The built-in looks a job may ask for (`look` field).' })
   looks(): Array<{ name: string; description: string }> {
     return listLooks().map((l) => ({ name: l.name, description: l.description }));

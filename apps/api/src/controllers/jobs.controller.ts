@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res, Sse } from '@nestjs/common';
 import {
+  ApiBearerAuth,
   ApiBody,
   ApiConsumes,
   ApiHeader,
@@ -16,6 +17,8 @@ import { InputError } from '@streamedit/pipeline';
 import { JOB_STATES, PRESETS, PRIORITIES, publicBaseUrl, type FarmConfig } from '@streamedit/farm';
 import { z } from 'zod';
 import { FARM_CONFIG } from '../api.tokens';
+import { CurrentPrincipal } from '../auth/auth.decorators';
+import type { Principal } from '../auth/principal';
 import { CancelJobResponseDto, CreateJobResponseDto, ErrorDto, JobDto, JobListDto, toJobDto } from '../dtos/job.dto';
 import { JobEventsService, type JobEventMessage } from '../services/job-events.service';
 import { JobsService, RESULT_ARTIFACTS, type ResultArtifact } from '../services/jobs.service';
@@ -38,7 +41,10 @@ function parseQuery<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, query: unkno
 }
 
 @ApiTags('jobs')
+@ApiBearerAuth()
 @ApiResponse({ status: 400, type: ErrorDto, description: 'Bad request (the message says what to fix).' })
+@ApiResponse({ status: 401, type: ErrorDto, description: 'No valid API key (`Authorization: Bearer sek_…`).' })
+@ApiResponse({ status: 429, type: ErrorDto, description: 'Rate limit or job quota of the key: see `Retry-After`.' })
 @Controller('v1/jobs')
 export class JobsController {
   constructor(
@@ -83,12 +89,17 @@ export class JobsController {
   @ApiResponse({ status: 202, type: CreateJobResponseDto })
   @ApiResponse({ status: 413, type: ErrorDto, description: 'The video or an image is over the size limit.' })
   @ApiResponse({ status: 415, type: ErrorDto, description: 'Not multipart/form-data.' })
-  @ApiResponse({ status: 422, type: ErrorDto, description: 'Not a usable video (no video track, zero frames…).' })
+  @ApiResponse({
+    status: 422,
+    type: ErrorDto,
+    description: 'Not a usable video (no video track, zero frames…), or over the frame, duration or size limits.',
+  })
   async create(
     @Req() req: Request,
+    @CurrentPrincipal() principal: Principal,
     @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<CreateJobResponseDto> {
-    const { id } = await this.jobs.create(req, idempotencyKey);
+    const { id } = await this.jobs.create(req, idempotencyKey, principal);
     return { id, url: `${this.baseUrl(req)}/v1/jobs/${id}` };
   }
 
@@ -98,9 +109,13 @@ export class JobsController {
   @ApiQuery({ name: 'limit', required: false, type: Number, description: '1–100, default 20.' })
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page.' })
   @ApiResponse({ status: 200, type: JobListDto })
-  async list(@Req() req: Request, @Query() query: Record<string, unknown>): Promise<JobListDto> {
+  async list(
+    @Req() req: Request,
+    @Query() query: Record<string, unknown>,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<JobListDto> {
     const q = parseQuery(listQuery, query);
-    const page = await this.jobs.list(q.state, q.limit, q.cursor);
+    const page = await this.jobs.list(q.state, q.limit, q.cursor, principal);
     return { items: page.items.map((r) => toJobDto(r, this.baseUrl(req))), nextCursor: page.nextCursor };
   }
 
@@ -108,8 +123,8 @@ export class JobsController {
   @ApiOperation({ summary: 'State, stage, progress, iterations, windows, timings and links of a job.' })
   @ApiResponse({ status: 200, type: JobDto })
   @ApiResponse({ status: 404, type: ErrorDto })
-  async get(@Req() req: Request, @Param('id') id: string): Promise<JobDto> {
-    return toJobDto(await this.jobs.get(id), this.baseUrl(req));
+  async get(@Req() req: Request, @Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<JobDto> {
+    return toJobDto(await this.jobs.get(id, principal), this.baseUrl(req));
   }
 
   @Get(':id/result')
@@ -120,9 +135,14 @@ export class JobsController {
   @ApiResponse({ status: 200, description: 'The file (local storage).' })
   @ApiResponse({ status: 404, type: ErrorDto })
   @ApiResponse({ status: 409, type: ErrorDto, description: 'The job is not done.' })
-  async result(@Param('id') id: string, @Query() query: Record<string, unknown>, @Res() res: Response): Promise<void> {
+  async result(
+    @Param('id') id: string,
+    @Query() query: Record<string, unknown>,
+    @Res() res: Response,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<void> {
     const { artifact } = parseQuery(resultQuery, query);
-    const delivery = await this.jobs.result(id, artifact);
+    const delivery = await this.jobs.result(id, artifact, principal);
     if (delivery.kind === 'redirect') return res.redirect(302, delivery.url);
     res.status(200).type(delivery.contentType).attachment(delivery.name);
     await pipeline(delivery.body, res);
@@ -133,8 +153,11 @@ export class JobsController {
     summary: 'Server-sent events: the job record on every change, until it is done, failed or cancelled.',
   })
   @ApiResponse({ status: 404, type: ErrorDto })
-  async events(@Param('id') id: string): Promise<Observable<JobEventMessage>> {
-    return this.jobEvents.stream(id, () => this.jobs.get(id));
+  async events(
+    @Param('id') id: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<Observable<JobEventMessage>> {
+    return this.jobEvents.stream(id, () => this.jobs.get(id, principal));
   }
 
   @Delete(':id')
@@ -143,8 +166,8 @@ export class JobsController {
   @ApiResponse({ status: 202, type: CancelJobResponseDto })
   @ApiResponse({ status: 404, type: ErrorDto })
   @ApiResponse({ status: 409, type: ErrorDto, description: 'The job already finished.' })
-  async cancel(@Param('id') id: string): Promise<CancelJobResponseDto> {
-    const record = await this.jobs.cancel(id);
+  async cancel(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<CancelJobResponseDto> {
+    const record = await this.jobs.cancel(id, principal);
     return { id: record.id, state: record.state };
   }
 

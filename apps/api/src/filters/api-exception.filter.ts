@@ -1,7 +1,8 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { InvalidVideoError, isInputError, logger } from '@streamedit/pipeline';
-import { IllegalTransitionError, InvalidCursorError, JobNotFoundError } from '@streamedit/farm';
+import { IllegalTransitionError, InvalidCursorError, isTransientError, JobNotFoundError } from '@streamedit/farm';
+import { HttpErrorWithHeaders } from '../security/http-errors';
 import { PayloadTooLargeError, UnsupportedMediaTypeError } from '../services/upload-errors';
 
 /** The one error body of the API: `{ statusCode, error, message }`; `message` is one sentence saying what to fix. */
@@ -24,11 +25,14 @@ export class ApiExceptionFilter implements ExceptionFilter {
     const res = http.getResponse<Response>();
     const req = http.getRequest<Request>();
     const [status, message] = this.classify(err);
-    if (status >= 500) this.log.error({ err, method: req.method, url: req.url }, 'request failed');
+    if (status >= 500) this.log.error({ err, method: req.method, url: req.path }, 'request failed');
     if (res.headersSent) {
-      res.end();
+      // Part of a body was sent: cut the connection, so the client sees an incomplete transfer, never a short file.
+      res.destroy();
       return;
     }
+    if (err instanceof HttpErrorWithHeaders) res.set(err.headers);
+    else if (status === 503) res.set('Retry-After', '5');
     const body: ErrorBody = { statusCode: status, error: HttpStatus[status]?.replace(/_/g, ' ') ?? 'Error', message };
     res.status(status).json(body);
   }
@@ -45,6 +49,20 @@ export class ApiExceptionFilter implements ExceptionFilter {
     if (isInputError(err) || err instanceof InvalidCursorError) return [400, (err as Error).message];
     if (err instanceof JobNotFoundError) return [404, err.message];
     if (err instanceof IllegalTransitionError) return [409, err.message];
+    if (isRedisUnavailable(err))
+      return [503, "The farm's job database (Redis) is not reachable right now: send the request again shortly."];
+    if (isTransientError(err))
+      return [503, 'The artifact storage is not reachable right now: send the request again shortly.'];
     return [500, 'Internal error: the farm logged the details.'];
   }
+}
+
+/** ioredis' errors for a connection that is down (the request could not reach Redis at all). */
+function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (
+    err.name === 'MaxRetriesPerRequestError' ||
+    /^(Connection is closed\.|Stream isn't writeable)/.test(err.message) ||
+    (err as { code?: string }).code === 'ECONNREFUSED'
+  );
 }

@@ -4,6 +4,7 @@ import type { Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { ArtifactStore } from '@streamedit/farm';
 import { ARTIFACT_STORE, REDIS } from '../api.tokens';
+import { Public } from '../auth/auth.decorators';
 import { checkRedis, checkStorage, type ReadinessCheck } from './readiness';
 
 /** What `/health/ready` answers. */
@@ -18,6 +19,7 @@ export interface ReadinessBody {
  * otherwise, so traffic goes elsewhere until they do).
  */
 @ApiTags('farm')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
+import type { Redis } from 'ioredis';
 import { InputError, InvalidVideoError, logger, validateEditSpec, type EditSpec } from '@streamedit/pipeline';
 import { probeVideo, type VideoInfo } from '@streamedit/pipeline/media/video-info';
 import {
+  ActiveJobQuota,
   ArtifactNotFoundError,
   FlowScheduler,
   IllegalTransitionError,
@@ -22,8 +24,11 @@ import {
   type JobRecord,
   type JobState,
 } from '@streamedit/farm';
-import { ARTIFACT_STORE, FARM_CONFIG } from '../api.tokens';
+import { ARTIFACT_STORE, FARM_CONFIG, REDIS } from '../api.tokens';
+import { canSee, listOwner, ownerOf, type Principal } from '../auth/principal';
+import { ServiceUnavailableError, TooManyRequestsError } from '../security/http-errors';
 import { parseJobRequest } from './job-request';
+import { checkMediaLimits } from './media-limits';
 import { UploadService } from './upload.service';
 
 /** The artifacts a client may download once a job is done. */
@@ -52,25 +57,43 @@ export class JobsService {
     private readonly jobs: JobRepository,
     private readonly flows: FlowScheduler,
     private readonly uploads: UploadService,
+    private readonly quota: ActiveJobQuota,
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
     @Inject(FARM_CONFIG) private readonly config: FarmConfig,
+    @Inject(REDIS) private readonly redis: Redis,
   ) {}
 
   /**
-   * Accepts `POST /v1/jobs`: streams the files to the store, probes the video, validates the edit, then stores the
-   * record and queues the flow. Any failure removes what was stored and queues nothing. With an `Idempotency-Key`
-   * a repeated request returns the first request's job id (and its body is discarded).
+   * Accepts `POST /v1/jobs` for `principal`: takes a slot of its concurrent-job quota (429 when none is free),
+   * streams the files to the store, probes the video and checks it against the media limits (422), validates the
+   * edit, then stores the record (owned by the principal's key) and queues the flow. Any failure removes what was
+   * stored, frees the slot and queues nothing. With an `Idempotency-Key` (scoped to the key) a repeated request
+   * returns the first request's job id (and its body is discarded).
    */
-  async create(req: Request, idempotencyKey: string | undefined): Promise<{ id: string; replayed: boolean }> {
+  async create(
+    req: Request,
+    idempotencyKey: string | undefined,
+    principal: Principal,
+  ): Promise<{ id: string; replayed: boolean }> {
     const id = randomUUID();
-    if (idempotencyKey !== undefined) {
+    const owner = ownerOf(principal);
+    // Keys of different owners never collide: another key's Idempotency-Key must not reveal its job.
+    const idemKey = idempotencyKey === undefined ? undefined : owner ? `${owner}:${idempotencyKey}` : idempotencyKey;
+    if (idempotencyKey !== undefined && idemKey !== undefined) {
       if (!/^[\x21-\x7e]{1,255}$/.test(idempotencyKey))
         throw new InputError('The Idempotency-Key header must be 1–255 printable ASCII characters.');
-      const owner = await this.jobs.claimIdempotencyKey(idempotencyKey, id);
-      if (owner !== id) {
+      const first = await this.jobs.claimIdempotencyKey(idemKey, id);
+      if (first !== id) {
         req.resume();
-        return { id: owner, replayed: true };
+        return { id: first, replayed: true };
       }
+    }
+    try {
+      await this.reserve(principal, id);
+    } catch (err) {
+      req.resume();
+      if (idemKey !== undefined) await this.jobs.releaseIdempotencyKey(idemKey, id).catch(() => {});
+      throw err;
     }
     const tmp = await mkdtemp(join(tmpdir(), 'streamedit-upload-'));
     try {
@@ -78,6 +101,12 @@ export class JobsService {
       const request = parseJobRequest(upload);
       const info = await this.probe(upload.videoPath);
       const frames = request.frames === undefined ? null : Math.min(request.frames, info.frameCount);
+      checkMediaLimits(info, frames ?? info.frameCount, this.config);
+      // Redis may have gone away during a long upload: answer 503 now rather than wait for it in the offline queue.
+      if (this.redis.status !== 'ready')
+        throw new ServiceUnavailableError(
+          "The farm's job database (Redis) is not reachable right now: send the video again shortly.",
+        );
       validateEditSpec(toEditSpec(request.edit), {
         frameCount: frames ?? info.frameCount,
         width: info.width,
@@ -110,6 +139,7 @@ export class JobsService {
         error: null,
         startedAt: null,
         finishedAt: null,
+        owner,
       });
       await this.enqueue(record);
       this.log.info({ job: id, frames: info.frameCount, edit: request.edit.kind }, 'job accepted');
@@ -118,27 +148,37 @@ export class JobsService {
       await this.store
         .deletePrefix(jobKeys(id).prefix)
         .catch((e: unknown) => this.log.error({ err: e, job: id }, 'cleanup failed'));
-      if (idempotencyKey !== undefined) await this.jobs.releaseIdempotencyKey(idempotencyKey, id).catch(() => {});
+      if (idemKey !== undefined) await this.jobs.releaseIdempotencyKey(idemKey, id).catch(() => {});
+      if (owner) await this.quota.release(owner, id).catch(() => {});
       throw err;
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
   }
 
-  async get(id: string): Promise<JobRecord> {
-    return this.jobs.require(checkId(id));
+  /** The job, if `principal` may see it; another key's job is a 404 exactly like a job that does not exist. */
+  async get(id: string, principal: Principal): Promise<JobRecord> {
+    const record = await this.jobs.require(checkId(id));
+    if (!canSee(principal, record)) throw new JobNotFoundError(id);
+    return record;
   }
 
-  async list(state: JobState | undefined, limit: number, cursor: string | undefined): Promise<JobPage> {
-    return this.jobs.list({ state, limit, cursor });
+  /** The jobs `principal` may see (a user key: its own), newest first. */
+  async list(
+    state: JobState | undefined,
+    limit: number,
+    cursor: string | undefined,
+    principal: Principal,
+  ): Promise<JobPage> {
+    return this.jobs.list({ state, limit, cursor, owner: listOwner(principal) });
   }
 
   /**
    * Cancels a job: the record goes to `cancelled` (atomically: a job that just finished stays finished, 409),
    * workers abort its running stage (child processes are killed), and its queued BullMQ jobs are removed.
    */
-  async cancel(id: string): Promise<JobRecord> {
-    checkId(id);
+  async cancel(id: string, principal: Principal): Promise<JobRecord> {
+    await this.get(id, principal);
     let record: JobRecord;
     try {
       record = await this.jobs.transition(id, 'cancelled', { finishedAt: new Date().toISOString() });
@@ -154,8 +194,8 @@ export class JobsService {
   }
 
   /** The result of a done job (409 otherwise): a presigned URL on S3, a stream on the local store. */
-  async result(id: string, artifact: ResultArtifact): Promise<ResultDelivery> {
-    const record = await this.get(id);
+  async result(id: string, artifact: ResultArtifact, principal: Principal): Promise<ResultDelivery> {
+    const record = await this.get(id, principal);
     if (record.state !== 'done') throw new JobNotDoneError(record);
     const spec = RESULT_ARTIFACTS[artifact];
     const key = jobKeys(id)[spec.key];
@@ -172,6 +212,18 @@ export class JobsService {
       contentType: spec.type,
       name: `${id}-${spec.name}`,
     };
+  }
+
+  /** A slot of the key's concurrent-job quota (the admin token and auth-off requests have none to take). */
+  private async reserve(principal: Principal, id: string): Promise<void> {
+    if (principal.kind !== 'api-key') return;
+    const max = principal.key?.maxActiveJobs ?? this.config.maxActiveJobs;
+    const decision = await this.quota.reserve(principal.id, id, max);
+    if (decision.granted) return;
+    throw new TooManyRequestsError(
+      `This API key already has ${decision.active} unfinished job(s), its limit: wait until one is done (or cancel one), then send again.`,
+      30,
+    );
   }
 
   private async probe(path: string): Promise<VideoInfo> {

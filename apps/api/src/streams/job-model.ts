@@ -26,7 +26,10 @@ export async function downloadJobModel(jobs: JobRepository, store: ArtifactStore
   const job = await jobs.get(jobId);
   if (!job) throw new JobNotStreamableError(`Job ${jobId} does not exist: give the id of a finished job.`, 404);
   if (job.state !== 'done' || !job.windows?.length) {
-    throw new JobNotStreamableError(`Job ${jobId} is ${job.state}, not done: a live stream needs a finished job's model and edit.`, 409);
+    throw new JobNotStreamableError(
+      `Job ${jobId} is ${job.state}, not done: a live stream needs a finished job's model and edit.`,
+      409,
+    );
   }
   const keys = jobKeys(jobId);
   const workDir = await mkdtemp(join(tmpdir(), 'streamedit-stream-'));
@@ -35,16 +38,29 @@ export async function downloadJobModel(jobs: JobRepository, store: ArtifactStore
     for (const folder of ['frames', 'landmarks', 'features'] as const) {
       const prefix = keys.folder(folder);
       await mkdir(dirs[folder], { recursive: true });
-      for (const o of await store.list(prefix)) await store.downloadToFile(o.key, join(dirs[folder], o.key.slice(prefix.length)));
+      for (const o of await store.list(prefix))
+        await store.downloadToFile(o.key, join(dirs[folder], o.key.slice(prefix.length)));
     }
     await mkdir(dirs.model, { recursive: true });
     const onnxPath = join(dirs.model, 'model.onnx');
     await store.downloadToFile(keys.model, onnxPath);
     const keyframes = new Set(job.edit.kind === 'keyframes' ? job.edit.keyframes.map((k) => k.at) : [job.edit.at ?? 0]);
-    const windows: ReferenceWindow[] = job.windows.map((w) => ({ reference: w.reference, start: w.start, end: w.end, cause: keyframes.has(w.reference) ? 'keyframe' : 'uncertainty' }));
-    await writeFile(join(dirs.model, 'fit.json'), JSON.stringify({ onnxPath, windows, iterations: job.iterations?.done ?? 0, history: [] }));
+    const windows: ReferenceWindow[] = job.windows.map((w) => ({
+      reference: w.reference,
+      start: w.start,
+      end: w.end,
+      cause: keyframes.has(w.reference) ? 'keyframe' : 'uncertainty',
+    }));
+    await writeFile(
+      join(dirs.model, 'fit.json'),
+      JSON.stringify({ onnxPath, windows, iterations: job.iterations?.done ?? 0, history: [] }),
+    );
     await mkdir(dirs.edits, { recursive: true });
-    for (const w of job.windows) await store.downloadToFile(keys.windowFile(w.index, WINDOW_FILES.reference), join(dirs.edits, `ref-${w.index}.png`));
+    for (const w of job.windows)
+      await store.downloadToFile(
+        keys.windowFile(w.index, WINDOW_FILES.reference),
+        join(dirs.edits, `ref-${w.index}.png`),
+      );
     return workDir;
   } catch (err) {
     await rm(workDir, { recursive: true, force: true });

@@ -13,10 +13,12 @@ import {
 import type { StreamEntry, StreamRegistry } from './stream-registry';
 
 /** Machine-readable reasons of the `error` messages a stream sends before it closes. */
-export type StreamErrorCode = 'malformed-frame' | 'wrong-size' | 'bad-input' | 'bad-message' | 'internal';
+export type StreamErrorCode = 'malformed-frame' | 'wrong-size' | 'bad-input' | 'bad-message' | 'idle' | 'internal';
 
 /** Edited frames between two `latency` messages. */
 const STATS_EVERY = 25;
+/** A connected client that sends nothing for this long is disconnected (its session holds a browser page). */
+export const IDLE_TIMEOUT_MS = 60_000;
 
 /**
  * One client of one stream, speaking the protocol of `docs` / the README:
@@ -37,6 +39,7 @@ export class StreamConnection {
   private pushed = 0;
   private inputFormat?: FrameFormat;
   private closed = false;
+  private idle?: NodeJS.Timeout;
   private readonly log = logger('streams');
 
   constructor(
@@ -47,12 +50,18 @@ export class StreamConnection {
 
   start(): void {
     this.ws.pause(); // frames wait in the socket until the session takes them
+    this.resetIdle();
     this.ws.on('message', (data, isBinary) => {
-      this.chain = this.chain.then(() => this.onMessage(data, isBinary)).catch((err: unknown) => this.fail('internal', err));
+      this.resetIdle();
+      this.chain = this.chain
+        .then(() => this.onMessage(data, isBinary))
+        .catch((err: unknown) => this.fail('internal', err));
     });
     this.ws.on('close', () => void this.cleanup('client disconnected'));
     this.ws.on('error', (err) => this.log.warn({ err: err.message, id: this.entry.id }, 'stream socket error'));
-    this.chain = this.open().catch((err: unknown) => this.fail(err instanceof InputError ? 'bad-input' : 'internal', err));
+    this.chain = this.open().catch((err: unknown) =>
+      this.fail(err instanceof InputError ? 'bad-input' : 'internal', err),
+    );
   }
 
   private async open(): Promise<void> {
@@ -62,12 +71,23 @@ export class StreamConnection {
     const session =
       s.kind === 'job'
         ? await LiveEditSession.fromWorkDir(workDir!, { ...common, disposeWorkDir: true })
-        : await LiveEditSession.warmUp({ ...common, frames: s.frames, preset: s.preset, maxIterations: s.iterations, edit: s.edit });
+        : await LiveEditSession.warmUp({
+            ...common,
+            frames: s.frames,
+            preset: s.preset,
+            maxIterations: s.iterations,
+            edit: s.edit,
+          });
     this.entry.session = session;
     if (this.closed) return void (await session.close()); // the client left while the session started
     this.session = session;
     session.on((e) => this.onEvent(e));
-    this.sendJson({ type: 'hello', id: this.entry.id, policy: spec.policy, ...(s.kind === 'warmup' ? { warmupFrames: s.frames } : { size: session.frameSize }) });
+    this.sendJson({
+      type: 'hello',
+      id: this.entry.id,
+      policy: spec.policy,
+      ...(s.kind === 'warmup' ? { warmupFrames: s.frames } : { size: session.frameSize }),
+    });
     void this.forward(session);
     this.ws.resume();
   }
@@ -115,14 +135,21 @@ export class StreamConnection {
       const m = decodeFrameMessage(asBuffer(data));
       frame = frameFromMessage(m);
       index = m.index;
-      if (index <= this.lastClientIndex) return this.fail('malformed-frame', `Frame index ${index} does not follow ${this.lastClientIndex}: number frames in increasing order.`);
+      if (index <= this.lastClientIndex)
+        return this.fail(
+          'malformed-frame',
+          `Frame index ${index} does not follow ${this.lastClientIndex}: number frames in increasing order.`,
+        );
       this.inputFormat ??= m.format;
     } catch (err) {
       return this.fail('malformed-frame', err);
     }
     const size = session.frameSize;
     if (size && (frame.width !== size.width || frame.height !== size.height)) {
-      return this.fail('wrong-size', `Frame ${index} is ${frame.width}×${frame.height} but this stream edits ${size.width}×${size.height} frames: send frames of that size.`);
+      return this.fail(
+        'wrong-size',
+        `Frame ${index} is ${frame.width}×${frame.height} but this stream edits ${size.width}×${size.height} frames: send frames of that size.`,
+      );
     }
     this.lastClientIndex = index;
     this.clientIndex.set(this.pushed++, index);
@@ -140,11 +167,19 @@ export class StreamConnection {
     try {
       message = JSON.parse(text) as { type?: unknown };
     } catch {
-      return this.sendJson({ type: 'error', code: 'bad-message', message: 'A text message is not JSON: send {"type":"end"} or {"type":"stats"}.' });
+      return this.sendJson({
+        type: 'error',
+        code: 'bad-message',
+        message: 'A text message is not JSON: send {"type":"end"} or {"type":"stats"}.',
+      });
     }
     if (message.type === 'end') return session.end();
     if (message.type === 'stats') return this.sendJson({ type: 'latency', ...statsOf(session) });
-    this.sendJson({ type: 'error', code: 'bad-message', message: `Unknown message type ${JSON.stringify(message.type)}: send {"type":"end"} or {"type":"stats"}.` });
+    this.sendJson({
+      type: 'error',
+      code: 'bad-message',
+      message: `Unknown message type ${JSON.stringify(message.type)}: send {"type":"end"} or {"type":"stats"}.`,
+    });
   }
 
   private outputFormat(): FrameFormat {
@@ -162,8 +197,23 @@ export class StreamConnection {
     void this.cleanup(code);
   }
 
+  private resetIdle(): void {
+    clearTimeout(this.idle);
+    if (this.closed) return;
+    this.idle = setTimeout(() => {
+      // A client waiting for its warm-up fit (all warm-up frames sent) is not idle.
+      const source = this.entry.spec.source;
+      const stats = this.session?.stats();
+      if (source.kind === 'warmup' && stats?.state === 'warming-up' && stats.received >= source.frames)
+        return this.resetIdle();
+      this.fail('idle', `No message for ${IDLE_TIMEOUT_MS / 1000} s: the stream is closed.`);
+    }, IDLE_TIMEOUT_MS);
+    this.idle.unref();
+  }
+
   private async cleanup(why: string): Promise<void> {
     this.closed = true;
+    clearTimeout(this.idle);
     await this.registry.remove(this.entry.id, why);
   }
 
@@ -174,13 +224,23 @@ export class StreamConnection {
   /** Resolves once the frame is written to the socket: a slow client slows the session (then its input drops). */
   private sendBinary(data: Buffer): Promise<void> {
     if (this.ws.readyState !== WebSocket.OPEN) return Promise.resolve();
-    return new Promise((resolve, reject) => this.ws.send(data, { binary: true }, (err) => (err ? reject(err) : resolve())));
+    return new Promise((resolve, reject) =>
+      this.ws.send(data, { binary: true }, (err) => (err ? reject(err) : resolve())),
+    );
   }
 }
 
 function statsOf(session: LiveEditSession) {
   const s = session.stats();
-  return { received: s.received, edited: s.edited, dropped: s.dropped, references: s.references, queued: s.queued, latency: s.latency, processing: s.processing };
+  return {
+    received: s.received,
+    edited: s.edited,
+    dropped: s.dropped,
+    references: s.references,
+    queued: s.queued,
+    latency: s.latency,
+    processing: s.processing,
+  };
 }
 
 function asBuffer(data: RawData): Buffer {

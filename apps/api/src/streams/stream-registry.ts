@@ -40,7 +40,10 @@ export class StreamRegistry implements OnApplicationShutdown {
 
   /** Reserves a place, or throws `TooManyStreamsError` (call before any expensive preparation). */
   assertRoom(): void {
-    if (this.entries.size >= MAX_STREAMS) throw new TooManyStreamsError(`${MAX_STREAMS} streams are open, the most this API runs at once: try again when one ends.`);
+    if (this.entries.size >= MAX_STREAMS)
+      throw new TooManyStreamsError(
+        `${MAX_STREAMS} streams are open, the most this API runs at once: try again when one ends.`,
+      );
   }
 
   /** Registers a stream (its downloaded `workDir` is removed here if there is no room after all). */

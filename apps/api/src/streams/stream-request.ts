@@ -1,4 +1,12 @@
-import { DEFAULT_ARR, InputError, type ArrOptions, type BackpressurePolicy, type CorrespondencePreset, type EditSpec, type FrameFormat } from '@streamedit/pipeline';
+import {
+  DEFAULT_ARR,
+  InputError,
+  type ArrOptions,
+  type BackpressurePolicy,
+  type CorrespondencePreset,
+  type EditSpec,
+  type FrameFormat,
+} from '@streamedit/pipeline';
 import { isJobId } from '@streamedit/farm';
 import { z } from 'zod';
 
@@ -24,7 +32,15 @@ export const streamRequestSchema = z
     policy: z.enum(['drop-oldest', 'block']).default('drop-oldest'),
     /** Online ARR; false: never replace the reference. */
     arr: z
-      .union([z.literal(false), z.object({ threshold: z.number().min(0).max(1).optional(), budgetPer100: z.number().int().min(0).max(100).optional() }).strict()])
+      .union([
+        z.literal(false),
+        z
+          .object({
+            threshold: z.number().min(0).max(1).optional(),
+            budgetPer100: z.number().int().min(0).max(100).optional(),
+          })
+          .strict(),
+      ])
       .optional(),
     /** Format of the edited frames sent back (default: the format of the frames received). */
     output: z.enum(['same', 'rgb', 'jpeg']).default('same'),
@@ -33,7 +49,15 @@ export const streamRequestSchema = z
 
 /** A validated stream request. */
 export interface StreamSpec {
-  readonly source: { readonly kind: 'job'; readonly jobId: string } | { readonly kind: 'warmup'; readonly frames: number; readonly preset: CorrespondencePreset; readonly iterations?: number; readonly edit: EditSpec };
+  readonly source:
+    | { readonly kind: 'job'; readonly jobId: string }
+    | {
+        readonly kind: 'warmup';
+        readonly frames: number;
+        readonly preset: CorrespondencePreset;
+        readonly iterations?: number;
+        readonly edit: EditSpec;
+      };
   readonly policy: BackpressurePolicy;
   readonly arr: ArrOptions | false;
   readonly output: FrameFormat | 'same';
@@ -47,12 +71,20 @@ export function parseStreamRequest(body: unknown): StreamSpec {
     throw new InputError(`Invalid stream request field "${issue.path.join('.') || '(body)'}": ${issue.message}.`);
   }
   const r = parsed.data;
-  if (Boolean(r.jobId) === Boolean(r.warmup)) throw new InputError('Give either jobId (a finished job) or warmup (frames, preset, edit), not both or neither.');
-  if (r.jobId !== undefined && !isJobId(r.jobId)) throw new InputError(`jobId "${r.jobId}" is not a job id: give the id POST /v1/jobs returned.`);
+  if (Boolean(r.jobId) === Boolean(r.warmup))
+    throw new InputError('Give either jobId (a finished job) or warmup (frames, preset, edit), not both or neither.');
+  if (r.jobId !== undefined && !isJobId(r.jobId))
+    throw new InputError(`jobId "${r.jobId}" is not a job id: give the id POST /v1/jobs returned.`);
   const arr = r.arr === false ? false : { ...DEFAULT_ARR, ...r.arr };
   const common = { policy: r.policy, arr, output: r.output } as const;
   if (r.jobId) return { source: { kind: 'job', jobId: r.jobId }, ...common };
   const w = r.warmup!;
-  const spec: EditSpec = 'look' in w.edit ? { kind: 'look', name: w.edit.look, at: w.edit.at } : { kind: 'prompt', text: w.edit.prompt, at: w.edit.at };
-  return { source: { kind: 'warmup', frames: w.frames, preset: w.preset, iterations: w.iterations, edit: spec }, ...common };
+  const spec: EditSpec =
+    'look' in w.edit
+      ? { kind: 'look', name: w.edit.look, at: w.edit.at }
+      : { kind: 'prompt', text: w.edit.prompt, at: w.edit.at };
+  return {
+    source: { kind: 'warmup', frames: w.frames, preset: w.preset, iterations: w.iterations, edit: spec },
+    ...common,
+  };
 }

@@ -44,7 +44,8 @@ export class StreamSockets implements OnApplicationBootstrap, OnApplicationShutd
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const id = STREAM_URL.exec(new URL(req.url ?? '/', 'http://x').pathname)?.[1];
     if (!id) return refuse(socket, 404, 'Not a stream socket: connect to the url POST /v1/streams returned.');
-    if (!this.registry.get(id)) return refuse(socket, 404, `Stream ${id} does not exist (or expired): POST /v1/streams again.`);
+    if (!this.registry.get(id))
+      return refuse(socket, 404, `Stream ${id} does not exist (or expired): POST /v1/streams again.`);
     const entry = this.registry.claim(id);
     if (!entry) return refuse(socket, 409, `Stream ${id} already has a connection: one client per stream.`);
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
@@ -57,5 +58,7 @@ export class StreamSockets implements OnApplicationBootstrap, OnApplicationShutd
 /** Answers an upgrade with a plain HTTP error and closes the socket. */
 function refuse(socket: Duplex, status: number, message: string): void {
   const body = JSON.stringify({ statusCode: status, message });
-  socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Conflict'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Conflict'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

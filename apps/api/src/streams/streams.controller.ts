@@ -1,8 +1,9 @@
 import { Body, Controller, HttpCode, HttpException, Inject, Post, Req } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { JobRepository, type ArtifactStore, type FarmConfig } from '@streamedit/farm';
+import { JobNotFoundError, JobRepository, type ArtifactStore, type FarmConfig } from '@streamedit/farm';
 import { ARTIFACT_STORE, FARM_CONFIG } from '../api.tokens';
+import { canSee, principalOf } from '../auth/principal';
 import { downloadJobModel, JobNotStreamableError } from './job-model';
 import { StreamRegistry, TooManyStreamsError, CONNECT_WITHIN_MS } from './stream-registry';
 import { parseStreamRequest } from './stream-request';
@@ -37,7 +38,8 @@ export class StreamsController {
         jobId: { type: 'string', description: 'A finished job: its model and edit are used.' },
         warmup: {
           type: 'object',
-          description: 'Fit on the first frames instead: {frames, preset: tiny|cpu, iterations?, edit: {look|prompt, at?}}.',
+          description:
+            'Fit on the first frames instead: {frames, preset: tiny|cpu, iterations?, edit: {look|prompt, at?}}.',
         },
         policy: { type: 'string', enum: ['drop-oldest', 'block'], default: 'drop-oldest' },
         arr: { description: 'false, or {threshold, budgetPer100}' },
@@ -51,11 +53,22 @@ export class StreamsController {
   @ApiResponse({ status: 503, description: 'Too many streams are open.' })
   async create(@Body() body: unknown, @Req() req: Request): Promise<CreateStreamResponse> {
     const spec = parseStreamRequest(body);
+    // A key streams only its own jobs' models (another key's job is a 404, as in /v1/jobs). The socket URL that
+    // comes back is a capability: unguessable, for one connection, expiring if unused (see StreamRegistry).
+    if (spec.source.kind === 'job') {
+      const record = await this.jobs.get(spec.source.jobId);
+      if (record && !canSee(principalOf(req), record)) throw new JobNotFoundError(spec.source.jobId);
+    }
     try {
       this.registry.assertRoom();
-      const workDir = spec.source.kind === 'job' ? await downloadJobModel(this.jobs, this.store, spec.source.jobId) : undefined;
+      const workDir =
+        spec.source.kind === 'job' ? await downloadJobModel(this.jobs, this.store, spec.source.jobId) : undefined;
       const entry = this.registry.add(spec, workDir);
-      return { id: entry.id, url: `${this.socketBase(req)}${STREAM_PATH}/${entry.id}`, expiresAt: new Date(entry.createdAt.getTime() + CONNECT_WITHIN_MS).toISOString() };
+      return {
+        id: entry.id,
+        url: `${this.socketBase(req)}${STREAM_PATH}/${entry.id}`,
+        expiresAt: new Date(entry.createdAt.getTime() + CONNECT_WITHIN_MS).toISOString(),
+      };
     } catch (err) {
       if (err instanceof JobNotStreamableError) throw new HttpException(err.message, err.status);
       if (err instanceof TooManyStreamsError) throw new HttpException(err.message, 503);

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import {
   decodeFrames,
@@ -14,6 +15,7 @@ import {
   type LatencySummary,
   type ProgressListener,
   type RgbFrame,
+  type SynthesisMode,
 } from '@streamedit/pipeline';
 import { f1, formatTable } from './table';
 
@@ -33,6 +35,8 @@ export interface LiveBenchOptions {
 export interface LiveRun {
   readonly mode: 'sustained' | 'real-time';
   readonly policy: BackpressurePolicy;
+  /** Guided synthesis of uncertain pixels (`uncertain`, the default) or the warp alone (`off`). */
+  readonly synthesis: SynthesisMode;
   readonly frames: number;
   readonly edited: number;
   readonly dropped: number;
@@ -62,6 +66,8 @@ export interface LiveBenchResult {
   readonly trainFrames: number;
   readonly runs: readonly LiveRun[];
   readonly dis: DisTiming | { readonly skipped: string };
+  /** 1-minute load average before and after the runs (the machine is shared: timings depend on it). */
+  readonly loadAverage: { readonly before: number; readonly after: number; readonly cores: number };
   readonly table: string;
 }
 
@@ -85,23 +91,59 @@ export async function benchLive(o: LiveBenchOptions, onProgress: ProgressListene
   await fitOnce(video, workDir, o, onProgress);
   const frames: RgbFrame[] = [];
   for await (const f of decodeFrames(video, { maxSide: 512, count: o.frames })) frames.push(f);
-  const sustained = await streamRun(workDir, frames, 'sustained');
-  const realTime = await streamRun(workDir, frames, 'real-time');
+  const before = loadavg()[0]!;
+  const runs = [
+    await streamRun(workDir, frames, 'sustained', 'uncertain'),
+    await streamRun(workDir, frames, 'sustained', 'off'),
+    await streamRun(workDir, frames, 'real-time', 'uncertain'),
+  ];
   const dis = await timeDis(video, frames.length);
-  const runs = [sustained, realTime];
-  return { clip: file, width: frames[0]!.width, height: frames[0]!.height, preset: o.preset, trainFrames: TRAIN_FRAMES, runs, dis, table: liveTable(runs, dis) };
+  const loadAverage = { before, after: loadavg()[0]!, cores: cpus().length };
+  const table = `${liveTable(runs, dis)}\n${frames[0]!.width}×${frames[0]!.height}, model fitted on frames 0–${TRAIN_FRAMES - 1} (${o.preset}); load average ${before.toFixed(1)} → ${loadAverage.after.toFixed(1)} on ${loadAverage.cores} cores`;
+  return {
+    clip: file,
+    width: frames[0]!.width,
+    height: frames[0]!.height,
+    preset: o.preset,
+    trainFrames: TRAIN_FRAMES,
+    runs,
+    dis,
+    loadAverage,
+    table,
+  };
 }
 
 /** The fitted work dir of the clip's first frames (an `edit --work-dir` run), made once and reused. */
-async function fitOnce(video: string, workDir: string, o: LiveBenchOptions, onProgress: ProgressListener): Promise<void> {
+async function fitOnce(
+  video: string,
+  workDir: string,
+  o: LiveBenchOptions,
+  onProgress: ProgressListener,
+): Promise<void> {
   if (existsSync(join(workDir, 'model', 'fit.json')) && existsSync(join(workDir, 'edits', 'ref-0.png'))) return;
   await mkdir(workDir, { recursive: true });
-  await editVideo(video, { kind: 'look', name: 'cartoon' }, join(workDir, 'fitted.mp4'), { preset: o.preset, maxIterations: o.iterations, maxFrames: TRAIN_FRAMES, maxSide: 512, workDir }, onProgress);
+  await editVideo(
+    video,
+    { kind: 'look', name: 'cartoon' },
+    join(workDir, 'fitted.mp4'),
+    { preset: o.preset, maxIterations: o.iterations, maxFrames: TRAIN_FRAMES, maxSide: 512, workDir },
+    onProgress,
+  );
 }
 
-async function streamRun(workDir: string, frames: readonly RgbFrame[], mode: LiveRun['mode']): Promise<LiveRun> {
+async function streamRun(
+  workDir: string,
+  frames: readonly RgbFrame[],
+  mode: LiveRun['mode'],
+  synthesis: SynthesisMode,
+): Promise<LiveRun> {
   const policy: BackpressurePolicy = mode === 'sustained' ? 'block' : 'drop-oldest';
-  const session = await LiveEditSession.fromWorkDir(workDir, { sameVideo: true, policy, queueCapacity: mode === 'sustained' ? 8 : 2 });
+  const session = await LiveEditSession.fromWorkDir(workDir, {
+    sameVideo: true,
+    policy,
+    queueCapacity: mode === 'sustained' ? 8 : 2,
+    propagation: { synthesis },
+  });
   const out: EditedLiveFrame[] = [];
   const t0 = performance.now();
   try {
@@ -120,10 +162,12 @@ async function streamRun(workDir: string, frames: readonly RgbFrame[], mode: Liv
   const wall = (performance.now() - t0) / 1000;
   const stats = session.stats();
   const live = out.filter((f) => !f.isReference);
-  const mean = (pick: (f: EditedLiveFrame) => number) => live.reduce((s, f) => s + pick(f), 0) / Math.max(1, live.length);
+  const mean = (pick: (f: EditedLiveFrame) => number) =>
+    live.reduce((s, f) => s + pick(f), 0) / Math.max(1, live.length);
   return {
     mode,
     policy,
+    synthesis,
     frames: frames.length,
     edited: out.length,
     dropped: stats.dropped,
@@ -131,7 +175,11 @@ async function streamRun(workDir: string, frames: readonly RgbFrame[], mode: Liv
     fps: out.length / wall,
     latency: summarizeLatencies(out.map((f) => f.latencyMs)),
     processing: stats.processing,
-    stagesMs: { analyze: mean((f) => f.timingsMs.analyze), model: mean((f) => f.timingsMs.model), render: mean((f) => f.timingsMs.render) },
+    stagesMs: {
+      analyze: mean((f) => f.timingsMs.analyze),
+      model: mean((f) => f.timingsMs.model),
+      render: mean((f) => f.timingsMs.render),
+    },
     synthesizedPercent: 100 * mean((f) => f.synthesized),
   };
 }
@@ -167,19 +215,29 @@ print(json.dumps({"frames": len(times), "wallS": wall, "ms": times}))
 
 async function timeDis(video: string, frames: number): Promise<DisTiming | { skipped: string }> {
   return new Promise((done) => {
-    const child = execFile(settings().pythonBin, ['-', video, String(frames)], { env: { ...process.env, OMP_NUM_THREADS: '2' }, maxBuffer: 8 << 20 }, (err, stdout, stderr) => {
-      if (err) return done({ skipped: /No module named 'cv2'/.test(stderr) ? 'python3-opencv is not installed' : `DIS timing failed: ${stderr.trim().split('\n').pop()}` });
-      const r = JSON.parse(stdout) as { frames: number; wallS: number; ms: number[] };
-      const s = summarizeLatencies(r.ms);
-      done({ frames: r.frames, fps: r.frames / r.wallS, p50Ms: s.p50Ms, p95Ms: s.p95Ms });
-    });
+    const child = execFile(
+      settings().pythonBin,
+      ['-', video, String(frames)],
+      { env: { ...process.env, OMP_NUM_THREADS: '2' }, maxBuffer: 8 << 20 },
+      (err, stdout, stderr) => {
+        if (err)
+          return done({
+            skipped: /No module named 'cv2'/.test(stderr)
+              ? 'python3-opencv is not installed'
+              : `DIS timing failed: ${stderr.trim().split('\n').pop()}`,
+          });
+        const r = JSON.parse(stdout) as { frames: number; wallS: number; ms: number[] };
+        const s = summarizeLatencies(r.ms);
+        done({ frames: r.frames, fps: r.frames / r.wallS, p50Ms: s.p50Ms, p95Ms: s.p95Ms });
+      },
+    );
     child.stdin!.end(DIS_TIMING);
   });
 }
 
 function liveTable(runs: readonly LiveRun[], dis: LiveBenchResult['dis']): string {
   const rows = runs.map((r) => [
-    `StreamEdit live, ${r.mode} (${r.policy})`,
+    `StreamEdit live, ${r.mode} (${r.policy}${r.synthesis === 'off' ? ', warp only' : ''})`,
     `${r.edited}/${r.frames}`,
     f1(r.fps),
     `${f1(r.latency.p50Ms)} / ${f1(r.latency.p95Ms)}`,
@@ -190,8 +248,29 @@ function liveTable(runs: readonly LiveRun[], dis: LiveBenchResult['dis']): strin
   ]);
   rows.push(
     'fps' in dis
-      ? ['DIS propagation (OpenCV, calc + remap)', `${dis.frames}`, f1(dis.fps), `${f1(dis.p50Ms)} / ${f1(dis.p95Ms)}`, '—', '—', '—', '—']
+      ? [
+          'DIS propagation (OpenCV, calc + remap)',
+          `${dis.frames}`,
+          f1(dis.fps),
+          `${f1(dis.p50Ms)} / ${f1(dis.p95Ms)}`,
+          '—',
+          '—',
+          '—',
+          '—',
+        ]
       : [`DIS: ${dis.skipped}`, '—', '—', '—', '—', '—', '—', '—'],
   );
-  return formatTable(['method', 'frames out/in', 'fps', 'latency p50 / p95 ms', 'processing p50 / p95 ms', 'analyze / model / render ms', 'synth %', 'new refs'], rows);
+  return formatTable(
+    [
+      'method',
+      'frames out/in',
+      'fps',
+      'latency p50 / p95 ms',
+      'processing p50 / p95 ms',
+      'analyze / model / render ms',
+      'synth %',
+      'new refs',
+    ],
+    rows,
+  );
 }

@@ -66,22 +66,36 @@ export function register(program: Command): void {
     .option('--fps <n>', 'frame rate of raw stdin input (default 25)')
     .option('--frames <n>', 'edit only the first N input frames')
     .option('--max-side <n>', 'longer side of the working size of a warm-up (default STREAMEDIT_MAX_SIDE)')
-    .option('--warmup <n>', 'fit on the first N frames, then edit live (give the edit: --look, --overlay, --prompt or --keyframe)')
+    .option(
+      '--warmup <n>',
+      'fit on the first N frames, then edit live (give the edit: --look, --overlay, --prompt or --keyframe)',
+    )
     .addOption(new Option('--preset <name>', 'trainer preset of the warm-up').choices(['tiny', 'cpu']).default('tiny'))
     .option('--iterations <n>', "override the warm-up preset's training iterations")
-    .option('--work-dir <dir>', 'keep the warm-up\'s analysis, model and edits here (usable later as --model DIR)')
+    .option('--work-dir <dir>', "keep the warm-up's analysis, model and edits here (usable later as --model DIR)")
     .option('--keyframe <png>', 'warm-up edit: an edited keyframe (repeatable, pair with --at)', collect)
     .option('--at <index>', 'warm-up edit: frame index of the keyframe / overlay / look / prompt', collect)
     .option('--overlay <png>', 'warm-up edit: an RGBA overlay painted on the keyframe')
     .option('--look <name>', 'warm-up edit: a built-in look (see `streamedit looks`)')
     .option('--prompt <text>', 'warm-up edit: a text edit sent to STREAMEDIT_EDITOR_URL')
     .option('--window <n>', "--model: start from this fitted window's edited reference (default 0)")
-    .option('--same-video', '--model: the input is the analysed video itself (its reference frames come out as their edits)')
+    .option(
+      '--same-video',
+      '--model: the input is the analysed video itself (its reference frames come out as their edits)',
+    )
     .option('--no-arr', 'never replace the reference')
     .option('--arr-threshold <x>', `uncertainty score that replaces the reference (default ${DEFAULT_ARR.threshold})`)
     .option('--budget <n>', `references allowed per 100 frames (default ${DEFAULT_ARR.budgetPer100})`)
-    .addOption(new Option('--synthesis <mode>', 'guided synthesis of uncertain pixels').choices(['off', 'uncertain', 'full']).default('uncertain'))
-    .addOption(new Option('--policy <name>', 'a full input queue: wait, or drop the oldest frame').choices(['block', 'drop-oldest']).default('block'))
+    .addOption(
+      new Option('--synthesis <mode>', 'guided synthesis of uncertain pixels')
+        .choices(['off', 'uncertain', 'full'])
+        .default('uncertain'),
+    )
+    .addOption(
+      new Option('--policy <name>', 'a full input queue: wait, or drop the oldest frame')
+        .choices(['block', 'drop-oldest'])
+        .default('block'),
+    )
     .option('--queue <n>', 'input queue capacity', '8')
     .option('--events', 'stderr carries JSON lines only: events, periodic stats, the final stats')
     .option('--no-progress', 'no progress on stderr')
@@ -89,7 +103,8 @@ export function register(program: Command): void {
 }
 
 async function runLive(o: LiveFlags): Promise<void> {
-  if (Boolean(o.model) === Boolean(o.warmup)) throw new InputError('Give either --model DIR (a finished edit) or --warmup N with an edit, not both or neither.');
+  if (Boolean(o.model) === Boolean(o.warmup))
+    throw new InputError('Give either --model DIR (a finished edit) or --warmup N with an edit, not both or neither.');
   liveOutputKind(o.output); // a bad output name fails before anything starts
   const bars = progressBars(o.progress && !o.events);
   const session = await openSession(o, bars.listener);
@@ -123,7 +138,11 @@ async function openSession(o: LiveFlags, onProgress: ProgressListener): Promise<
     onProgress,
   };
   if (o.model) {
-    return LiveEditSession.fromWorkDir(resolve(o.model), { ...common, window: o.window ? parseCount(o.window, '--window', 0) : 0, sameVideo: o.sameVideo ?? false });
+    return LiveEditSession.fromWorkDir(resolve(o.model), {
+      ...common,
+      window: o.window ? parseCount(o.window, '--window', 0) : 0,
+      sameVideo: o.sameVideo ?? false,
+    });
   }
   return LiveEditSession.warmUp({
     ...common,
@@ -138,24 +157,37 @@ async function openSession(o: LiveFlags, onProgress: ProgressListener): Promise<
 function arrOptions(o: LiveFlags): ArrOptions | false {
   if (!o.arr) return false;
   const threshold = o.arrThreshold === undefined ? DEFAULT_ARR.threshold : Number(o.arrThreshold);
-  if (!(threshold >= 0 && threshold <= 1)) throw new InputError(`--arr-threshold must be a fraction between 0 and 1, got "${o.arrThreshold}".`);
-  return { ...DEFAULT_ARR, threshold, budgetPer100: o.budget ? parseCount(o.budget, '--budget', 0) : DEFAULT_ARR.budgetPer100 };
+  if (!(threshold >= 0 && threshold <= 1))
+    throw new InputError(`--arr-threshold must be a fraction between 0 and 1, got "${o.arrThreshold}".`);
+  return {
+    ...DEFAULT_ARR,
+    threshold,
+    budgetPer100: o.budget ? parseCount(o.budget, '--budget', 0) : DEFAULT_ARR.budgetPer100,
+  };
 }
 
 /** The input frames at the session's working size, and their frame rate. */
-async function openInput(o: LiveFlags, session: LiveEditSession): Promise<{ frames: AsyncIterable<RgbFrame>; fps: Fps }> {
+async function openInput(
+  o: LiveFlags,
+  session: LiveEditSession,
+): Promise<{ frames: AsyncIterable<RgbFrame>; fps: Fps }> {
   const count = o.frames ? parseCount(o.frames, '--frames', 1) : undefined;
   if (o.input === '-') {
     if (!o.size) throw new InputError('Raw input on stdin needs its frame size: add --size WIDTHxHEIGHT.');
     const m = /^(\d+)x(\d+)$/.exec(o.size);
-    if (!m || Number(m[1]) < 2 || Number(m[2]) < 2) throw new InputError(`--size must look like 512x512, got "${o.size}".`);
+    if (!m || Number(m[1]) < 2 || Number(m[2]) < 2)
+      throw new InputError(`--size must look like 512x512, got "${o.size}".`);
     const fps = o.fps ? parseCount(o.fps, '--fps', 1) : 25;
     return { frames: limit(rawFrames(process.stdin, Number(m[1]), Number(m[2])), count), fps: { num: fps, den: 1 } };
   }
   const info = await probeVideo(resolve(o.input));
   // A fitted model edits frames at its working size: decode the input to the same longer side.
   const size = session.frameSize;
-  const maxSide = size ? Math.max(size.width, size.height) : o.maxSide ? parseCount(o.maxSide, '--max-side', 16) : settings().maxSide;
+  const maxSide = size
+    ? Math.max(size.width, size.height)
+    : o.maxSide
+      ? parseCount(o.maxSide, '--max-side', 16)
+      : settings().maxSide;
   return { frames: decodeFrames(info, { maxSide, count }), fps: info.fps };
 }
 
@@ -172,7 +204,11 @@ async function* limit<T>(items: AsyncIterable<T>, count: number | undefined): As
  * Feeds `frames` into the session while `onFrame` takes the edited ones; the first failure (input, session or
  * output) stops both sides and is the one thrown.
  */
-export async function pumpFrames(session: LiveEditSession, frames: AsyncIterable<RgbFrame>, onFrame: (f: EditedLiveFrame) => Promise<void>): Promise<void> {
+export async function pumpFrames(
+  session: LiveEditSession,
+  frames: AsyncIterable<RgbFrame>,
+  onFrame: (f: EditedLiveFrame) => Promise<void>,
+): Promise<void> {
   let first: unknown;
   const fail = async (err: unknown) => {
     first ??= err;
@@ -209,8 +245,12 @@ function reporter(o: LiveFlags, session: LiveEditSession) {
       return;
     }
     if (!o.progress) return;
-    if (e.type === 'reference-replaced') process.stderr.write(`live: frame ${e.frame} is the new reference (${e.cause}, score ${e.score.toFixed(3)})\n`);
-    if (e.type === 'ready' && e.warmup) process.stderr.write(`live: fitted on ${e.warmup.frames} frames (${e.warmup.iterations} iterations, ${(e.warmup.ms / 1000).toFixed(1)} s)\n`);
+    if (e.type === 'reference-replaced')
+      process.stderr.write(`live: frame ${e.frame} is the new reference (${e.cause}, score ${e.score.toFixed(3)})\n`);
+    if (e.type === 'ready' && e.warmup)
+      process.stderr.write(
+        `live: fitted on ${e.warmup.frames} frames (${e.warmup.iterations} iterations, ${(e.warmup.ms / 1000).toFixed(1)} s)\n`,
+      );
   });
   const summary = () => {
     const s = session.stats();
@@ -234,7 +274,10 @@ function reporter(o: LiveFlags, session: LiveEditSession) {
     end() {
       const s = summary();
       if (o.events) line({ type: 'end', ...s });
-      else if (o.progress) process.stderr.write(`live: done, ${s.edited} frames edited (${s.fps.toFixed(1)} fps), ${s.dropped} dropped, ${s.references} new reference(s), latency p95 ${s.latency.p95Ms.toFixed(0)} ms\n`);
+      else if (o.progress)
+        process.stderr.write(
+          `live: done, ${s.edited} frames edited (${s.fps.toFixed(1)} fps), ${s.dropped} dropped, ${s.references} new reference(s), latency p95 ${s.latency.p95Ms.toFixed(0)} ms\n`,
+        );
     },
   };
 }

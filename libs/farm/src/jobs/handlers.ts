@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { isInputError } from '@streamedit/pipeline';
 import type { StageTelemetry, StageWatch } from '../metrics/stage-telemetry';
 import type { ArtifactStore } from '../storage/artifact-store';
+import { isTransientError } from '../storage/retry';
 import { jobKeys } from '../storage/keys';
 import type { FlowScheduler } from './flows';
 import type { JobRecord, RenderWindow } from './job-record';
@@ -279,8 +280,18 @@ async function settleFailure(
   const attempts = job.opts.attempts ?? 1;
   const last = job.attemptsMade + 1 >= attempts;
   log.error({ err, last }, 'stage failed');
-  if (last) await failRecord(deps.repo, id, `The ${stage} stage failed after ${attempts} attempt(s): ${message}`);
+  if (last) await failRecord(deps.repo, id, finalError(stage, attempts, err, message));
   return new StageFailure('fault', err instanceof Error ? err : new Error(message));
+}
+
+/**
+ * The record's error after the last attempt. A storage or network outage says so, and that the job can be retried
+ * once it is back (an operator's retry copies the stored checkpoints, so training resumes where it stopped).
+ */
+function finalError(stage: StageName, attempts: number, err: unknown, message: string): string {
+  const head = `The ${stage} stage failed after ${attempts} attempt(s)`;
+  if (!isTransientError(err)) return `${head}: ${message}`;
+  return `${head}: the artifact storage did not answer (${message}). Retry the job once storage is back: it resumes from its stored checkpoints.`;
 }
 
 /** Marks the record failed unless it already ended (a cancel wins over a failure it caused). */

@@ -88,6 +88,11 @@ export interface JobRecord {
   readonly finishedAt: string | null;
   /** Monotonic sequence number: the listing order and pagination cursor. */
   readonly seq: number;
+  /**
+   * The API key that created the job (its public id, never the key), or null when auth was off. A key sees only
+   * its own jobs; set once at creation, never patched.
+   */
+  readonly owner?: string | null;
 }
 
 /** The fields a repository update may change (state changes go through the state machine). */
@@ -103,7 +108,7 @@ const JSON_FIELDS = ['edit', 'input', 'frames', 'iterations', 'windows'] as cons
 /** Timings are one hash field per stage (`timing:train`), added to atomically with HINCRBY. */
 export const TIMING_FIELD_PREFIX = 'timing:';
 const NUMBER_FIELDS = ['progress', 'windowsDone', 'seq'] as const;
-const NULLABLE_STRING_FIELDS = ['stage', 'error', 'startedAt', 'finishedAt'] as const;
+const NULLABLE_STRING_FIELDS = ['stage', 'error', 'startedAt', 'finishedAt', 'owner'] as const;
 
 /** A record (or patch) as Redis hash fields: strings only; JSON for nested values; '' for null. */
 export function toHash(fields: Partial<JobRecord>): Record<string, string> {

@@ -19,6 +19,8 @@ export const JOB_KEYS = {
   all: 'farm:jobs',
   /** Jobs in one state, scored by `seq`. */
   byState: (state: JobState) => `farm:jobs:${state}`,
+  /** Jobs of one owner (API key id), scored by `seq`. */
+  byOwner: (owner: string) => `farm:jobs:owner:${owner}`,
   seq: 'farm:jobs:seq',
   idempotency: (key: string) => `farm:idem:${createHash('sha256').update(key).digest('hex')}`,
   /** Pub/sub channel of record changes (the API's SSE streams read it). */
@@ -79,12 +81,13 @@ export class JobRepository {
     const now = new Date().toISOString();
     const full: JobRecord = { ...record, state: 'queued', seq, createdAt: now, updatedAt: now };
     // Ids are server-generated UUIDs, so a collision is not a case to handle; one transaction writes hash + indexes.
-    await this.redis
+    const m = this.redis
       .multi()
       .hset(JOB_KEYS.record(record.id), toHash(full))
       .zadd(JOB_KEYS.all, seq, record.id)
-      .zadd(JOB_KEYS.byState('queued'), seq, record.id)
-      .exec();
+      .zadd(JOB_KEYS.byState('queued'), seq, record.id);
+    if (full.owner) m.zadd(JOB_KEYS.byOwner(full.owner), seq, record.id);
+    await m.exec();
     await this.publish(full);
     return full;
   }
@@ -132,8 +135,12 @@ export class JobRepository {
     await this.redis.hincrby(key, `${TIMING_FIELD_PREFIX}${stage}`, Math.max(0, Math.round(ms)));
   }
 
-  /** Newest first; `state` filters; `cursor` is a previous page's `nextCursor`. */
-  async list(options: { state?: JobState; limit: number; cursor?: string | null }): Promise<JobPage> {
+  /**
+   * Newest first; `state` filters; `cursor` is a previous page's `nextCursor`; `owner` keeps one API key's jobs
+   * (read from the owner's index, filtered by state while paging).
+   */
+  async list(options: { state?: JobState; limit: number; cursor?: string | null; owner?: string }): Promise<JobPage> {
+    if (options.owner !== undefined) return this.listOwned({ ...options, owner: options.owner });
     const key = options.state ? JOB_KEYS.byState(options.state) : JOB_KEYS.all;
     const max = options.cursor ? `(${decodeCursor(options.cursor)}` : '+inf';
     const ids = await this.redis.zrevrangebyscore(key, max, '-inf', 'LIMIT', 0, options.limit);
@@ -143,6 +150,44 @@ export class JobRepository {
     const items = hashes.filter((h) => h.state).map(fromHash);
     const last = items[items.length - 1];
     return { items, nextCursor: ids.length === options.limit && last ? encodeCursor(last.seq) : null };
+  }
+
+  /** One owner's jobs, newest first; a state filter skips the others, reading at most 20 batches per page. */
+  private async listOwned(options: {
+    state?: JobState;
+    limit: number;
+    cursor?: string | null;
+    owner: string;
+  }): Promise<JobPage> {
+    const items: JobRecord[] = [];
+    const batch = Math.max(options.limit, 50);
+    let below = options.cursor ? decodeCursor(options.cursor) : undefined;
+    for (let round = 0; round < 20; round++) {
+      const max = below === undefined ? '+inf' : `(${below}`;
+      const flat = await this.redis.zrevrangebyscore(
+        JOB_KEYS.byOwner(options.owner),
+        max,
+        '-inf',
+        'WITHSCORES',
+        'LIMIT',
+        0,
+        batch,
+      );
+      const pipeline = this.redis.pipeline();
+      for (let i = 0; i < flat.length; i += 2) pipeline.hgetall(JOB_KEYS.record(flat[i]!));
+      const hashes = ((await pipeline.exec()) ?? []).map(([, h]) => h as Record<string, string>);
+      for (const [i, hash] of hashes.entries()) {
+        below = Number(flat[2 * i + 1]);
+        if (!hash.state) continue;
+        const record = fromHash(hash);
+        if (options.state && record.state !== options.state) continue;
+        items.push(record);
+        if (items.length === options.limit) return { items, nextCursor: encodeCursor(record.seq) };
+      }
+      if (flat.length < 2 * batch) return { items, nextCursor: null };
+    }
+    // Many of the owner's jobs are in other states: hand back what was found and where the scan stopped.
+    return { items, nextCursor: below === undefined ? null : encodeCursor(below) };
   }
 
   /** How many jobs are in each state. */
@@ -155,7 +200,9 @@ export class JobRepository {
 
   /** Removes a record and its index entries (a rejected upload whose record was already created). */
   async delete(id: string): Promise<void> {
+    const owner = await this.redis.hget(JOB_KEYS.record(id), 'owner');
     const m = this.redis.multi().del(JOB_KEYS.record(id)).zrem(JOB_KEYS.all, id);
+    if (owner) m.zrem(JOB_KEYS.byOwner(owner), id);
     for (const state of JOB_STATES) m.zrem(JOB_KEYS.byState(state), id);
     await m.exec();
   }

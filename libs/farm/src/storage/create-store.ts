@@ -1,11 +1,15 @@
 import type { FarmConfig } from '../config';
 import type { ArtifactStore } from './artifact-store';
+import { ChecksummedArtifactStore } from './checksums';
 import { LocalArtifactStore } from './local-store';
 import { S3ArtifactStore } from './s3-store';
 
-/** The artifact store the settings name (`FARM_STORAGE`); creates the bucket first when `S3_CREATE_BUCKET` is set. */
+/**
+ * The artifact store the settings name (`FARM_STORAGE`), every object checked against the sha256 recorded when it
+ * was written (`ChecksummedArtifactStore`); creates the bucket first when `S3_CREATE_BUCKET` is set.
+ */
 export async function createArtifactStore(config: FarmConfig): Promise<ArtifactStore> {
-  if (config.storage === 'local') return new LocalArtifactStore(config.localDir);
+  if (config.storage === 'local') return new ChecksummedArtifactStore(new LocalArtifactStore(config.localDir));
   const store = new S3ArtifactStore({
     bucket: config.s3Bucket,
     region: config.s3Region,
@@ -18,5 +22,5 @@ export async function createArtifactStore(config: FarmConfig): Promise<ArtifactS
         : undefined,
   });
   if (config.s3CreateBucket) await store.ensureBucket();
-  return store;
+  return new ChecksummedArtifactStore(store);
 }

@@ -2,9 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Options of {@link withRetry}. */
 export interface RetryOptions {
-  /** Total attempts including the first. Default 4. */
+  /**
+   * Total attempts including the first. Default 6: with the default delays the waits add up to about 15 s
+   * (0.5 + 1 + 2 + 4 + 8), so a storage restart or failover of ~10 s costs a pause, not a failed stage.
+   */
   readonly attempts?: number;
-  /** Delay before the second attempt; doubles each time, with ±25 % jitter. Default 200 ms. */
+  /** Delay before the second attempt; doubles each time, with ±25 % jitter. Default 500 ms. */
   readonly baseDelayMs?: number;
   readonly signal?: AbortSignal;
 }
@@ -41,8 +44,8 @@ export function isTransientError(err: unknown): boolean {
  * this covers whole operations the SDK cannot replay (a file upload re-read from disk, a download restarted).
  */
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
-  const attempts = options.attempts ?? 4;
-  const base = options.baseDelayMs ?? 200;
+  const attempts = options.attempts ?? 6;
+  const base = options.baseDelayMs ?? 500;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);

@@ -13,7 +13,7 @@ import { probeVideo, workingSize } from '../media/video-info';
 import { noProgress, type ProgressListener } from '../progress';
 import { settings } from '../settings';
 import { analyzeVideo, loadAnalysis } from './analyze';
-import { fitModel, loadFit } from './fit';
+import { fitDirName, fitModel, loadFit } from './fit';
 import { ModelCorrespondence } from './model-correspondence';
 import { workLayout } from './work-dir';
 import { DEFAULT_PROPAGATION, windowReference, type EditedReference, type PropagationOptions } from './propagate';
@@ -29,7 +29,8 @@ export interface EditVideoOptions {
   /** Edit only the first N frames [all]. */
   readonly maxFrames?: number;
   readonly maxSide?: number;
-  readonly arr?: ArrOptions;
+  /** ARR parameters [DEFAULT_ARR]; `false` = one reference per keyframe, no replacement. */
+  readonly arr?: ArrOptions | false;
   readonly propagation?: Partial<PropagationOptions>;
   /** JSON report path [none]. */
   readonly report?: string;
@@ -88,10 +89,12 @@ export async function editVideo(
       (await analyzeVideo(input, workDir, { maxFrames: options.maxFrames, maxSide: options.maxSide }, onProgress));
     const frames = await FrameStore.open(join(workDir, 'frames'));
     const t1 = Date.now();
-    const reused = options.reuse ? await loadFit(workLayout(workDir).model, analysis.count) : undefined;
+    const arr = options.arr === false ? undefined : (options.arr ?? DEFAULT_ARR);
+    const modelDir = fitDirName(arr !== undefined, false);
+    const reused = options.reuse ? await loadFit(join(workDir, modelDir), analysis.count) : undefined;
     const fit = reused?.windows[0]?.reference === edits[0]?.at ? reused! : await fitModel(
       workDir,
-      { preset: options.preset ?? 'cpu', maxIterations: options.maxIterations, keyframes: edits.map((e) => e.at), arr: options.arr ?? DEFAULT_ARR },
+      { preset: options.preset ?? 'cpu', maxIterations: options.maxIterations, keyframes: edits.map((e) => e.at), arr, modelDir },
       onProgress,
     );
     const t2 = Date.now();

@@ -96,6 +96,11 @@ export async function fitModel(workDir: string, options: FitOptions, onProgress:
   }
 }
 
+/** The model folder of a kind of fit in a work dir: `model` (ARR), `model-single` (one reference), `-split` (streaming split). */
+export function fitDirName(arr: boolean, split: boolean): string {
+  return `model${arr ? '' : '-single'}${split ? '-split' : ''}`;
+}
+
 /** A finished fit in `modelDir` (its `fit.json` and model) over `frameCount` frames, if there is one (benchmarks reuse it). */
 export async function loadFit(modelDir: string, frameCount: number): Promise<FitResult | undefined> {
   try {

@@ -8,7 +8,7 @@ import { psnr } from '../metrics/psnr';
 import { ssim } from '../metrics/ssim';
 import { noProgress, type ProgressListener } from '../progress';
 import { analyzeVideo, loadAnalysis, type Analysis } from './analyze';
-import { fitModel, loadFit } from './fit';
+import { fitDirName, fitModel, loadFit } from './fit';
 import { LandmarkCorrespondence } from './landmark-correspondence';
 import { ModelCorrespondence } from './model-correspondence';
 import { DEFAULT_PROPAGATION, propagateEdit, type CorrespondenceSource, type SynthesisMode } from './propagate';
@@ -137,7 +137,7 @@ async function fitAndScore(
     windows = [{ reference: 0, start: 0, end: analysis.count, cause: 'first' }];
   } else {
     // One folder per kind of fit, so a benchmark can reuse each (`reuse`).
-    const modelDir = `model${o.arr ? '' : '-single'}${trainFrames === undefined ? '' : '-split'}`;
+    const modelDir = fitDirName(o.arr !== undefined, trainFrames !== undefined);
     const reused = o.reuse ? await loadFit(join(workDir, modelDir), analysis.count) : undefined;
     const fit = reused ?? await fitModel(
       workDir,

@@ -29,7 +29,8 @@ export class BoundedQueue<T> {
     readonly policy: BackpressurePolicy,
     private readonly onDrop: (item: T) => void = () => {},
   ) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`queue capacity must be ≥ 1, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`queue capacity must be ≥ 1, got ${capacity}`);
   }
 
   /** Items waiting (not counting producers blocked on a full queue). */

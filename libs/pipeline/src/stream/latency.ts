@@ -27,7 +27,8 @@ export class LatencyWindow {
 export function summarizeLatencies(values: readonly number[]): LatencySummary {
   if (values.length === 0) return { count: 0, meanMs: 0, p50Ms: 0, p95Ms: 0, maxMs: 0 };
   const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+  const rank = (p: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
   return {
     count: sorted.length,
     meanMs: sorted.reduce((s, v) => s + v, 0) / sorted.length,

@@ -36,8 +36,15 @@ export async function liveCorrespondence(
   tau: number,
 ): Promise<LiveCorrespondence> {
   const { width, height } = model.shape;
-  const initFlow = ref.warp && cur.landmarks ? ref.warp.field(cur.landmarks).flow.data : new Float32Array(2 * width * height);
-  const p = await model.predict({ refImage: ref.frame.modelImage, curImage: cur.modelImage, refFeat: ref.frame.features, curFeat: cur.features, initFlow });
+  const initFlow =
+    ref.warp && cur.landmarks ? ref.warp.field(cur.landmarks).flow.data : new Float32Array(2 * width * height);
+  const p = await model.predict({
+    refImage: ref.frame.modelImage,
+    curImage: cur.modelImage,
+    refFeat: ref.frame.features,
+    curFeat: cur.features,
+    initFlow,
+  });
   const score = uncertainFraction(p.sigma, cur.personMask, tau);
   return { correspondence: toWorkingSize(p.flow, p.sigma, cur.image.width, cur.image.height), score };
 }

@@ -47,12 +47,24 @@ export function toLiveFrame(
     );
   }
   const size = { width: shape.width, height: shape.height };
-  const landmarks = observation.face && observation.landmarks ? scaleLandmarks(observation.landmarks, image, size) : undefined;
-  return { index, image, modelImage: frameToModelInput(image, shape.width, shape.height), features, landmarks, personMask: personMaskAt(observation.mask, image, size) };
+  const landmarks =
+    observation.face && observation.landmarks ? scaleLandmarks(observation.landmarks, image, size) : undefined;
+  return {
+    index,
+    image,
+    modelImage: frameToModelInput(image, shape.width, shape.height),
+    features,
+    landmarks,
+    personMask: personMaskAt(observation.mask, image, size),
+  };
 }
 
 /** Person confidence (0..255 at frame size) → 0/1 at model size. */
-function personMaskAt(mask: Uint8Array, frame: { width: number; height: number }, size: { width: number; height: number }): Uint8Array {
+function personMaskAt(
+  mask: Uint8Array,
+  frame: { width: number; height: number },
+  size: { width: number; height: number },
+): Uint8Array {
   const confidence = new Float32Array(mask.length);
   for (let i = 0; i < mask.length; i++) confidence[i] = mask[i]! / 255;
   const small = resizeAreaPlanar(confidence, 1, frame.width, frame.height, size.width, size.height);
@@ -96,5 +108,11 @@ export async function cachedLiveFrame(
 ): Promise<LiveFrame> {
   const [image, features, mask] = await Promise.all([work.frames.read(i), work.features.read(i), work.track.maskAt(i)]);
   const landmarks = work.track.landmarksAt(i);
-  return toLiveFrame(index, image, { face: landmarks !== undefined, landmarks, mask }, checkGrid(features, shape), shape);
+  return toLiveFrame(
+    index,
+    image,
+    { face: landmarks !== undefined, landmarks, mask },
+    checkGrid(features, shape),
+    shape,
+  );
 }

@@ -18,7 +18,10 @@ export async function* rawFrames(stream: Readable, width: number, height: number
   const size = width * height * 3;
   let n = 0;
   for await (const bytes of frameBytes(stream, size)) {
-    if (bytes.length !== size) throw new InputError(`The raw input ended inside frame ${n} (${bytes.length} of ${size} bytes): send whole ${width}×${height} RGB24 frames.`);
+    if (bytes.length !== size)
+      throw new InputError(
+        `The raw input ended inside frame ${n} (${bytes.length} of ${size} bytes): send whole ${width}×${height} RGB24 frames.`,
+      );
     n++;
     yield createFrame(width, height, bytes);
   }
@@ -32,7 +35,9 @@ export function liveOutputKind(target: string): LiveOutputKind {
   if (target === '-') return 'raw';
   if (/\.m3u8$/i.test(target)) return 'hls';
   if (/\.mp4$/i.test(target)) return 'mp4';
-  throw new InputError(`Cannot tell the output format of "${target}": name a .m3u8 (HLS), a .mp4, or - (raw RGB on stdout).`);
+  throw new InputError(
+    `Cannot tell the output format of "${target}": name a .m3u8 (HLS), a .mp4, or - (raw RGB on stdout).`,
+  );
 }
 
 /** A sink for edited frames: `write` waits while the output is busy (backpressure reaches the session). */
@@ -62,18 +67,57 @@ export async function openLiveSink(target: string, options: LiveSinkOptions): Pr
   if (kind === 'raw') return new ChannelSink((frames) => writeRaw(frames, options.stdout ?? process.stdout));
   const out = resolve(target);
   await mkdir(dirname(out), { recursive: true });
-  if (kind === 'mp4') return new ChannelSink((frames) => encodeVideo(frames, { out, fps: options.fps, preset: 'veryfast' }).then(() => undefined));
+  if (kind === 'mp4')
+    return new ChannelSink((frames) =>
+      encodeVideo(frames, { out, fps: options.fps, preset: 'veryfast' }).then(() => undefined),
+    );
   return new ChannelSink((frames) => writeHls(frames, out, options));
 }
 
 /** ffmpeg's hls muxer fed with raw RGB on stdin; keyframes every segment so each segment plays on its own. */
-export function hlsCommand(o: { width: number; height: number; fps: Fps; playlist: string; segmentSeconds: number }): FfmpegSpec {
+export function hlsCommand(o: {
+  width: number;
+  height: number;
+  fps: Fps;
+  playlist: string;
+  segmentSeconds: number;
+}): FfmpegSpec {
   const gop = String(Math.max(1, Math.round((o.segmentSeconds * o.fps.num) / o.fps.den)));
   const base = basename(o.playlist).replace(/\.m3u8$/i, '');
   return {
-    inputs: [{ source: PIPE, options: ['-hide_banner', '-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-video_size', `${o.width}x${o.height}`, '-framerate', `${o.fps.num}/${o.fps.den}`] }],
+    inputs: [
+      {
+        source: PIPE,
+        options: [
+          '-hide_banner',
+          '-v',
+          'error',
+          '-f',
+          'rawvideo',
+          '-pix_fmt',
+          'rgb24',
+          '-video_size',
+          `${o.width}x${o.height}`,
+          '-framerate',
+          `${o.fps.num}/${o.fps.den}`,
+        ],
+      },
+    ],
     outputOptions: [
-      ...['-map', '0:v:0', '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-crf', '20', '-pix_fmt', 'yuv420p'],
+      ...[
+        '-map',
+        '0:v:0',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-tune',
+        'zerolatency',
+        '-crf',
+        '20',
+        '-pix_fmt',
+        'yuv420p',
+      ],
       ...['-g', gop, '-keyint_min', gop, '-sc_threshold', '0'],
       ...['-f', 'hls', '-hls_time', String(o.segmentSeconds), '-hls_list_size', '0', '-hls_playlist_type', 'event'],
       ...['-hls_segment_filename', join(dirname(o.playlist), `${base}_%05d.ts`)],
@@ -91,7 +135,10 @@ async function writeHls(frames: AsyncIterable<RgbFrame>, playlist: string, optio
     yield head.value.data;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value.data;
   }
-  await runFfmpeg(hlsCommand({ width, height, fps: options.fps, playlist, segmentSeconds: options.segmentSeconds ?? 2 }), Readable.from(bytes(), { objectMode: false }));
+  await runFfmpeg(
+    hlsCommand({ width, height, fps: options.fps, playlist, segmentSeconds: options.segmentSeconds ?? 2 }),
+    Readable.from(bytes(), { objectMode: false }),
+  );
 }
 
 async function writeRaw(frames: AsyncIterable<RgbFrame>, out: Writable): Promise<void> {

@@ -15,13 +15,27 @@ import { logger } from '../log';
 import type { Fps } from '../media/ffmpeg-commands';
 import { ModelStore } from '../models/model-store';
 import { noProgress, type ProgressListener } from '../progress';
-import { DEFAULT_PROPAGATION, editedReferenceFor, editWeights, renderPropagatedFrame, type EditedReference, type PropagationOptions } from '../job/propagate';
+import {
+  DEFAULT_PROPAGATION,
+  editedReferenceFor,
+  editWeights,
+  renderPropagatedFrame,
+  type EditedReference,
+  type PropagationOptions,
+} from '../job/propagate';
 import type { NearestNeighbourField } from '../synthesis/types';
 import { BoundedQueue, QueueClosedError, type BackpressurePolicy } from './bounded-queue';
 import { LatencyWindow, type LatencySummary } from './latency';
 import { liveCorrespondence, liveReference, type LiveReference } from './live-correspondence';
 import { cachedLiveFrame, LiveAnalyzer, type LiveFrame } from './live-frame';
-import { loadStartReference, openAnalysis, readEditedReference, readFittedEdit, type FittedEdit, type StartReference } from './live-source';
+import {
+  loadStartReference,
+  openAnalysis,
+  readEditedReference,
+  readFittedEdit,
+  type FittedEdit,
+  type StartReference,
+} from './live-source';
 import { OnlineArr } from './online-arr';
 import { checkWarmUpEdit, warmUpFit } from './warmup';
 
@@ -41,6 +55,11 @@ export interface LiveSessionOptions {
   readonly outputCapacity?: number;
   /** Frames analysed (landmarks, features) ahead of the one being rendered [1]. */
   readonly analyzeAhead?: number;
+  /**
+   * Intra-op threads of the correspondence model [1]: it runs while the next frame's features run in their own ONNX
+   * session, so more threads oversubscribe the cores (measured on 2 cores: 12 ms per prediction with 1, 22 with 2).
+   */
+  readonly modelThreads?: number;
   /** A landmark detector to use (the caller closes it) [a Chromium detector owned by the session]. */
   readonly detector?: LandmarkDetector;
   readonly store?: ModelStore;
@@ -78,7 +97,12 @@ export interface WarmUpOptions extends LiveSessionOptions {
 
 /** Events of a live session (also the JSON messages of the stream API). */
 export type LiveEvent =
-  | { readonly type: 'ready'; readonly width: number; readonly height: number; readonly warmup?: { readonly frames: number; readonly iterations: number; readonly ms: number } }
+  | {
+      readonly type: 'ready';
+      readonly width: number;
+      readonly height: number;
+      readonly warmup?: { readonly frames: number; readonly iterations: number; readonly ms: number };
+    }
   | {
       readonly type: 'reference-replaced';
       /** The stream frame that became the reference. */
@@ -157,7 +181,14 @@ interface Engine {
 
 /** How a session gets its engine: at once (a work dir), or from the first frames (a warm-up). */
 type EngineSource =
-  | { readonly kind: 'fitted'; readonly fitted: FittedEdit; readonly start: StartReference; readonly model: CorrespondenceModel; readonly keyframes: ReadonlyMap<number, RgbFrame>; readonly startIndex: number | null }
+  | {
+      readonly kind: 'fitted';
+      readonly fitted: FittedEdit;
+      readonly start: StartReference;
+      readonly model: CorrespondenceModel;
+      readonly keyframes: ReadonlyMap<number, RgbFrame>;
+      readonly startIndex: number | null;
+    }
   | { readonly kind: 'warm-up'; readonly options: WarmUpOptions; readonly workDir: string };
 
 /**
@@ -228,7 +259,7 @@ export class LiveEditSession {
     const fitted = await readFittedEdit(workDir);
     const resources = await openResources(options);
     try {
-      const model = await CorrespondenceModel.load(fitted.onnxPath);
+      const model = await CorrespondenceModel.load(fitted.onnxPath, options.modelThreads ?? 1);
       const window = options.window ?? 0;
       const start = await loadStartReference(fitted, window, model.shape).catch(async (err: unknown) => {
         await model.release();
@@ -239,7 +270,14 @@ export class LiveEditSession {
       const cleanup = async () => {
         if (options.disposeWorkDir) await rm(workDir, { recursive: true, force: true });
       };
-      return new LiveEditSession({ kind: 'fitted', fitted, start, model, keyframes, startIndex }, options, resources.detector, resources.ownsDetector, resources.backbone, cleanup);
+      return new LiveEditSession(
+        { kind: 'fitted', fitted, start, model, keyframes, startIndex },
+        options,
+        resources.detector,
+        resources.ownsDetector,
+        resources.backbone,
+        cleanup,
+      );
     } catch (err) {
       await resources.release();
       throw err;
@@ -252,14 +290,22 @@ export class LiveEditSession {
    * the fit wait in the input queue (or are dropped, with `drop-oldest`).
    */
   static async warmUp(options: WarmUpOptions): Promise<LiveEditSession> {
-    if (!Number.isInteger(options.frames) || options.frames < 2) throw new InputError(`The warm-up needs at least 2 frames, got ${options.frames}.`);
+    if (!Number.isInteger(options.frames) || options.frames < 2)
+      throw new InputError(`The warm-up needs at least 2 frames, got ${options.frames}.`);
     checkWarmUpEdit(options.edit, options.frames);
     const resources = await openResources(options);
     const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'streamedit-live-')));
     const cleanup = async () => {
       if (!options.workDir) await rm(workDir, { recursive: true, force: true });
     };
-    return new LiveEditSession({ kind: 'warm-up', options, workDir }, options, resources.detector, resources.ownsDetector, resources.backbone, cleanup);
+    return new LiveEditSession(
+      { kind: 'warm-up', options, workDir },
+      options,
+      resources.detector,
+      resources.ownsDetector,
+      resources.backbone,
+      cleanup,
+    );
   }
 
   /** Working size frames must have (known from the first frame of a warm-up). */
@@ -274,16 +320,22 @@ export class LiveEditSession {
   async push(image: RgbFrame): Promise<number> {
     if (this.failure) throw this.failure;
     if (this.input.isClosed) throw new InputError('The live session takes no more frames: it was ended or closed.');
-    if (image.data.length !== image.width * image.height * 3) throw new InputError(`Frame ${this.counts.received} is not ${image.width}×${image.height} RGB: send width × height × 3 bytes.`);
+    if (image.data.length !== image.width * image.height * 3)
+      throw new InputError(
+        `Frame ${this.counts.received} is not ${image.width}×${image.height} RGB: send width × height × 3 bytes.`,
+      );
     this.size ??= { width: image.width, height: image.height };
     if (image.width !== this.size.width || image.height !== this.size.height) {
-      throw new InputError(`Frame ${this.counts.received} is ${image.width}×${image.height} but this session edits ${this.size.width}×${this.size.height} frames: send frames of that size.`);
+      throw new InputError(
+        `Frame ${this.counts.received} is ${image.width}×${image.height} but this session edits ${this.size.width}×${this.size.height} frames: send frames of that size.`,
+      );
     }
     const index = this.counts.received++;
     try {
       await this.input.push({ index, image, receivedAt: performance.now() });
     } catch (err) {
-      if (err instanceof QueueClosedError) throw this.failure ?? new InputError(`The live session was closed before frame ${index} could be edited.`);
+      if (err instanceof QueueClosedError)
+        throw this.failure ?? new InputError(`The live session was closed before frame ${index} could be edited.`);
       throw err;
     }
     return index;
@@ -352,7 +404,8 @@ export class LiveEditSession {
 
   private async run(): Promise<void> {
     try {
-      const engine = this.source.kind === 'fitted' ? this.fittedEngine(this.source) : await this.warmUpEngine(this.source);
+      const engine =
+        this.source.kind === 'fitted' ? this.fittedEngine(this.source) : await this.warmUpEngine(this.source);
       if (this.source.kind === 'fitted') this.emit({ type: 'ready', width: engine.width, height: engine.height });
       await this.editLive(engine);
       if (!this.closing) this.state = 'ended';
@@ -373,7 +426,14 @@ export class LiveEditSession {
     this.model = model;
     const analyzer = new LiveAnalyzer(this.detector, this.backbone, model.shape);
     const current = this.referenceFrom(model, start.frame, start.edited, source.startIndex, source.startIndex ?? 0);
-    this.engine = { model, analyzer, width: source.fitted.width, height: source.fitted.height, keyframes: source.keyframes, current };
+    this.engine = {
+      model,
+      analyzer,
+      width: source.fitted.width,
+      height: source.fitted.height,
+      keyframes: source.keyframes,
+      current,
+    };
     return this.engine;
   }
 
@@ -403,7 +463,7 @@ export class LiveEditSession {
       },
       options.onProgress ?? noProgress,
     );
-    const model = await CorrespondenceModel.load(warm.fitted.onnxPath);
+    const model = await CorrespondenceModel.load(warm.fitted.onnxPath, options.modelThreads ?? 1);
     this.model = model;
     const analysis = await openAnalysis(workDir);
     try {
@@ -411,10 +471,22 @@ export class LiveEditSession {
       const startFrame = await cachedLiveFrame(first, analysis, model.shape);
       const analyzer = new LiveAnalyzer(this.detector, this.backbone, model.shape);
       const current = this.referenceFrom(model, startFrame, warm.keyframes.get(first)!, first, first);
-      const engine: Engine = { model, analyzer, width: warm.fitted.width, height: warm.fitted.height, keyframes: warm.keyframes, current };
+      const engine: Engine = {
+        model,
+        analyzer,
+        width: warm.fitted.width,
+        height: warm.fitted.height,
+        keyframes: warm.keyframes,
+        current,
+      };
       this.engine = engine;
       this.state = 'editing';
-      this.emit({ type: 'ready', width: engine.width, height: engine.height, warmup: { frames: buffered.length, iterations: warm.iterations, ms: Math.round(performance.now() - t0) } });
+      this.emit({
+        type: 'ready',
+        width: engine.width,
+        height: engine.height,
+        warmup: { frames: buffered.length, iterations: warm.iterations, ms: Math.round(performance.now() - t0) },
+      });
       for (const item of buffered) {
         if (this.closing) break;
         const started = performance.now();
@@ -429,12 +501,18 @@ export class LiveEditSession {
 
   /** The live loop: a pump analyses frames ahead (in order) while this loop renders them. */
   private async editLive(engine: Engine): Promise<void> {
-    const analysed = new BoundedQueue<{ item: Incoming; started: number; frame: Promise<{ frame: LiveFrame; ms: number }> }>(this.options.analyzeAhead ?? 1, 'block');
+    const analysed = new BoundedQueue<{
+      item: Incoming;
+      started: number;
+      frame: Promise<{ frame: LiveFrame; ms: number }>;
+    }>(this.options.analyzeAhead ?? 1, 'block');
     const pump = (async () => {
       try {
         for (let item = await this.input.shift(); item !== undefined; item = await this.input.shift()) {
           const started = performance.now();
-          const frame = engine.analyzer.analyze(item.index, item.image).then((f) => ({ frame: f, ms: performance.now() - started }));
+          const frame = engine.analyzer
+            .analyze(item.index, item.image)
+            .then((f) => ({ frame: f, ms: performance.now() - started }));
           frame.catch(() => undefined); // awaited in order by the loop below
           await analysed.push({ item, started, frame });
         }
@@ -461,7 +539,12 @@ export class LiveEditSession {
     }
   }
 
-  private async deliver(item: Incoming, frame: Omit<EditedLiveFrame, 'latencyMs' | 'index'>, started: number, timed: boolean): Promise<void> {
+  private async deliver(
+    item: Incoming,
+    frame: Omit<EditedLiveFrame, 'latencyMs' | 'index'>,
+    started: number,
+    timed: boolean,
+  ): Promise<void> {
     const now = performance.now();
     const latencyMs = now - item.receivedAt;
     if (timed) {
@@ -473,7 +556,11 @@ export class LiveEditSession {
   }
 
   /** One frame: a forced or fitted reference comes out as its edit; others are propagated, or start a new window. */
-  private async editFrame(engine: Engine, frame: LiveFrame, analyzeMs: number): Promise<Omit<EditedLiveFrame, 'latencyMs' | 'index'>> {
+  private async editFrame(
+    engine: Engine,
+    frame: LiveFrame,
+    analyzeMs: number,
+  ): Promise<Omit<EditedLiveFrame, 'latencyMs' | 'index'>> {
     const cur = engine.current;
     const given = engine.keyframes.get(frame.index);
     const asReference = (image: RgbFrame, score: number, modelMs = 0, renderMs = 0) => ({
@@ -496,25 +583,51 @@ export class LiveEditSession {
     const decision = this.arr?.decide(frame.index, frame.index - cur.since, score);
     if (decision) {
       // The pair (current reference, this frame) is exactly what editedReferenceFor asks for: reuse its answer.
-      const edited = await editedReferenceFor(cur.edited, { index: frame.index, original: frame.image }, { between: async () => correspondence }, tau);
+      const edited = await editedReferenceFor(
+        cur.edited,
+        { index: frame.index, original: frame.image },
+        { between: async () => correspondence },
+        tau,
+      );
       this.arr!.accept(frame.index);
       this.replaceReference(engine, frame, edited, decision);
       return asReference(edited, score, t1 - t0, performance.now() - t1);
     }
-    const rendered = await renderPropagatedFrame({ ref: cur.edited, current: frame.image, correspondence, weights: cur.weights, prevNnf: cur.prevNnf }, this.propagation);
+    const rendered = await renderPropagatedFrame(
+      { ref: cur.edited, current: frame.image, correspondence, weights: cur.weights, prevNnf: cur.prevNnf },
+      this.propagation,
+    );
     cur.prevNnf = rendered.nnf;
     const timingsMs = { analyze: analyzeMs, model: t1 - t0, render: performance.now() - t1 };
-    return { image: rendered.image, isReference: false, score, synthesized: rendered.synthesized, referenceFrame: cur.streamIndex, timingsMs };
+    return {
+      image: rendered.image,
+      isReference: false,
+      score,
+      synthesized: rendered.synthesized,
+      referenceFrame: cur.streamIndex,
+      timingsMs,
+    };
   }
 
-  private replaceReference(engine: Engine, frame: LiveFrame, edited: RgbFrame, why: { cause: 'uncertainty' | 'max-length' | 'keyframe'; score: number }): void {
+  private replaceReference(
+    engine: Engine,
+    frame: LiveFrame,
+    edited: RgbFrame,
+    why: { cause: 'uncertainty' | 'max-length' | 'keyframe'; score: number },
+  ): void {
     const previous = engine.current.streamIndex;
     engine.current = this.referenceFrom(engine.model, frame, edited, frame.index, frame.index);
     this.counts.references++;
     this.emit({ type: 'reference-replaced', frame: frame.index, score: why.score, cause: why.cause, previous });
   }
 
-  private referenceFrom(model: CorrespondenceModel, frame: LiveFrame, edited: RgbFrame, streamIndex: number | null, since: number): CurrentReference {
+  private referenceFrom(
+    model: CorrespondenceModel,
+    frame: LiveFrame,
+    edited: RgbFrame,
+    streamIndex: number | null,
+    since: number,
+  ): CurrentReference {
     return {
       live: liveReference(frame, model),
       edited: { index: streamIndex ?? -1, original: frame.image, edited },
@@ -526,7 +639,9 @@ export class LiveEditSession {
 }
 
 /** The landmark detector (started now) and the backbone of a session. */
-async function openResources(options: LiveSessionOptions): Promise<{ detector: LandmarkDetector; ownsDetector: boolean; backbone: Backbone; release(): Promise<void> }> {
+async function openResources(
+  options: LiveSessionOptions,
+): Promise<{ detector: LandmarkDetector; ownsDetector: boolean; backbone: Backbone; release(): Promise<void> }> {
   const store = options.store ?? new ModelStore();
   const ownsDetector = options.detector === undefined;
   const detector = options.detector ?? new ChromiumLandmarkDetector({ modelStore: store });
@@ -551,6 +666,7 @@ async function openResources(options: LiveSessionOptions): Promise<{ detector: L
 /** The user's keyframe edits of a fitted work dir by frame index (windows whose cause is `keyframe`). */
 async function userKeyframes(fitted: FittedEdit): Promise<Map<number, RgbFrame>> {
   const out = new Map<number, RgbFrame>();
-  for (const [i, w] of fitted.windows.entries()) if (w.cause === 'keyframe') out.set(w.reference, await readEditedReference(fitted, i));
+  for (const [i, w] of fitted.windows.entries())
+    if (w.cause === 'keyframe') out.set(w.reference, await readEditedReference(fitted, i));
   return out;
 }

@@ -40,7 +40,9 @@ export async function readFittedEdit(workDir: string): Promise<FittedEdit> {
   const dirs = workLayout(workDir);
   const fitPath = join(dirs.model, 'fit.json');
   if (!existsSync(fitPath)) {
-    throw new InputError(`${workDir} holds no fitted model (no model/fit.json): run \`streamedit edit … --work-dir ${workDir}\` first.`);
+    throw new InputError(
+      `${workDir} holds no fitted model (no model/fit.json): run \`streamedit edit … --work-dir ${workDir}\` first.`,
+    );
   }
   const fit = JSON.parse(await readFile(fitPath, 'utf8')) as FitResult;
   // The work dir may have moved since the fit (a copy, a farm download): prefer the model beside fit.json.
@@ -48,12 +50,18 @@ export async function readFittedEdit(workDir: string): Promise<FittedEdit> {
   if (!onnxPath) throw new InputError(`${workDir} has no model/model.onnx: run the edit again with --work-dir.`);
   for (const i of fit.windows.keys()) {
     if (!existsSync(editedReferencePath(workDir, i))) {
-      throw new InputError(`${workDir} has no edits/ref-${i}.png (window ${i}'s edited reference): run the edit again with --work-dir.`);
+      throw new InputError(
+        `${workDir} has no edits/ref-${i}.png (window ${i}'s edited reference): run the edit again with --work-dir.`,
+      );
     }
   }
-  const meta = JSON.parse(await readFile(join(dirs.frames, 'frames.json'), 'utf8').catch(() => {
-    throw new InputError(`${workDir} has no analysed frames (frames/frames.json): run the edit again with --work-dir.`);
-  })) as { width: number; height: number; fps: { num: number; den: number } };
+  const meta = JSON.parse(
+    await readFile(join(dirs.frames, 'frames.json'), 'utf8').catch(() => {
+      throw new InputError(
+        `${workDir} has no analysed frames (frames/frames.json): run the edit again with --work-dir.`,
+      );
+    }),
+  ) as { width: number; height: number; fps: { num: number; den: number } };
   return { workDir, onnxPath, windows: fit.windows, width: meta.width, height: meta.height, fps: meta.fps };
 }
 
@@ -63,7 +71,11 @@ export function editedReferencePath(workDir: string, window: number): string {
 }
 
 /** Window `window`'s edited reference with its frame's model inputs from the analysis (landmarks, features). */
-export async function loadStartReference(fitted: FittedEdit, window: number, shape: CorrespondenceShape): Promise<StartReference> {
+export async function loadStartReference(
+  fitted: FittedEdit,
+  window: number,
+  shape: CorrespondenceShape,
+): Promise<StartReference> {
   const w = fitted.windows[window];
   if (!w) throw new InputError(`Window ${window} does not exist: the fit has windows 0–${fitted.windows.length - 1}.`);
   const work = await openAnalysis(fitted.workDir);
@@ -80,15 +92,23 @@ export async function readEditedReference(fitted: FittedEdit, window: number): P
   const path = editedReferencePath(fitted.workDir, window);
   const edited = rgbaToRgb(await readPng(path));
   if (edited.width !== fitted.width || edited.height !== fitted.height) {
-    throw new InputError(`${path} is ${edited.width}×${edited.height}, the analysed frames ${fitted.width}×${fitted.height}: run the edit again.`);
+    throw new InputError(
+      `${path} is ${edited.width}×${edited.height}, the analysed frames ${fitted.width}×${fitted.height}: run the edit again.`,
+    );
   }
   return edited;
 }
 
 /** The analysis of a work dir opened for random access (frames, landmark track, features); `close` releases it. */
-export async function openAnalysis(workDir: string): Promise<{ frames: FrameStore; track: LandmarkTrack; features: FeatureCache; close(): Promise<void> }> {
+export async function openAnalysis(
+  workDir: string,
+): Promise<{ frames: FrameStore; track: LandmarkTrack; features: FeatureCache; close(): Promise<void> }> {
   const dirs = workLayout(workDir);
-  const [frames, track, features] = await Promise.all([FrameStore.open(dirs.frames), LandmarkTrack.open(dirs.landmarks), FeatureCache.open(dirs.features)]);
+  const [frames, track, features] = await Promise.all([
+    FrameStore.open(dirs.frames),
+    LandmarkTrack.open(dirs.landmarks),
+    FeatureCache.open(dirs.features),
+  ]);
   return {
     frames,
     track,

@@ -23,7 +23,12 @@ export class OnlineArr {
 
   /** Whether frame `frame` (scored `score` against the reference it is `sinceReference` frames past) replaces it. */
   decide(frame: number, sinceReference: number, score: number): ReferenceDecision | undefined {
-    const cause = score > this.options.threshold ? 'uncertainty' : sinceReference >= this.options.maxWindow ? 'max-length' : undefined;
+    const cause =
+      score > this.options.threshold
+        ? 'uncertainty'
+        : sinceReference >= this.options.maxWindow
+          ? 'max-length'
+          : undefined;
     if (!cause || !this.withinBudget(frame)) return undefined;
     return { cause, score };
   }

@@ -60,7 +60,8 @@ export function checkWarmUpEdit(edit: EditSpec, frames: number): void {
  */
 export async function warmUpFit(request: WarmUpRequest, onProgress: ProgressListener = noProgress): Promise<WarmedUp> {
   const { frames: images, workDir } = request;
-  if (images.length < 2) throw new InputError(`The warm-up needs at least 2 frames, the stream gave ${images.length}: send more frames.`);
+  if (images.length < 2)
+    throw new InputError(`The warm-up needs at least 2 frames, the stream gave ${images.length}: send more frames.`);
   const { width, height } = images[0]!;
   const fps = request.fps ?? { num: 25, den: 1 };
   const dirs = workLayout(workDir);
@@ -70,18 +71,32 @@ export async function warmUpFit(request: WarmUpRequest, onProgress: ProgressList
   const frames = await FrameStore.open(dirs.frames);
   try {
     const track = await analyzeLandmarks(frames, request.detector, dirs.landmarks, onProgress, { total: frames.count });
-    if (track.facesFound === 0) throw new InputError('No face was found in the warm-up frames: StreamEdit edits portrait video; stream a face.');
+    if (track.facesFound === 0)
+      throw new InputError('No face was found in the warm-up frames: StreamEdit edits portrait video; stream a face.');
     request.signal?.throwIfAborted();
     await writeFeatureCache(dirs.features, frames, request.backbone, onProgress, frames.count);
     const geometry = { frameCount: frames.count, width, height, sourceWidth: width, sourceHeight: height };
     const edits = await resolveEdit(request.edit, geometry, (i) => frames.read(i));
     const fit = await fitModel(
       workDir,
-      { preset: request.preset, maxIterations: request.maxIterations, keyframes: edits.map((e) => e.at), arr: request.arr ?? DEFAULT_ARR, signal: request.signal },
+      {
+        preset: request.preset,
+        maxIterations: request.maxIterations,
+        keyframes: edits.map((e) => e.at),
+        arr: request.arr ?? DEFAULT_ARR,
+        signal: request.signal,
+      },
       onProgress,
     );
     const keyframes = new Map(edits.map((e) => [e.at, e.edited]));
-    await writeWindowReferences(workDir, fit.onnxPath, fit.windows, keyframes, (i) => frames.read(i), request.tau ?? DEFAULT_PROPAGATION.tau);
+    await writeWindowReferences(
+      workDir,
+      fit.onnxPath,
+      fit.windows,
+      keyframes,
+      (i) => frames.read(i),
+      request.tau ?? DEFAULT_PROPAGATION.tau,
+    );
     return {
       fitted: { workDir, onnxPath: fit.onnxPath, windows: fit.windows, width, height, fps },
       keyframes,

@@ -46,35 +46,65 @@ export function encodeFrameMessage(m: FrameMessage): Buffer {
 
 /** Parses the header; the payload is checked by {@link frameFromMessage}. @throws MalformedFrameError */
 export function decodeFrameMessage(data: Uint8Array): FrameMessage {
-  if (data.length < FRAME_HEADER_BYTES) throw new MalformedFrameError(`A frame message has ${data.length} bytes, fewer than its ${FRAME_HEADER_BYTES}-byte header: send "SEF1" + width, height, format, index, then the pixels.`);
+  if (data.length < FRAME_HEADER_BYTES)
+    throw new MalformedFrameError(
+      `A frame message has ${data.length} bytes, fewer than its ${FRAME_HEADER_BYTES}-byte header: send "SEF1" + width, height, format, index, then the pixels.`,
+    );
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (buf.toString('ascii', 0, 4) !== FRAME_MAGIC) throw new MalformedFrameError(`A frame message does not start with "${FRAME_MAGIC}": send the stream API's frame header before the pixels.`);
+  if (buf.toString('ascii', 0, 4) !== FRAME_MAGIC)
+    throw new MalformedFrameError(
+      `A frame message does not start with "${FRAME_MAGIC}": send the stream API's frame header before the pixels.`,
+    );
   const format = FRAME_FORMATS[buf.readUInt8(8)];
-  if (!format) throw new MalformedFrameError(`A frame message has format ${buf.readUInt8(8)}: use 0 (raw RGB) or 1 (JPEG).`);
-  return { width: buf.readUInt16LE(4), height: buf.readUInt16LE(6), format, index: buf.readUInt32LE(12), payload: data.subarray(FRAME_HEADER_BYTES) };
+  if (!format)
+    throw new MalformedFrameError(`A frame message has format ${buf.readUInt8(8)}: use 0 (raw RGB) or 1 (JPEG).`);
+  return {
+    width: buf.readUInt16LE(4),
+    height: buf.readUInt16LE(6),
+    format,
+    index: buf.readUInt32LE(12),
+    payload: data.subarray(FRAME_HEADER_BYTES),
+  };
 }
 
 /** The frame a message carries, checked against its header. @throws MalformedFrameError */
 export function frameFromMessage(m: FrameMessage): RgbFrame {
-  if (m.width === 0 || m.height === 0) throw new MalformedFrameError(`Frame ${m.index} declares a ${m.width}×${m.height} size: give its real width and height.`);
+  if (m.width === 0 || m.height === 0)
+    throw new MalformedFrameError(
+      `Frame ${m.index} declares a ${m.width}×${m.height} size: give its real width and height.`,
+    );
   if (m.format === 'rgb') {
     const expected = m.width * m.height * 3;
-    if (m.payload.length !== expected) throw new MalformedFrameError(`Frame ${m.index} has ${m.payload.length} bytes of RGB, a ${m.width}×${m.height} frame needs ${expected}.`);
+    if (m.payload.length !== expected)
+      throw new MalformedFrameError(
+        `Frame ${m.index} has ${m.payload.length} bytes of RGB, a ${m.width}×${m.height} frame needs ${expected}.`,
+      );
     return createFrame(m.width, m.height, new Uint8Array(m.payload));
   }
   let decoded: { width: number; height: number; data: Uint8Array };
   try {
-    decoded = jpeg.decode(m.payload, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 64, maxMemoryUsageInMB: 256 });
+    decoded = jpeg.decode(m.payload, {
+      useTArray: true,
+      formatAsRGBA: false,
+      maxResolutionInMP: 64,
+      maxMemoryUsageInMB: 256,
+    });
   } catch (err) {
-    throw new MalformedFrameError(`Frame ${m.index} is not a readable JPEG (${(err as Error).message}): send a baseline JPEG or raw RGB.`);
+    throw new MalformedFrameError(
+      `Frame ${m.index} is not a readable JPEG (${(err as Error).message}): send a baseline JPEG or raw RGB.`,
+    );
   }
-  if (decoded.width !== m.width || decoded.height !== m.height) throw new MalformedFrameError(`Frame ${m.index} is a ${decoded.width}×${decoded.height} JPEG but its header says ${m.width}×${m.height}.`);
+  if (decoded.width !== m.width || decoded.height !== m.height)
+    throw new MalformedFrameError(
+      `Frame ${m.index} is a ${decoded.width}×${decoded.height} JPEG but its header says ${m.width}×${m.height}.`,
+    );
   return createFrame(decoded.width, decoded.height, decoded.data);
 }
 
 /** A frame as a message in `format` (JPEG at `quality`, default 90). */
 export function frameToMessage(frame: RgbFrame, index: number, format: FrameFormat, quality = 90): Buffer {
-  if (format === 'rgb') return encodeFrameMessage({ width: frame.width, height: frame.height, format, index, payload: frame.data });
+  if (format === 'rgb')
+    return encodeFrameMessage({ width: frame.width, height: frame.height, format, index, payload: frame.data });
   const rgba = new Uint8Array(frame.width * frame.height * 4);
   for (let i = 0, j = 0; i < frame.data.length; i += 3, j += 4) {
     rgba[j] = frame.data[i]!;
