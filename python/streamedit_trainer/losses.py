@@ -52,17 +52,17 @@ def edge_aware_smoothness(flow: Tensor, image: Tensor, sharpness: float) -> Tens
 def total_loss(out: Dict[str, Tensor], ref_image: Tensor, cur_image: Tensor, w: LossWeights) -> Dict[str, Tensor]:
     """Every term of the objective; `loss` is what is minimised.
 
-    L_rec trains the network through the flow it hands to the Horn-Schunck stage (flow2, measured at model
-    resolution) and, halved per level, the coarser estimates; the Horn-Schunck stage has no parameters. The final flow's
-    residual is what σ explains (L_unc) and what `l_final` reports.
+    L_rec trains the network through the flow it hands to the Horn-Schunck stage (flow2, upsampled and measured at
+    the internal resolution, where the network sees the images) and, with `aux` and `aux`/2, the coarser
+    estimates. The final flow's residual (model output) is what σ explains (L_unc) and what `l_final` reports.
     """
-    height, width = cur_image.shape[-2], cur_image.shape[-1]
-    l_rec = photometric_residual(cur_image, ref_image, resize_flow(out["flow2"], height, width)).mean()
-    for level, key in enumerate(("flow4", "flow8")):
-        flow = out[key]
+    net = out["flow_internal"]
+    h, wd = net.shape[-2], net.shape[-1]
+    l_rec = photometric_residual(area_resize(cur_image, h, wd), area_resize(ref_image, h, wd), net).mean()
+    for flow, weight in ((out["flow4"], w.aux), (out["flow8"], 0.5 * w.aux)):
         h, wd = flow.shape[-2], flow.shape[-1]
-        l_rec = l_rec + w.aux * 0.5**level * photometric_residual(area_resize(cur_image, h, wd), area_resize(ref_image, h, wd), flow).mean()
-    residual = photometric_residual(cur_image, ref_image, out["flow"])
+        l_rec = l_rec + weight * photometric_residual(area_resize(cur_image, h, wd), area_resize(ref_image, h, wd), flow).mean()
+    residual = out["residual"]
     l_unc = laplace_nll(residual, out["log_sigma"]).mean()
     half = out["flow2"]
     l_smooth = edge_aware_smoothness(half, area_resize(cur_image, half.shape[-2], half.shape[-1]), w.edge_sharpness)

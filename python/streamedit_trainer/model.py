@@ -38,8 +38,8 @@ LOG_SIGMA_MAX = 1.0
 class ModelConfig:
     """Architecture sizes; saved in every checkpoint so export and resume rebuild the same network."""
 
-    width: int = 256  # model resolution (multiples of 8)
-    height: int = 256
+    width: int = 512  # model resolution (multiples of 8)
+    height: int = 512
     feat_channels: int = 64  # backbone descriptors (XFeat 64-d at 32×32)
     feat_width: int = 32
     feat_height: int = 32
@@ -53,8 +53,10 @@ class ModelConfig:
     iters4: int = 2  # refinement passes at 1/4 (shared weights)
     depth4: int = 4  # conv layers per pass at 1/4
     depth2: int = 3  # at 1/2
-    hs_iters2: int = 3  # Horn-Schunck iterations at 1/2 of the model resolution
-    hs_iters1: int = 5  # and at full model resolution
+    internal_scale: int = 2  # the learned stages see the images at 1/scale of the model resolution (1 or 2)
+    hs_iters_half: int = 3  # Horn-Schunck iterations at 1/2 of the internal resolution
+    hs_iters_internal: int = 5  # at the internal resolution
+    hs_iters_full: int = 3  # at full model resolution (when internal_scale > 1)
     context4: int = 32  # hidden channels handed from the coarse level to 1/4
     context2: int = 16  # from 1/4 to 1/2
     sigma_hidden: int = 8
@@ -276,28 +278,38 @@ class HornSchunck(nn.Module):
 
 
 class PPCE(nn.Module):
-    """The correspondence network; `forward` returns every level's flow for the multi-scale loss."""
+    """The correspondence network; `forward` returns every level's flow for the multi-scale loss.
+
+    The learned stages run at 1/`internal_scale` of the model resolution (the working size for the cpu preset), the
+    Horn-Schunck stage climbs back to full resolution, where the fine detail that decides the reconstruction is.
+    """
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         if cfg.width % 8 or cfg.height % 8:
             raise ValueError(f"model resolution {cfg.width}×{cfg.height} must be multiples of 8")
+        if cfg.internal_scale not in (1, 2):
+            raise ValueError("internal_scale must be 1 or 2")
         self.cfg = cfg
         self.coarse = CoarseMatcher(cfg)
         self.encoder = Encoder(cfg)
         self.level4 = Refiner(cfg.enc4, cfg.context4, cfg.hidden4, cfg.radius4, cfg.depth4)
         self.to_level2 = nn.Conv2d(cfg.context4, cfg.context2, 1)
         self.level2 = Refiner(cfg.enc2, cfg.context2, cfg.hidden2, cfg.radius2, cfg.depth2)
-        self.hs2 = HornSchunck(cfg.hs_iters2)
-        self.hs1 = HornSchunck(cfg.hs_iters1)
+        self.hs_half = HornSchunck(cfg.hs_iters_half)
+        self.hs_internal = HornSchunck(cfg.hs_iters_internal)
+        self.hs_full = HornSchunck(cfg.hs_iters_full)
         self.sigma = nn.Sequential(conv(7, cfg.sigma_hidden), nn.Conv2d(cfg.sigma_hidden, 1, 3, padding=1))
 
     def forward(self, ref_image: Tensor, cur_image: Tensor, ref_feat: Tensor, cur_feat: Tensor, init_flow: Tensor) -> Dict[str, Tensor]:
         cfg = self.cfg
         fh, fw = ref_feat.shape[-2], ref_feat.shape[-1]
         flow8, hidden = self.coarse(ref_feat, cur_feat, resize_flow(init_flow, fh, fw))
-        ref2, ref4 = self.encoder(ref_image)
-        cur2, cur4 = self.encoder(cur_image)
+        ref_in, cur_in = ref_image, cur_image
+        if cfg.internal_scale > 1:
+            ref_in, cur_in = F.avg_pool2d(ref_image, cfg.internal_scale), F.avg_pool2d(cur_image, cfg.internal_scale)
+        ref2, ref4 = self.encoder(ref_in)
+        cur2, cur4 = self.encoder(cur_in)
         h4, w4 = cur4.shape[-2], cur4.shape[-1]
         flow4 = resize_flow(flow8, h4, w4)
         context = F.interpolate(hidden[:, : cfg.context4], size=(h4, w4), mode="bilinear", align_corners=False)
@@ -309,13 +321,19 @@ class PPCE(nn.Module):
         flow2, _, _ = self.level2(cur2, ref2, flow2, context)
         # Horn-Schunck on the detached estimate: a fixed optimiser, trained around rather than through (its 2×2
         # solves amplify gradients where the image is flat; training through a first Lucas-Kanade version diverged)
-        refined = self.hs2(F.avg_pool2d(ref_image, 2), F.avg_pool2d(cur_image, 2), flow2.detach())
-        flow = self.hs1(ref_image, cur_image, resize_flow(refined, cfg.height, cfg.width))
-        warped = backward_warp(ref_image, flow.detach())
+        flow = self.hs_half(F.avg_pool2d(ref_in, 2), F.avg_pool2d(cur_in, 2), flow2.detach())
+        flow = self.hs_internal(ref_in, cur_in, resize_flow(flow, ref_in.shape[-2], ref_in.shape[-1]))
+        if cfg.internal_scale > 1:
+            flow = self.hs_full(ref_image, cur_image, resize_flow(flow, cfg.height, cfg.width))
+        warped = backward_warp(ref_image, flow)
         residual = (cur_image - warped).abs().mean(dim=1, keepdim=True)
-        raw = self.sigma(torch.cat([cur_image - 0.5, warped - 0.5, residual], dim=1))
+        evidence = torch.cat([cur_image - 0.5, warped - 0.5, residual], dim=1)
+        if cfg.internal_scale > 1:  # σ is smooth: predict it at the internal resolution, 4× cheaper
+            evidence = F.avg_pool2d(evidence, cfg.internal_scale)
+        raw = F.interpolate(self.sigma(evidence), size=(cfg.height, cfg.width), mode="bilinear", align_corners=False)
         log_sigma = LOG_SIGMA_MIN + (LOG_SIGMA_MAX - LOG_SIGMA_MIN) * torch.sigmoid(raw)
-        return {"flow": flow, "log_sigma": log_sigma, "flow2": flow2, "flow4": flow4, "flow8": flow8}
+        flow_internal = resize_flow(flow2, ref_in.shape[-2], ref_in.shape[-1])
+        return {"flow": flow, "log_sigma": log_sigma, "flow_internal": flow_internal, "flow2": flow2, "flow4": flow4, "flow8": flow8, "residual": residual}
 
 
 class ExportWrapper(nn.Module):

@@ -148,18 +148,7 @@ test('live --model: raw RGB frames on stdin come out edited on stdout, in order'
 
 test('live --model: a video file in, an MP4 out (at the source frame rate)', async () => {
   const out = join(dir, 'live.mp4');
-  const r = await runCli([
-    'live',
-    '--model',
-    workDir,
-    '--input',
-    clipPath('may'),
-    '--frames',
-    '4',
-    '--output',
-    out,
-    '--no-progress',
-  ]);
+  const r = await runCli(['live', '--model', workDir, '--input', clipPath('may'), '--frames', '4', '--output', out]);
   assert.equal(r.code, 0, r.stderr);
   const video = (await ffprobeJson(out)).streams.find((s) => s.codec_type === 'video')!;
   assert.deepEqual(

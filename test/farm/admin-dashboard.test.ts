@@ -167,20 +167,37 @@ describe('admin dashboard in headless Chromium (pipeline stages are a test doubl
       const video = page.locator('#output video');
       assert.equal(await video.getAttribute('src'), `/v1/jobs/${doneId}/result`);
       // The player really plays the output (through the API's redirect to the presigned S3 URL).
-      const decoded = await video.evaluate(
-        (v: HTMLVideoElement) =>
-          new Promise<number[]>((resolve, reject) => {
-            const done = () => resolve([v.videoWidth, v.videoHeight, v.duration]);
-            if (v.readyState >= 2) return done();
-            v.addEventListener('loadeddata', done, { once: true });
-            v.addEventListener('error', () => reject(new Error(`video error ${v.error?.code}`)), { once: true });
-          }),
+      // Metadata is what `preload="metadata"` promises (a first frame may never be fetched); bounded wait.
+      await page.waitForFunction(
+        () => {
+          const v = document.querySelector<HTMLVideoElement>('#output video');
+          return v !== null && (v.readyState >= 1 || v.error !== null);
+        },
+        undefined,
+        { timeout: 15_000 },
       );
+      const decoded = await video.evaluate((v: HTMLVideoElement) => [
+        v.videoWidth,
+        v.videoHeight,
+        v.duration,
+        v.error?.code ?? 0,
+      ]);
+      assert.equal(decoded[3], 0, 'no media error');
       assert.deepEqual(decoded.slice(0, 2), [512, 512]);
       assert.ok(Math.abs(decoded[2]! - 5) < 0.1, `duration ${decoded[2]}`);
       await page.locator('#events li', { hasText: 'stage done' }).first().waitFor();
 
-      await sleep(800); // let the bars' width transition and the player's spinner settle before the picture
+      // For the picture only: the player's first frame instead of its spinner when it comes soon (not asserted).
+      await page
+        .waitForFunction(
+          () => (document.querySelector<HTMLVideoElement>('#output video')?.readyState ?? 0) >= 2,
+          undefined,
+          {
+            timeout: 3000,
+          },
+        )
+        .catch(() => {});
+      await sleep(800); // the bars' width transition
       await page.screenshot({ path: SCREENSHOT });
       const { size } = await stat(SCREENSHOT);
       assert.ok(size < 300 * 1024, `screenshot is ${size} bytes`);

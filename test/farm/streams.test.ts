@@ -185,7 +185,8 @@ describe('live streams over the API (real sessions, tiny preset)', () => {
 
   test('a finished job: frames sent over the socket come back edited, in order, with the client’s indices', async () => {
     // `block`: the socket holds the client back instead of dropping frames (drop-oldest is the default). Threshold 0:
-    // every frame passes it, so online ARR replaces the reference as often as the budget (2 per 100 frames) allows.
+    // every frame passes it (the first one too: the stream is not the fitted video), so online ARR replaces the
+    // reference as often as the budget (2 per 100 frames) allows: at the first two frames.
     const arr = { threshold: 0, budgetPer100: 2 };
     const created = await createStream({ jobId, policy: 'block', arr });
     assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -209,8 +210,8 @@ describe('live streams over the API (real sessions, tiny preset)', () => {
     assert.deepEqual(
       replaced.map((m) => [m.frame, m.previous, m.cause]),
       [
-        [1010, null, 'uncertainty'],
-        [1020, 1010, 'uncertainty'],
+        [1000, null, 'uncertainty'],
+        [1010, 1000, 'uncertainty'],
       ],
       'events name frames by the client’s indices',
     );

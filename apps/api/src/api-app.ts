@@ -29,9 +29,9 @@ export async function startApi(
   config: FarmConfig,
   given: { redis?: Redis; store?: ArtifactStore } = {},
 ): Promise<RunningApi> {
-  const redis = given.redis ?? new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  const store = given.store ?? (await createArtifactStore(config));
   const log = logger('api');
+  const redis = given.redis ?? watchRedis(new Redis(config.redisUrl, { maxRetriesPerRequest: null }), log);
+  const store = given.store ?? (await createArtifactStore(config));
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot({ config, redis, store }), {
     bodyParser: false,
     logger: {
@@ -86,4 +86,21 @@ function warnIfAuthOff(config: FarmConfig, log: ReturnType<typeof logger>): void
     '!!! API AUTH IS OFF: anyone who can reach this port can create, read and cancel every job. ' +
       'Dev mode only: set FARM_AUTH=on (and create keys with `npm run farm:keys -- create`) before exposing it. !!!',
   );
+}
+
+/**
+ * Logs the connection's errors (at most one line per 10 s: a Redis outage reconnects many times a second) instead
+ * of ioredis' "Unhandled error event"; requests meanwhile get 503 (see `redisAvailability`).
+ */
+function watchRedis(redis: Redis, log: ReturnType<typeof logger>): Redis {
+  let last = 0;
+  redis.on('error', (err: Error) => {
+    if (Date.now() - last < 10_000) return;
+    last = Date.now();
+    log.warn({ reason: err.message }, 'Redis connection lost: answering 503 until it is back');
+  });
+  redis.on('ready', () => {
+    if (last > 0) log.info('Redis connection back');
+  });
+  return redis;
 }

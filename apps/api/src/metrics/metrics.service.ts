@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import {
   AggregatorRegistry,
@@ -9,30 +9,43 @@ import {
   type PrometheusContentType,
 } from 'prom-client';
 import { logger } from '@streamedit/pipeline';
-import { farmMetrics, JobRepository, readMetricsSnapshots, WorkerRepository } from '@streamedit/farm';
+import {
+  farmMetrics,
+  JobRepository,
+  publishMetricsSnapshot,
+  readMetricsSnapshots,
+  WorkerRepository,
+} from '@streamedit/farm';
 import { REDIS } from '../api.tokens';
 import { FarmQueues } from './farm-queues';
 
 /** The BullMQ states counted per queue (`Queue.getJobCounts` names; `-` becomes `_` in the label). */
 const QUEUE_STATES = ['wait', 'prioritized', 'active', 'delayed', 'waiting-children', 'completed', 'failed'] as const;
 
+/** How often the API publishes its own farm metrics (jobs it cancelled) for the other API replicas. */
+const PUBLISH_EVERY_MS = 15_000;
+
 /** API requests take milliseconds; uploads and SSE streams take minutes. */
 const HTTP_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
 /**
- * `GET /metrics`: the farm's Prometheus metrics in one scrape. Three sources:
- * - read from Redis at scrape time (this API's registry): jobs per queue and state, paused queues, job records per
- *   state, workers per state and their heartbeat age; plus API request durations and the process's own metrics;
+ * `GET /metrics`: the farm's Prometheus metrics in one scrape. Sources:
+ * - read from Redis at scrape time: jobs per queue and state, paused queues, job records per state, workers per
+ *   state and their heartbeat age;
  * - every farm process's `FarmMetrics` (stage and job durations, training speed, render fps, failures and retries
- *   per worker): this process's registry summed with the snapshots workers publish to Redis.
- * When Redis is not connected, the Redis-derived series are left out and `streamedit_redis_up` is 0, instead of a
- * scrape that hangs.
+ *   per worker): this process's registry summed with the snapshots the workers and the other API replicas publish
+ *   to Redis;
+ * - this replica only: API request durations and the process's own metrics (`streamedit_api_*`).
+ * So the farm-wide series are the same on every API replica: scrape one (through the Service), or aggregate them
+ * with `max without (instance)` when every pod is scraped. When Redis is not connected, the Redis-derived series
+ * are left out and `streamedit_redis_up` is 0, instead of a scrape that hangs.
  */
 @Injectable()
-export class MetricsService {
+export class MetricsService implements OnModuleInit, OnModuleDestroy {
   readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   private readonly log = logger('api');
+  private publisher?: NodeJS.Timeout;
 
   constructor(
     @Inject(REDIS) private readonly redis: Redis,
@@ -51,6 +64,15 @@ export class MetricsService {
     this.redisGauges();
   }
 
+  onModuleInit(): void {
+    this.publisher = setInterval(() => void this.publish(), PUBLISH_EVERY_MS);
+    this.publisher.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.publisher);
+  }
+
   get contentType(): string {
     return this.registry.contentType;
   }
@@ -58,12 +80,18 @@ export class MetricsService {
   /** The exposition text of every series (see the class comment). */
   async scrape(): Promise<string> {
     const local = farmMetrics();
+    void this.publish();
     const others = this.redisReady() ? await readMetricsSnapshots(this.redis, local.instanceId).catch(() => []) : [];
     const farm = AggregatorRegistry.aggregate<PrometheusContentType>([
       await local.registry.getMetricsAsJSON(),
       ...others,
     ]);
     return Registry.merge([farm, this.registry]).metrics();
+  }
+
+  /** Publishes this process's farm metrics (a cancel ends a job here) for the other replicas' scrapes. */
+  private async publish(): Promise<void> {
+    if (this.redisReady()) await publishMetricsSnapshot(this.redis, farmMetrics()).catch(() => {});
   }
 
   private redisReady(): boolean {

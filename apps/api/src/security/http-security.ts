@@ -24,6 +24,9 @@ export function applyHttpSecurity(app: NestExpressApplication, config: FarmConfi
           'img-src': ["'self'", 'data:', ...storage],
           'media-src': ["'self'", ...storage],
           'connect-src': ["'self'"],
+          // helmet's default would rewrite http:// presigned URLs (MinIO, s3rver, an http S3_PUBLIC_ENDPOINT) to
+          // https://, which breaks the dashboard's result player and downloads on plain-http deployments.
+          'upgrade-insecure-requests': null,
         },
       },
       // Results are fetched by other origins' pages only through CORS, which this does not affect.

@@ -19,6 +19,7 @@ export function redisAvailability(redis: Redis, retryAfterS = 5): RequestHandler
       error: 'Service Unavailable',
       message: `The farm's job database (Redis) is not reachable right now: send the request again in ${retryAfterS} s.`,
     };
+    req.resume(); // an upload's body is discarded, so the client reads the answer instead of a reset
     res.setHeader('Retry-After', String(retryAfterS));
     res.status(503).json(body);
   };

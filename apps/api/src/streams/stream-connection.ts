@@ -17,6 +17,8 @@ export type StreamErrorCode = 'malformed-frame' | 'wrong-size' | 'bad-input' | '
 
 /** Edited frames between two `latency` messages. */
 const STATS_EVERY = 25;
+/** Session → client frame numbers kept (frames in flight are far fewer: the queues are bounded). */
+const INDEX_HISTORY = 1024;
 /** A connected client that sends nothing for this long is disconnected (its session holds a browser page). */
 export const IDLE_TIMEOUT_MS = 60_000;
 
@@ -33,8 +35,10 @@ export const IDLE_TIMEOUT_MS = 60_000;
 export class StreamConnection {
   private session?: LiveEditSession;
   private chain: Promise<void> = Promise.resolve();
-  /** The client's frame index of each session frame still in flight. */
+  /** The client's frame index of recent session frames (the last {@link INDEX_HISTORY}). */
   private readonly clientIndex = new Map<number, number>();
+  /** …and of the current reference, however old (`previous` of the next replacement). */
+  private reference?: { readonly session: number; readonly client: number };
   private lastClientIndex = -1;
   private pushed = 0;
   private inputFormat?: FrameFormat;
@@ -95,14 +99,11 @@ export class StreamConnection {
   /** Session events to the client, in the client's frame numbers (errors go out from `forward`). */
   private onEvent(e: LiveEvent): void {
     if (e.type === 'error') return;
-    if (e.type === 'dropped') {
-      const frame = this.clientIndex.get(e.frame) ?? e.frame;
-      this.clientIndex.delete(e.frame);
-      return this.sendJson({ ...e, frame });
-    }
+    if (e.type === 'dropped') return this.sendJson({ ...e, frame: this.toClient(e.frame) });
     if (e.type === 'reference-replaced') {
-      const previous = e.previous === null ? null : (this.clientIndex.get(e.previous) ?? e.previous);
-      return this.sendJson({ ...e, frame: this.clientIndex.get(e.frame) ?? e.frame, previous });
+      const previous = e.previous === null ? null : this.toClient(e.previous);
+      this.reference = { session: e.frame, client: this.toClient(e.frame) };
+      return this.sendJson({ ...e, frame: this.reference.client, previous });
     }
     this.sendJson(e);
   }
@@ -112,8 +113,7 @@ export class StreamConnection {
     try {
       let sent = 0;
       for await (const f of session.frames()) {
-        const index = this.clientIndex.get(f.index) ?? f.index;
-        this.clientIndex.delete(f.index);
+        const index = this.toClient(f.index);
         await this.sendBinary(frameToMessage(f.image, index, this.outputFormat()));
         if (++sent % STATS_EVERY === 0) this.sendJson({ type: 'latency', frame: index, ...statsOf(session) });
       }
@@ -153,6 +153,7 @@ export class StreamConnection {
     }
     this.lastClientIndex = index;
     this.clientIndex.set(this.pushed++, index);
+    if (this.clientIndex.size > INDEX_HISTORY) this.clientIndex.delete(this.clientIndex.keys().next().value!);
     const pending = session.push(frame);
     if (this.entry.spec.policy === 'block') {
       this.ws.pause(); // backpressure: the client's frames wait in TCP until the queue has room
@@ -180,6 +181,11 @@ export class StreamConnection {
       code: 'bad-message',
       message: `Unknown message type ${JSON.stringify(message.type)}: send {"type":"end"} or {"type":"stats"}.`,
     });
+  }
+
+  private toClient(sessionIndex: number): number {
+    if (this.reference?.session === sessionIndex) return this.reference.client;
+    return this.clientIndex.get(sessionIndex) ?? sessionIndex;
   }
 
   private outputFormat(): FrameFormat {

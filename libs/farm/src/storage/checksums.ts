@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ArtifactNotFoundError, type ArtifactInfo, type ArtifactStore, type PutOptions } from './artifact-store';
 
@@ -64,12 +64,18 @@ export class ChecksummedArtifactStore implements ArtifactStore {
     // the source (a client aborting its upload) must not be an unhandled 'error' event. The store still sees it.
     tap.on('error', () => {});
     body.pipe(tap);
-    return this.write(
-      key,
-      options,
-      () => this.inner.putStream(key, tap, options),
-      () => digest.digest('hex'),
-    );
+    // A stream cannot be replayed, so neither is its write: its checksums go up in one attempt each too (an API
+    // upload fails fast, 503, while storage is down, instead of waiting out the file-upload retries).
+    const put = () => this.inner.putStream(key, tap, options);
+    try {
+      return await this.write(key, options, put, () => digest.digest('hex'), false);
+    } catch (err) {
+      // Keep the source flowing into nothing: a caller teeing it elsewhere (the API's upload, also written to
+      // disk) would otherwise wait for ever on a stream nobody reads.
+      body.unpipe(tap);
+      body.resume();
+      throw err;
+    }
   }
 
   async putFile(key: string, path: string, options: PutOptions = {}): Promise<number> {
@@ -157,10 +163,24 @@ export class ChecksummedArtifactStore implements ArtifactStore {
     return this.inner.close();
   }
 
-  private async write(key: string, options: PutOptions, put: () => Promise<number>, sum: () => string) {
-    await this.inner.putBuffer(checksumKey(key), PENDING, { contentType: 'text/plain', signal: options.signal });
+  /** sum := pending, object, sum := digest; `retried`: the sums with the file-upload retries (else one attempt). */
+  private async write(
+    key: string,
+    options: PutOptions,
+    put: () => Promise<number>,
+    sum: () => string,
+    retried = true,
+  ): Promise<number> {
+    const putSum = (text: string) => {
+      const opts = { contentType: 'text/plain', signal: options.signal };
+      const target = checksumKey(key);
+      return retried
+        ? this.inner.putBuffer(target, text, opts)
+        : this.inner.putStream(target, Readable.from([Buffer.from(text)]), opts);
+    };
+    await putSum(PENDING);
     const bytes = await put();
-    await this.inner.putBuffer(checksumKey(key), sum(), { contentType: 'text/plain', signal: options.signal });
+    await putSum(sum());
     return bytes;
   }
 

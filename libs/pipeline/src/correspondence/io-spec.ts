@@ -49,4 +49,4 @@ export function modelSize(width: number, height: number, side: number): { width:
 export type CorrespondencePreset = 'cpu' | 'paper' | 'tiny';
 
 /** Longer side of the model resolution per preset (presets.py `side`). */
-export const PRESET_SIDE: Readonly<Record<CorrespondencePreset, number>> = { cpu: 256, paper: 256, tiny: 64 };
+export const PRESET_SIDE: Readonly<Record<CorrespondencePreset, number>> = { cpu: 512, paper: 512, tiny: 64 };

@@ -258,13 +258,11 @@ export class LiveEditSession {
   static async fromWorkDir(workDir: string, options: FromWorkDirOptions = {}): Promise<LiveEditSession> {
     const fitted = await readFittedEdit(workDir);
     const resources = await openResources(options);
+    let model: CorrespondenceModel | undefined;
     try {
-      const model = await CorrespondenceModel.load(fitted.onnxPath, options.modelThreads ?? 1);
+      model = await CorrespondenceModel.load(fitted.onnxPath, options.modelThreads ?? 1);
       const window = options.window ?? 0;
-      const start = await loadStartReference(fitted, window, model.shape).catch(async (err: unknown) => {
-        await model.release();
-        throw err;
-      });
+      const start = await loadStartReference(fitted, window, model.shape);
       const keyframes = options.sameVideo ? await userKeyframes(fitted) : new Map<number, RgbFrame>();
       const startIndex = options.sameVideo ? fitted.windows[window]!.reference : null;
       const cleanup = async () => {
@@ -279,6 +277,7 @@ export class LiveEditSession {
         cleanup,
       );
     } catch (err) {
+      await model?.release();
       await resources.release();
       throw err;
     }
@@ -293,8 +292,11 @@ export class LiveEditSession {
     if (!Number.isInteger(options.frames) || options.frames < 2)
       throw new InputError(`The warm-up needs at least 2 frames, got ${options.frames}.`);
     checkWarmUpEdit(options.edit, options.frames);
-    const resources = await openResources(options);
     const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'streamedit-live-')));
+    const resources = await openResources(options).catch(async (err: unknown) => {
+      if (!options.workDir) await rm(workDir, { recursive: true, force: true });
+      throw err;
+    });
     const cleanup = async () => {
       if (!options.workDir) await rm(workDir, { recursive: true, force: true });
     };
