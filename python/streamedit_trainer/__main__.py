@@ -81,6 +81,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (DataError, ValueError, FileNotFoundError) as err:
         sys.stderr.write(f"{err}\n")
         return 2
+    except RuntimeError as err:  # TrainingError and torch failures: one line last, for the TS error message
+        sys.stderr.write(f"{type(err).__name__}: {err}\n")
+        return 1
     return 0
 
 

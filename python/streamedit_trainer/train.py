@@ -9,7 +9,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -21,7 +21,6 @@ from .losses import total_loss
 from .model import PPCE, ModelConfig
 from .presets import PRESETS, Preset
 from .samples import PairSource
-from .warp import backward_warp
 
 MAX_BAD_STEPS = 20  # consecutive non-finite losses before the run is declared diverged
 
@@ -84,125 +83,135 @@ def restore_rng(rng: np.random.Generator, state: Dict[str, Any]) -> None:
 
 
 @torch.no_grad()
-def score_frames(model: PPCE, source: PairSource, tau: float) -> list:
+def score_frames(model: PPCE, source: PairSource, tau: float) -> List[Dict[str, Any]]:
     """Each frame's uncertainty against its window's reference: mean σ, the fraction of person pixels with σ > τ,
-    and the mean photometric residual (all in 0..1 intensities)."""
+    and the mean photometric residual of the final flow (all in 0..1 intensities)."""
     model.eval()
     scores = []
     for t in range(source.data.count):
-        inputs = source.pair(t)
-        out = model(**inputs)
+        out = model(**source.pair(t))
         sigma = torch.exp(out["log_sigma"])
         mask = source.mask(t) > 0.5
         person = int(mask.sum().item())
-        uncertain = float(((sigma > tau) & mask).sum().item() / person) if person else 0.0
-        residual = (inputs["cur_image"] - backward_warp(inputs["ref_image"], out["flow"])).abs().mean()
         scores.append({
             "frame": t,
             "reference": source.data.reference_frame(t),
             "meanSigma": float(sigma.mean().item()),
-            "uncertainFraction": uncertain,
-            "residual": float(residual.item()),
+            "uncertainFraction": float(((sigma > tau) & mask).sum().item() / person) if person else 0.0,
+            "residual": float(out["residual"].mean().item()),
         })
     model.train()
     return scores
 
 
-def write_scores(out_dir: str, iteration: int, tau: float, scores: list) -> str:
+def write_scores(out_dir: str, iteration: int, tau: float, scores: List[Dict[str, Any]]) -> str:
     path = os.path.join(out_dir, f"scores-{iteration:08d}.json")
     body = json.dumps({"iteration": iteration, "tau": tau, "frames": scores}).encode()
     write_atomic(path, lambda f: f.write(body))
     return path
 
 
+class Trainer:
+    """One training run: model, optimiser, sampling RNG and the iteration counter, all restored from the newest
+    valid checkpoint in the output directory when there is one."""
+
+    def __init__(self, options: TrainOptions) -> None:
+        self.options = options
+        self.preset = options.preset
+        device = pick_device()
+        data = read_training_data(options.data_dir)
+        self.cfg = build_config(data, self.preset)
+        self.source = PairSource(data, (self.cfg.width, self.cfg.height), device)
+        torch.manual_seed(self.preset.seed)
+        random.seed(self.preset.seed)
+        self.rng = np.random.default_rng(self.preset.seed)
+        self.model = PPCE(self.cfg).to(device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.preset.lr)
+        self.iteration = 0
+        self.bad_steps = 0
+        os.makedirs(options.out_dir, exist_ok=True)
+        self._resume(device)
+
+    def _resume(self, device: torch.device) -> None:
+        path = latest_checkpoint(self.options.out_dir)
+        if path is None:
+            return
+        state = load_checkpoint(path, str(device))
+        if state["model_config"] != self.cfg.to_dict():
+            raise TrainingError(f"{path} was trained with another model configuration; use a new --out directory.")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        restore_rng(self.rng, state["rng"])
+        self.iteration = int(state["iteration"])
+        emit({"type": "resumed", "iteration": self.iteration, "checkpoint": path})
+
+    def step(self) -> Dict[str, float]:
+        """One Adam step on a random frame and its window's reference; returns the loss terms."""
+        total = self.preset.iterations
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(self.preset, self.iteration, total)
+        inputs = self.source.pair(int(self.rng.integers(self.source.data.count)))
+        out = self.model(**inputs)
+        terms = total_loss(out, inputs["ref_image"], inputs["cur_image"], self.preset.weights)
+        self.optimizer.zero_grad(set_to_none=True)
+        if torch.isfinite(terms["loss"]):
+            self.bad_steps = 0
+            terms["loss"].backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+            self.optimizer.step()
+        else:  # skip the step; a run that keeps producing them has diverged
+            self.bad_steps += 1
+            if self.bad_steps >= MAX_BAD_STEPS:
+                raise TrainingError(f"training diverged at iteration {self.iteration} (non-finite loss {MAX_BAD_STEPS} times in a row).")
+        self.iteration += 1
+        stats = {k: float(v.item()) for k, v in terms.items()}
+        stats["mean_sigma"] = float(torch.exp(out["log_sigma"]).mean().item())
+        return stats
+
+    def check(self) -> str:
+        """Scores every frame, writes scores-ITER.json and a checkpoint; emits the check event; returns the path."""
+        scores = score_frames(self.model, self.source, self.preset.tau)
+        scores_path = write_scores(self.options.out_dir, self.iteration, self.preset.tau, scores)
+        ckpt = save_checkpoint(self.options.out_dir, self.iteration, {
+            "format": 1,
+            "iteration": self.iteration,
+            "preset": self.preset.name,
+            "model_config": self.cfg.to_dict(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": rng_state(self.rng),
+        })
+        emit({"type": "check", "iteration": self.iteration, "total": self.preset.iterations, "scores": scores_path,
+              "checkpoint": ckpt, "meanSigma": float(np.mean([s["meanSigma"] for s in scores])),
+              "uncertainFraction": float(np.mean([s["uncertainFraction"] for s in scores]))})
+        return ckpt
+
+
 def train(options: TrainOptions) -> int:
     """Runs (or resumes) training; returns the iteration reached. Emits progress/check/stopped/done events."""
     configure_threads()
-    device = pick_device()
-    preset = options.preset
-    data = read_training_data(options.data_dir)
-    cfg = build_config(data, preset)
-    os.makedirs(options.out_dir, exist_ok=True)
-
-    torch.manual_seed(preset.seed)
-    random.seed(preset.seed)
-    rng = np.random.default_rng(preset.seed)
-    model = PPCE(cfg).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr)
-    iteration = 0
-    resume = latest_checkpoint(options.out_dir)
-    if resume is not None:
-        state = load_checkpoint(resume, str(device))
-        if state["model_config"] != cfg.to_dict():
-            raise TrainingError(f"{resume} was trained with another model configuration; use a new --out directory.")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        restore_rng(rng, state["rng"])
-        iteration = int(state["iteration"])
-        emit({"type": "resumed", "iteration": iteration, "checkpoint": resume})
-
-    total = preset.iterations
-    source = PairSource(data, (cfg.width, cfg.height), device)
+    trainer = Trainer(options)
+    preset, total = options.preset, options.preset.iterations
     window: Dict[str, float] = {}
-    window_steps, bad_steps, tick = 0, 0, time.time()
-
-    def checkpoint_state() -> Dict[str, Any]:
-        return {
-            "format": 1,
-            "iteration": iteration,
-            "preset": preset.name,
-            "model_config": cfg.to_dict(),
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "rng": rng_state(rng),
-        }
-
-    while iteration < total:
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(preset, iteration, total)
-        t = int(rng.integers(data.count))
-        inputs = source.pair(t)
-        out = model(**inputs)
-        terms = total_loss(out, inputs["ref_image"], inputs["cur_image"], preset.weights)
-        optimizer.zero_grad(set_to_none=True)
-        if not torch.isfinite(terms["loss"]):
-            bad_steps += 1
-            if bad_steps >= MAX_BAD_STEPS:
-                raise TrainingError(f"training diverged at iteration {iteration} (non-finite loss {MAX_BAD_STEPS} times in a row).")
-        else:
-            bad_steps = 0
-            terms["loss"].backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-        iteration += 1
-
-        stats = {k: float(v.item()) for k, v in terms.items()}
-        stats["mean_sigma"] = float(torch.exp(out["log_sigma"]).mean().item())
-        for k, v in stats.items():
-            window[k] = window.get(k, 0.0) + v
-        window_steps += 1
-        if iteration % preset.progress_every == 0 or iteration == total:
+    steps, tick = 0, time.time()
+    while trainer.iteration < total:
+        for key, value in trainer.step().items():
+            window[key] = window.get(key, 0.0) + value
+        steps += 1
+        it = trainer.iteration
+        if it % preset.progress_every == 0 or it == total:
             now = time.time()
-            emit({"type": "progress", "iteration": iteration, "total": total, "loss": window["loss"] / window_steps,
-                  "l_rec": window["l_rec"] / window_steps, "l_final": window["l_final"] / window_steps, "l_unc": window["l_unc"] / window_steps,
-                  "mean_sigma": window["mean_sigma"] / window_steps, "iter_per_s": window_steps / max(now - tick, 1e-9)})
-            window, window_steps, tick = {}, 0, now
-
-        if iteration % preset.check_every == 0 or iteration == total:
-            scores = score_frames(model, source, preset.tau)
-            scores_path = write_scores(options.out_dir, iteration, preset.tau, scores)
-            ckpt = save_checkpoint(options.out_dir, iteration, checkpoint_state())
-            emit({"type": "check", "iteration": iteration, "total": total, "scores": scores_path, "checkpoint": ckpt,
-                  "meanSigma": float(np.mean([s["meanSigma"] for s in scores])),
-                  "uncertainFraction": float(np.mean([s["uncertainFraction"] for s in scores]))})
-            if options.stop_at_check and iteration < total:
-                emit({"type": "stopped", "iteration": iteration, "checkpoint": ckpt})
-                return iteration
+            mean = {k: window[k] / steps for k in ("loss", "l_rec", "l_final", "l_unc", "mean_sigma")}
+            emit({"type": "progress", "iteration": it, "total": total, **mean, "iter_per_s": steps / max(now - tick, 1e-9)})
+            window, steps, tick = {}, 0, now
+        if it % preset.check_every == 0 or it == total:
+            checkpoint = trainer.check()
+            if options.stop_at_check and it < total:
+                emit({"type": "stopped", "iteration": it, "checkpoint": checkpoint})
+                return it
             tick = time.time()  # scoring time is not training speed
-
-    final = latest_checkpoint(options.out_dir)
-    emit({"type": "done", "iteration": iteration, "checkpoint": final})
-    return iteration
+    emit({"type": "done", "iteration": trainer.iteration, "checkpoint": latest_checkpoint(options.out_dir)})
+    return trainer.iteration
 
 
 def preset_with(name: str, iterations: Optional[int], check_every: Optional[int]) -> Preset:

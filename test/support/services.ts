@@ -1,144 +1,17 @@
 /**
- * Real services for the farm tests: a redis-server on a free port (no persistence, `noeviction` like production, in a
- * temp dir) and s3rver (an S3-compatible server) on 127.0.0.1 with a temp directory. Both are stopped and their
- * folders removed by `stop()`, which tests call from `after()`.
+ * Real services for the farm tests: redis-server and s3rver, started by the farm library's dev helpers
+ * (libs/farm/src/dev/services.ts, shared with `streamedit bench farm`). `stop()` from `after()`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { startS3 as startDevS3, type DevRedis, type DevS3 } from '@streamedit/farm';
+
+export { freePort, pingRedis as ping, startRedis } from '@streamedit/farm';
 
 /** A running redis-server owned by the test. */
-export interface TestRedis {
-  readonly url: string;
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
+export type TestRedis = DevRedis;
 /** A running s3rver owned by the test; `S3RVER`/`S3RVER` are its fixed credentials. */
-export interface TestS3 {
-  readonly endpoint: string;
-  readonly bucket: string;
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  stop(): Promise<void>;
-}
-
-/** A TCP port nobody listens on right now (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts redis-server on a free port; resolves once it answers PING. */
-export async function startRedis(): Promise<TestRedis> {
-  const dir = await mkdtemp(join(tmpdir(), 'streamedit-redis-'));
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--maxmemory-policy',
-      'noeviction',
-      '--dir',
-      dir,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  try {
-    await waitForPong(port, child);
-  } catch (err) {
-    child.kill('SIGKILL');
-    await rm(dir, { recursive: true, force: true });
-    throw new Error(`redis-server did not start: ${(err as Error).message} ${stderr}`);
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    stop: async () => {
-      await stopProcess(child);
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
+export type TestS3 = DevS3;
 
 /** Starts s3rver on 127.0.0.1 (port chosen by the OS) with one empty bucket. */
-export async function startS3(bucket = 'streamedit-test'): Promise<TestS3> {
-  const dir = await mkdtemp(join(tmpdir(), 'streamedit-s3rver-'));
-  // s3rver ships no types; this is the part of its API the tests use.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const S3rver = require('s3rver') as new (options: Record<string, unknown>) => {
-    run(): Promise<{ port: number }>;
-    close(): Promise<void>;
-  };
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory: dir,
-    configureBuckets: [{ name: bucket }],
-  });
-  const { port } = await server.run();
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    bucket,
-    accessKeyId: 'S3RVER',
-    secretAccessKey: 'S3RVER',
-    stop: async () => {
-      await server.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function waitForPong(port: number, child: ChildProcess, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`);
-    if (await ping(port)) return;
-    await sleep(50);
-  }
-  throw new Error('no PONG within 10 s');
-}
-
-/** Sends one inline PING; true when the answer is +PONG. */
-export function ping(port: number, host = '127.0.0.1'): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(port, host, () => socket.write('PING\r\n'));
-    socket.once('data', (d) => done(d.toString().startsWith('+PONG')));
-  });
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
+export function startS3(bucket = 'streamedit-test'): Promise<TestS3> {
+  return startDevS3(bucket);
 }

@@ -126,6 +126,14 @@ const schema = z.object({
     .default(''),
   /** `FARM_STAGES_MODULE`: module exporting `createFarmStages(config)`: the pipeline behind the stage handlers. Default `libs/farm/src/stages/pipeline-stages` (compiled). */
   stagesModule: z.string().min(1).default('libs/farm/src/stages/pipeline-stages'),
+  /**
+   * `FARM_STORE_TIMINGS`: a file to which every artifact-store call of this process is appended as a JSON line (op,
+   * key, bytes, ms): how `streamedit bench farm` measures storage overhead. Unset (the default): nothing is timed.
+   */
+  storeTimings: z
+    .string()
+    .transform((p) => resolve(p))
+    .optional(),
 });
 
 export type FarmConfig = Readonly<z.infer<typeof schema>>;
@@ -170,6 +178,7 @@ export const FARM_ENV: Readonly<Record<keyof FarmConfig, string>> = {
   maxVideoSide: 'FARM_MAX_VIDEO_SIDE',
   corsOrigins: 'FARM_CORS_ORIGINS',
   stagesModule: 'FARM_STAGES_MODULE',
+  storeTimings: 'FARM_STORE_TIMINGS',
 };
 
 /** Settings that are secrets (or may embed one, like a Redis URL with a password): redacted in logs. */

@@ -6,6 +6,8 @@ export * from './storage/checksums';
 export * from './storage/local-store';
 export * from './storage/s3-store';
 export * from './storage/create-store';
+export * from './storage/instrumented-store';
+export * from './dev/services';
 export * from './jobs/states';
 export * from './jobs/job-record';
 export * from './jobs/job-repository';

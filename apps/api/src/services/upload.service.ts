@@ -214,7 +214,7 @@ function throwFirst(results: PromiseSettledResult<unknown>[]): void {
   if (errors.length > 0) throw errors.find((e) => e instanceof InputError) ?? errors[0];
 }
 
-/** A field name safe to echo in a message. */
-function printable(name: string): string {
-  return name.replace(/[^\x20-\x7e]/g, '?').slice(0, 64);
+/** A field name safe to echo in a message (busboy gives none for a part whose header it cannot read). */
+function printable(name: string | undefined): string {
+  return (name ?? '').replace(/[^\x20-\x7e]/g, '?').slice(0, 64);
 }

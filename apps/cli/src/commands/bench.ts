@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Argument, Command, Option } from 'commander';
 import { REPO_ROOT, settings, type CorrespondencePreset, type ProgressListener } from '@streamedit/pipeline';
+import { benchFarm } from '../bench/farm';
 import { benchHdtf, writeHdtfReport } from '../bench/hdtf';
 import { benchLive } from '../bench/live';
 import { benchPpce } from '../bench/ppce';
@@ -12,7 +13,7 @@ import { parseCount, parsePreset } from './options';
 
 interface BenchFlags {
   dir: string;
-  frames: string;
+  frames?: string;
   preset: string;
   iterations?: string;
   clips?: string;
@@ -21,7 +22,7 @@ interface BenchFlags {
   progress: boolean;
 }
 
-const SUITES = ['ppce', 'hdtf', 'synthesis', 'live'] as const;
+const SUITES = ['ppce', 'hdtf', 'synthesis', 'live', 'farm'] as const;
 type Suite = (typeof SUITES)[number];
 
 interface SuiteOptions {
@@ -62,7 +63,15 @@ const SUITE_RUNNERS: Record<Suite, (o: SuiteOptions, out: string, onProgress: Pr
     await writeJson(out, 'live', r);
     return `${r.table}\n(wrote ${out})`;
   },
+  farm: async (o, out, p) => {
+    const r = await benchFarm(o, p);
+    await writeJson(out, 'farm', r);
+    return `${r.table}\n(wrote ${out})`;
+  },
 };
+
+/** `--frames` when not given: the farm suite runs whole farm jobs (3 of them), so it edits fewer frames. */
+const DEFAULT_FRAMES: Partial<Record<Suite, number>> = { farm: 48 };
 
 export function register(program: Command): void {
   program
@@ -70,7 +79,7 @@ export function register(program: Command): void {
     .description('benchmarks: print a table, write JSON (bench-results/SUITE.json)')
     .addArgument(new Argument('<suite>', 'which benchmark').choices(SUITES))
     .option('--dir <dir>', 'folder of clips', resolve(REPO_ROOT, '../shared/data/videos'))
-    .option('--frames <n>', 'first N frames of each clip', '300')
+    .option('--frames <n>', 'first N frames of each clip (default 300; farm: 48)')
     .addOption(new Option('--preset <name>', 'trainer preset').choices(['cpu', 'paper', 'tiny']).default('cpu'))
     .option('--iterations <n>', "override the preset's training iterations")
     .option('--clips <list>', 'comma-separated substrings selecting clips')
@@ -84,7 +93,7 @@ export function register(program: Command): void {
         await mkdir(dirname(out), { recursive: true });
         const common = {
           dir: resolve(o.dir),
-          frames: parseCount(o.frames, '--frames', 2),
+          frames: o.frames ? parseCount(o.frames, '--frames', 2) : (DEFAULT_FRAMES[suite] ?? 300),
           preset: parsePreset(o.preset),
           iterations: o.iterations ? parseCount(o.iterations, '--iterations', 1) : undefined,
           clips: o.clips?.split(',').filter(Boolean),

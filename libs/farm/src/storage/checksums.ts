@@ -59,14 +59,23 @@ export class ChecksummedArtifactStore implements ArtifactStore {
         cb(null, chunk);
       },
     });
-    body.on('error', (err) => tap.destroy(err));
-    // The store may attach its own listeners only after the checksum marker is written: until then, an error of
-    // the source (a client aborting its upload) must not be an unhandled 'error' event. The store still sees it.
-    tap.on('error', () => {});
+    let failure: Error | undefined;
+    body.on('error', (err) => {
+      failure ??= err;
+      tap.destroy(err);
+    });
+    // The store attaches its own listeners only after the checksum marker is written: until then, an error of the
+    // source (a client aborting its upload, a size limit) must not be an unhandled 'error' event, and a source that
+    // failed meanwhile must fail the write instead of handing the store a dead stream it would wait on for ever.
+    tap.on('error', (err) => (failure ??= err));
     body.pipe(tap);
     // A stream cannot be replayed, so neither is its write: its checksums go up in one attempt each too (an API
     // upload fails fast, 503, while storage is down, instead of waiting out the file-upload retries).
-    const put = () => this.inner.putStream(key, tap, options);
+    const put = () => {
+      if (failure || tap.destroyed)
+        return Promise.reject(failure ?? new Error(`The source of ${key} ended before it could be stored.`));
+      return this.inner.putStream(key, tap, options);
+    };
     try {
       return await this.write(key, options, put, () => digest.digest('hex'), false);
     } catch (err) {

@@ -1,14 +1,23 @@
 import type { FarmConfig } from '../config';
 import type { ArtifactStore } from './artifact-store';
 import { ChecksummedArtifactStore } from './checksums';
+import { InstrumentedArtifactStore, jsonLinesSink } from './instrumented-store';
 import { LocalArtifactStore } from './local-store';
 import { S3ArtifactStore } from './s3-store';
 
 /**
  * The artifact store the settings name (`FARM_STORAGE`), every object checked against the sha256 recorded when it
- * was written (`ChecksummedArtifactStore`); creates the bucket first when `S3_CREATE_BUCKET` is set.
+ * was written (`ChecksummedArtifactStore`); creates the bucket first when `S3_CREATE_BUCKET` is set. With
+ * `FARM_STORE_TIMINGS` set, every call is also timed into that file (`InstrumentedArtifactStore`).
  */
 export async function createArtifactStore(config: FarmConfig): Promise<ArtifactStore> {
+  const store = await createCheckedStore(config);
+  return config.storeTimings
+    ? new InstrumentedArtifactStore(store, jsonLinesSink(config.storeTimings, config.workerId))
+    : store;
+}
+
+async function createCheckedStore(config: FarmConfig): Promise<ArtifactStore> {
   if (config.storage === 'local') return new ChecksummedArtifactStore(new LocalArtifactStore(config.localDir));
   const store = new S3ArtifactStore({
     bucket: config.s3Bucket,

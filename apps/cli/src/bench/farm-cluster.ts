@@ -1,0 +1,130 @@
+/**
+ * The whole farm on this machine for `bench farm`: redis-server and s3rver (the farm's dev services), the API in
+ * this process, trainer and renderer worker processes (dist/apps/…, as `npm run farm` runs them). Every artifact-store
+ * call of all of them is timed into one JSON-lines file (`FARM_STORE_TIMINGS`). `stop()` ends everything it started.
+ */
+import { spawn } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { REPO_ROOT } from '@streamedit/pipeline';
+import { Redis } from 'ioredis';
+import { loadFarmConfig, startRedis, startS3, type DevRedis, type DevS3, type StoreOperation } from '@streamedit/farm';
+import { startApi, type RunningApi } from '../../../api/src/api-app';
+
+/** A worker process of the bench. */
+export interface BenchWorker {
+  readonly id: string;
+  /** The last lines it logged (for failure messages). */
+  tail(lines?: number): string;
+  stop(): Promise<void>;
+}
+
+/** A running farm; see the module comment. */
+export interface BenchFarm {
+  readonly apiUrl: string;
+  /** A Redis client of the farm's Redis (job records, job logs). */
+  readonly redis: Redis;
+  startWorker(role: 'trainer' | 'renderer', id: string): BenchWorker;
+  /** Every store call recorded so far, with the process that made it (`source`: the worker id). */
+  storeOperations(): Promise<Array<StoreOperation & { source: string }>>;
+  stop(): Promise<void>;
+}
+
+/** Starts the services and the API; workers are started by the caller. `tmp` holds work dirs and the timings. */
+export async function startBenchFarm(tmp: string): Promise<BenchFarm> {
+  const timings = join(tmp, 'store-operations.jsonl');
+  let redis: DevRedis | undefined;
+  let s3: DevS3 | undefined;
+  const workers: BenchWorker[] = [];
+  let api: RunningApi | undefined;
+  let client: Redis | undefined;
+  const stop = async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    await api?.close();
+    client?.disconnect();
+    await Promise.all([s3?.stop(), redis?.stop()]);
+  };
+  // The SDK's Node-version notice is noise in a bench's output (the workers get the same variable below).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  try {
+    [redis, s3] = await Promise.all([startRedis(), startS3('streamedit-bench')]);
+    const env: NodeJS.ProcessEnv = {
+      REDIS_URL: redis.url,
+      FARM_STORAGE: 's3',
+      S3_ENDPOINT: s3.endpoint,
+      S3_BUCKET: s3.bucket,
+      S3_ACCESS_KEY_ID: s3.accessKeyId,
+      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      FARM_STORE_TIMINGS: timings,
+      FARM_SHUTDOWN_GRACE_S: '1',
+      TMPDIR: tmp,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    // Loopback only, nothing public: a local bench, no API keys (FARM_AUTH=off says so explicitly).
+    const config = loadFarmConfig({ ...env, PORT: '0', HOST: '127.0.0.1', FARM_AUTH: 'off', FARM_WORKER_ID: 'api' });
+    api = await startApi(config);
+    client = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const running = api;
+    const redisClient = client;
+    return {
+      apiUrl: running.url,
+      redis: redisClient,
+      startWorker: (role, id) => {
+        const w = startWorker(role, { ...env, FARM_WORKER_ID: id });
+        workers.push(w);
+        return w;
+      },
+      storeOperations: () => readOperations(timings),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function readOperations(path: string): Promise<Array<StoreOperation & { source: string }>> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as StoreOperation & { source: string });
+}
+
+/** A worker app as its own process group, so that stopping it also ends its children (PyTorch, ffmpeg). */
+function startWorker(role: 'trainer' | 'renderer', env: NodeJS.ProcessEnv): BenchWorker {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'apps', role, 'src', 'main.js')], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, STREAMEDIT_LOG_LEVEL: 'info', ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (d: Buffer) => (output = (output + d.toString()).slice(-100_000));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const killGroup = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  return {
+    id: String(env.FARM_WORKER_ID),
+    tail: (lines = 15) => output.split('\n').slice(-lines).join('\n'),
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(killGroup, 10_000);
+      await exited;
+      clearTimeout(timer);
+      killGroup(); // children that outlived it
+    },
+  };
+}
+
+/** Removes the bench's temp folder (work dirs of the workers, the timings file). */
+export async function removeBenchDir(tmp: string): Promise<void> {
+  await rm(tmp, { recursive: true, force: true });
+}
