@@ -7,10 +7,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from .data import DataError
 from .presets import PRESETS
+
+
+def iterations(text: str) -> Tuple[int, int, int]:
+    parts = [int(p) for p in text.split(",")]
+    if len(parts) != 3 or min(parts) < 0:
+        raise argparse.ArgumentTypeError("expected three counts HALF,INTERNAL,FULL, e.g. 3,5,3")
+    return parts[0], parts[1], parts[2]
 
 
 def parse(argv: Optional[List[str]]) -> argparse.Namespace:
@@ -26,10 +33,12 @@ def parse(argv: Optional[List[str]]) -> argparse.Namespace:
     e = sub.add_parser("export", help="export a checkpoint to ONNX")
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--out", required=True)
+    e.add_argument("--hs-iterations", type=iterations, help="Horn-Schunck iterations HALF,INTERNAL,FULL (default: the checkpoint's)")
     f = sub.add_parser("forward", help="run a checkpoint on raw float32 inputs (parity tests)")
     f.add_argument("--checkpoint", required=True)
     f.add_argument("--inputs", required=True)
     f.add_argument("--out", required=True)
+    f.add_argument("--hs-iterations", type=iterations)
     w = sub.add_parser("parity", help="run one image operation on raw planar float32 files (TS parity tests)")
     w.add_argument("--op", choices=["warp", "area", "resize-flow"], required=True)
     w.add_argument("--src", required=True)
@@ -59,12 +68,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         elif args.command == "export":
             from .export import export_onnx
 
-            shapes = export_onnx(args.checkpoint, args.out)
+            shapes = export_onnx(args.checkpoint, args.out, args.hs_iterations)
             print(json.dumps({"type": "exported", "path": args.out, "inputs": shapes}))
         elif args.command == "forward":
             from .export import forward_files
 
-            forward_files(args.checkpoint, args.inputs, args.out)
+            forward_files(args.checkpoint, args.inputs, args.out, args.hs_iterations)
         elif args.command == "parity":
             from .export import parity_op
 

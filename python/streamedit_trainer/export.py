@@ -15,9 +15,14 @@ from .model import PPCE, ExportWrapper, ModelConfig
 from .warp import area_resize, backward_warp, resize_flow
 
 
-def load_model(checkpoint: str) -> PPCE:
+def load_model(checkpoint: str, hs_iterations: Optional[Tuple[int, int, int]] = None) -> PPCE:
+    """The checkpoint's network in eval mode; `hs_iterations` (half, internal, full) overrides the parameter-free
+    Horn-Schunck stage (fewer iterations: faster inference, lower accuracy)."""
     state = load_checkpoint(checkpoint)
-    model = PPCE(ModelConfig(**state["model_config"]))
+    config = dict(state["model_config"])
+    if hs_iterations is not None:
+        config.update(hs_iters_half=hs_iterations[0], hs_iters_internal=hs_iterations[1], hs_iters_full=hs_iterations[2])
+    model = PPCE(ModelConfig(**config))
     model.load_state_dict(state["model"])
     return model.eval()
 
@@ -27,9 +32,9 @@ def shapes_of(model: PPCE) -> Dict[str, Tuple[int, ...]]:
     return input_shapes(c.width, c.height, c.feat_channels, c.feat_width, c.feat_height)
 
 
-def export_onnx(checkpoint: str, out: str) -> Dict[str, Tuple[int, ...]]:
+def export_onnx(checkpoint: str, out: str, hs_iterations: Optional[Tuple[int, int, int]] = None) -> Dict[str, Tuple[int, ...]]:
     """Writes `out` (via a temp file + rename) and returns the input shapes it was traced with."""
-    model = load_model(checkpoint)
+    model = load_model(checkpoint, hs_iterations)
     shapes = shapes_of(model)
     dummy = tuple(torch.rand(*shapes[name]) for name in INPUT_NAMES)
     tmp = f"{out}.tmp-{os.getpid()}"
@@ -45,10 +50,10 @@ def export_onnx(checkpoint: str, out: str) -> Dict[str, Tuple[int, ...]]:
 
 
 @torch.no_grad()
-def forward_files(checkpoint: str, inputs_dir: str, out_dir: str) -> None:
+def forward_files(checkpoint: str, inputs_dir: str, out_dir: str, hs_iterations: Optional[Tuple[int, int, int]] = None) -> None:
     """Reads `<name>.f32` for every input (raw float32, shapes from the checkpoint), writes flow.f32 and
     log_sigma.f32: the PyTorch side of the ONNX parity test."""
-    model = load_model(checkpoint)
+    model = load_model(checkpoint, hs_iterations)
     shapes = shapes_of(model)
     tensors: Dict[str, Tensor] = {}
     for name in INPUT_NAMES:

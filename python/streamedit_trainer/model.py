@@ -247,7 +247,7 @@ class HornSchunck(nn.Module):
     Steps are clamped to ±`max_step` px. Only elementwise ops, pooling and grid_sample: it exports to ONNX as is.
     """
 
-    def __init__(self, iterations: int, alpha2: float = 3e-4, robust: float = 0.05, max_step: float = 1.0) -> None:
+    def __init__(self, iterations: int, alpha2: float = 3e-4, robust: float = 0.05, max_step: float = 0.5) -> None:
         super().__init__()
         self.iterations = iterations
         self.alpha2 = alpha2

@@ -20,9 +20,11 @@ import {
   API_KEY_KEYS,
   ApiKeyRepository,
   createArtifactStore,
+  describeFarmConfig,
   FarmWorker,
   JOB_KEYS,
   loadFarmConfig,
+  resolveAuth,
   type ArtifactStore,
   type FarmConfig,
 } from '@streamedit/farm';
@@ -40,6 +42,27 @@ const SMALL = clipPath('d20');
 /** 512×512: over the side limit (500) of this suite. */
 const WIDE = clipPath('may');
 const ORIGIN = 'https://app.example.com';
+
+test('FARM_AUTH: on unless the API listens on loopback only with no public URL (dev); explicit values win', () => {
+  const auth = (env: Record<string, string>) => resolveAuth(loadFarmConfig(env));
+  assert.deepEqual(auth({}), { enabled: false, defaulted: true }, 'npm run farm / embedded on 127.0.0.1');
+  assert.deepEqual(auth({ HOST: 'localhost' }), { enabled: false, defaulted: true });
+  assert.deepEqual(auth({ HOST: '0.0.0.0' }), { enabled: true, defaulted: true }, 'containers');
+  assert.deepEqual(auth({ HOST: '10.0.0.5' }), { enabled: true, defaulted: true });
+  assert.deepEqual(
+    auth({ FARM_PUBLIC_URL: 'https://farm.example.com' }),
+    { enabled: true, defaulted: true },
+    'behind a proxy',
+  );
+  assert.deepEqual(auth({ HOST: '0.0.0.0', FARM_AUTH: 'off' }), { enabled: false, defaulted: false });
+  assert.deepEqual(auth({ FARM_AUTH: 'on' }), { enabled: true, defaulted: false });
+  assert.throws(() => loadFarmConfig({ FARM_AUTH: 'yes' }), /FARM_AUTH/);
+  assert.throws(
+    () => loadFarmConfig({ FARM_AUTH_PEPPER: 'short-pepper' }),
+    (e: unknown) => e instanceof Error && /FARM_AUTH_PEPPER/.test(e.message) && !e.message.includes('short-pepper'),
+  );
+  assert.ok(!JSON.stringify(describeFarmConfig(loadFarmConfig({ FARM_AUTH_PEPPER: PEPPER }))).includes(PEPPER));
+});
 
 describe('security: API keys, roles, ownership, limits, headers (auth on)', () => {
   let redis: TestRedis;

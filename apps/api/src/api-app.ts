@@ -55,6 +55,7 @@ export async function startApi(
       .setTitle('StreamEdit Farm')
       .setDescription('Edit one frame of a portrait video; the farm propagates the edit to every frame.')
       .setVersion('1')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key: sek_… (npm run farm:keys -- create)' })
       .build(),
   );
   SwaggerModule.setup('docs', app, document);

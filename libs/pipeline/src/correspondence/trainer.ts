@@ -199,8 +199,20 @@ async function readCheck(e: TrainerEvent): Promise<CorrespondenceCheck> {
   return { iteration: Number(e.iteration), total: Number(e.total), checkpoint: String(e.checkpoint), scoresPath, tau: body.tau, frames: body.frames };
 }
 
+/** Options of `exportOnnx`. */
+export interface ExportOnnxOptions {
+  /**
+   * Horn-Schunck iterations [at 1/2 of the internal resolution, internal, full model resolution] baked into the
+   * graph. The stage has no weights, so this trades accuracy for speed without retraining. Default: the
+   * checkpoint's (3, 5, 3).
+   */
+  readonly hsIterations?: readonly [number, number, number];
+}
+
 /** Exports a checkpoint to ONNX (opset 16, fixed size, names of io-spec.ts) at `out`; resolves with `out`. */
-export async function exportOnnx(checkpoint: string, out: string, signal?: AbortSignal): Promise<string> {
-  await runTrainerCommand(['export', '--checkpoint', checkpoint, '--out', out], { signal });
+export async function exportOnnx(checkpoint: string, out: string, signal?: AbortSignal, options: ExportOnnxOptions = {}): Promise<string> {
+  const args = ['export', '--checkpoint', checkpoint, '--out', out];
+  if (options.hsIterations) args.push('--hs-iterations', options.hsIterations.join(','));
+  await runTrainerCommand(args, { signal });
   return out;
 }
