@@ -25,7 +25,7 @@ class Preset:
 
 PRESETS: Dict[str, Preset] = {
     # 2 CPU cores: model resolution = the working size (512), learned stages at 256
-    "cpu": Preset(name="cpu", side=512, iterations=3000, check_every=1000, progress_every=20),
+    "cpu": Preset(name="cpu", side=512, iterations=2000, check_every=500, progress_every=20),
     # the paper's schedule (40000 iterations, ARR checks every 10000); meant for a GPU
     "paper": Preset(name="paper", side=512, iterations=40000, check_every=10000, progress_every=100),
     # tests: 64² and a few iterations of a narrow network

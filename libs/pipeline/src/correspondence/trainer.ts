@@ -43,9 +43,9 @@ export interface TrainCorrespondenceOptions {
   readonly outDir: string;
   /** Default `cpu`. */
   readonly preset?: CorrespondencePreset;
-  /** Default: the preset's (cpu 3000, paper 40000, tiny 20). */
+  /** Default: the preset's (cpu 2000, paper 40000, tiny 20). */
   readonly maxIterations?: number;
-  /** Default: the preset's (cpu 1000, paper 10000, tiny 10). */
+  /** Default: the preset's (cpu 500, paper 10000, tiny 10). */
   readonly checkEvery?: number;
   /** Exit after the next check (so the caller can change the windows and call again, which resumes). Default false. */
   readonly stopAtCheck?: boolean;
