@@ -2,7 +2,8 @@
 
 Mirrored by libs/pipeline/src/correspondence/io-spec.ts (keep both in step).
 
-Model inputs (float32, NCHW, fixed size Hm×Wm chosen at training time, multiples of 8):
+Model inputs (float32, NCHW, fixed size Hm×Wm chosen at training time, multiples of 8; model_size() below: the
+working size itself for the cpu/paper presets, 64 for tiny):
   ref_image  [1, 3, Hm, Wm]   reference frame, RGB 0..1, area-resized from working size
   cur_image  [1, 3, Hm, Wm]   current frame, same
   ref_feat   [1, C, h, w]     backbone descriptors of the reference (XFeat: C=64, 32×32, L2-normalised)
@@ -18,7 +19,8 @@ Training data directory (written by TypeScript; read with numpy.memmap by data.p
   features.f32 [N, C, h, w] float32 + features.json {count, channels, width, height, backbone}
   masks.u8 [N, H, W] uint8 person mask 0..255 (optional: absent means every pixel is the person)
   references.json {references: [frame index, …], frameReference: [index into references, per frame]}
-  init_flow.f16 [N, 2, Hm, Wm] float16 + init_flow.json {width: Wm, height: Hm} (optional: absent means zeros)
+  init_flow.f16 [N, 2, Hm, Wm] float16 + init_flow.json {width: Wm, height: Hm} (optional: absent means zeros;
+                another size is resampled with resize_flow)
 Trainer outputs in --out: checkpoint-ITER.pt (+ .sha256), scores-ITER.json, one JSON line per event on stdout.
 """
 from __future__ import annotations

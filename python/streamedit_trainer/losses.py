@@ -1,8 +1,8 @@
 """Training objective (paper eq. 2): L_total = α1·L_rec + α2·L_unc + λ_s·L_smooth.
 
 - L_rec: L1 photometric error between the current frame and the reference warped by the network's flow (the one
-  warp convention of warp.py), measured at model resolution on the flow the network hands to the Horn-Schunck
-  stage, plus the coarser estimates (1/4 with weight `aux`, the coarse grid with `aux`/2) on area-downsampled
+  warp convention of warp.py), measured at the internal resolution (where the network sees the images) on the flow
+  the network hands to the Horn-Schunck stage, plus the coarser estimates (1/4 with weight `aux`, the coarse grid with `aux`/2) on area-downsampled
   images, which lets the coarse stages learn from the first iterations. The Horn-Schunck stage has no parameters.
 - L_unc: Laplace negative log-likelihood |r| / σ + log σ of the final flow's per-pixel residual r, detached so σ
   explains the residual and cannot move the flow; minimised at σ = |r|.

@@ -7,15 +7,18 @@ Inputs and outputs are described once in `io_spec.py`. The network maps the curr
    positional encoding; attention over every reference position plus a Gaussian prior centred where the landmark
    warp points. The soft-argmax of the attention is the coarse flow, so with untrained weights it is already
    descriptor matching around the landmark warp. A small conv net refines it.
-2. Coarse-to-fine refinement at 1/4 (two passes, shared weights) and 1/2 of the model resolution: a shared conv
-   encoder on both images, the reference's features warped by the current estimate, a local correlation (cost
-   volume) and a dilated conv net that predicts a residual flow.
+2. Coarse-to-fine refinement at 1/4 (two passes, shared weights) and 1/2 of the internal resolution (the model
+   resolution / `internal_scale`; 256 for the cpu preset's 512): a shared conv encoder on both images, the
+   reference's features warped by the current estimate, a local correlation (cost volume) and a dilated conv net
+   that predicts a residual flow.
 3. Horn-Schunck: unrolled iterations of a robust variational refinement (photometric data term linearised by
-   warping + smoothness) at 1/2 and at full model resolution. This parameter-free stage is what reaches sub-pixel
+   warping + smoothness) at 1/2 of the internal resolution, at the internal resolution and at the full model
+   resolution, on the detached network flow. This parameter-free stage is what reaches sub-pixel
    accuracy: trained from scratch on one clip, the conv levels alone stayed ~1.5 dB below DIS after 1500 steps;
-   with it the same budget beats DIS by ~2 dB (python/README.md).
-4. The uncertainty head: log σ per pixel from the current frame, the reference warped by the (detached) final flow
-   and their absolute difference: σ learns to explain the photometric residual (Laplace NLL, eq. 2).
+   with it, at full resolution, the same budget beats DIS by 5-14 dB (python/README.md).
+4. The uncertainty head: log σ per pixel from the current frame, the reference warped by the final flow and their
+   absolute difference (at the internal resolution, upsampled): σ learns to explain the photometric residual
+   (Laplace NLL, eq. 2).
 """
 from __future__ import annotations
 

@@ -53,7 +53,8 @@ function tinyFrames(): Uint8Array {
   for (let t = 0; t < N; t++) {
     for (let y = 0; y < SIZE; y++) {
       for (let x = 0; x < SIZE; x++) {
-        for (let c = 0; c < 3; c++) frames[((t * SIZE + y) * SIZE + x) * 3 + c] = Math.round(255 * texel(x + 0.7 * t, y + 0.3 * t, c));
+        for (let c = 0; c < 3; c++)
+          frames[((t * SIZE + y) * SIZE + x) * 3 + c] = Math.round(255 * texel(x + 0.7 * t, y + 0.3 * t, c));
       }
     }
   }
@@ -71,10 +72,19 @@ async function writeTinyClip(dir: string): Promise<void> {
     for (let c = 0; c < C; c++) feats[(t * C + c) * GRID * GRID + i]! /= Math.sqrt(norm);
   }
   await writeFile(join(dir, 'frames.u8'), tinyFrames());
-  await writeFile(join(dir, 'frames.json'), JSON.stringify({ count: N, width: SIZE, height: SIZE, fps: { num: 25, den: 1 } }));
+  await writeFile(
+    join(dir, 'frames.json'),
+    JSON.stringify({ count: N, width: SIZE, height: SIZE, fps: { num: 25, den: 1 } }),
+  );
   await writeFile(join(dir, 'features.f32'), feats);
-  await writeFile(join(dir, 'features.json'), JSON.stringify({ count: N, channels: C, width: GRID, height: GRID, backbone: 'synthetic' }));
-  await writeFile(join(dir, 'references.json'), JSON.stringify({ references: [0], frameReference: new Array(N).fill(0) }));
+  await writeFile(
+    join(dir, 'features.json'),
+    JSON.stringify({ count: N, channels: C, width: GRID, height: GRID, backbone: 'synthetic' }),
+  );
+  await writeFile(
+    join(dir, 'references.json'),
+    JSON.stringify({ references: [0], frameReference: new Array(N).fill(0) }),
+  );
   await writeFile(join(dir, 'init_flow.f16'), new Uint8Array(N * 2 * SIZE * SIZE * 2)); // float16 zeros
   await writeFile(join(dir, 'init_flow.json'), JSON.stringify({ width: SIZE, height: SIZE }));
 }
@@ -101,12 +111,22 @@ test('correspondence: tiny training driven from TypeScript reports progress and 
   assert.equal(result.iteration, 6);
   assert.equal(result.stopped, false);
   assert.ok(existsSync(result.checkpoint) && existsSync(`${result.checkpoint}.sha256`));
-  assert.deepEqual(progress.map((p) => p.done), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    progress.map((p) => p.done),
+    [1, 2, 3, 4, 5, 6],
+  );
   assert.ok(progress.every((p) => p.stage === 'correspondence' && p.total === 6 && Number.isFinite(p.info?.loss)));
-  assert.deepEqual(checks.map((c) => c.iteration), [3, 6]);
+  assert.deepEqual(
+    checks.map((c) => c.iteration),
+    [3, 6],
+  );
   for (const check of checks) {
     assert.equal(check.frames.length, N);
-    assert.ok(check.frames.every((f) => f.reference === 0 && f.meanSigma > 0 && f.uncertainFraction >= 0 && f.uncertainFraction <= 1));
+    assert.ok(
+      check.frames.every(
+        (f) => f.reference === 0 && f.meanSigma > 0 && f.uncertainFraction >= 0 && f.uncertainFraction <= 1,
+      ),
+    );
   }
   checkpoint = result.checkpoint;
 });
@@ -118,7 +138,11 @@ function sortedDiffs(a: Float32Array, b: Float32Array): Float32Array {
 }
 
 /** Runs the exported graph in onnxruntime-node and the checkpoint in PyTorch (`forward`) on the same inputs. */
-async function bothRuntimes(onnx: string, inputs: CorrespondenceInputs, hs: string[]): Promise<Record<'flow' | 'log_sigma', [Float32Array, Float32Array]>> {
+async function bothRuntimes(
+  onnx: string,
+  inputs: CorrespondenceInputs,
+  hs: string[],
+): Promise<Record<'flow' | 'log_sigma', [Float32Array, Float32Array]>> {
   const model = await CorrespondenceModel.load(onnx, 1);
   try {
     assert.deepEqual(model.shape, { width: SIZE, height: SIZE, featChannels: C, featWidth: GRID, featHeight: GRID });
@@ -126,9 +150,24 @@ async function bothRuntimes(onnx: string, inputs: CorrespondenceInputs, hs: stri
     assert.ok(Math.abs(ours.sigma.data[0]! - Math.exp(ours.logSigma[0]!)) < 1e-6);
     const inDir = join(root, 'inputs');
     await mkdir(inDir, { recursive: true });
-    const names = { ref_image: inputs.refImage, cur_image: inputs.curImage, ref_feat: inputs.refFeat, cur_feat: inputs.curFeat, init_flow: inputs.initFlow };
+    const names = {
+      ref_image: inputs.refImage,
+      cur_image: inputs.curImage,
+      ref_feat: inputs.refFeat,
+      cur_feat: inputs.curFeat,
+      init_flow: inputs.initFlow,
+    };
     for (const [name, data] of Object.entries(names)) await writeFile(join(inDir, `${name}.f32`), data);
-    await runTrainerCommand(['forward', '--checkpoint', checkpoint, '--inputs', inDir, '--out', join(root, 'torch'), ...hs]);
+    await runTrainerCommand([
+      'forward',
+      '--checkpoint',
+      checkpoint,
+      '--inputs',
+      inDir,
+      '--out',
+      join(root, 'torch'),
+      ...hs,
+    ]);
     const read = async (name: string) => {
       const buf = await readFile(join(root, 'torch', `${name}.f32`));
       return new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
@@ -153,7 +192,9 @@ test('correspondence: the ONNX export run by onnxruntime-node matches PyTorch', 
   // Every learned op and warp, without the iterative Horn-Schunck stage: equal within 1e-3 everywhere.
   const plain = join(root, 'plain.onnx');
   await exportOnnx(checkpoint, plain, undefined, { hsIterations: [0, 0, 0] });
-  for (const [name, [mine, theirs]] of Object.entries(await bothRuntimes(plain, inputs, ['--hs-iterations', '0,0,0']))) {
+  for (const [name, [mine, theirs]] of Object.entries(
+    await bothRuntimes(plain, inputs, ['--hs-iterations', '0,0,0']),
+  )) {
     const d = sortedDiffs(mine, theirs);
     assert.ok(d[d.length - 1]! < 1e-3, `${name}: max difference ${d[d.length - 1]}`);
   }
@@ -168,7 +209,12 @@ test('correspondence: the ONNX export run by onnxruntime-node matches PyTorch', 
     assert.ok(p99 < 1e-3 && d[d.length - 1]! < 0.1, `${name}: 99th percentile ${p99}, max ${d[d.length - 1]}`);
   }
   const flow = createFlow(SIZE, SIZE, deployed.flow[0]);
-  const up = toWorkingSize(flow, { width: SIZE, height: SIZE, data: new Float32Array(SIZE * SIZE) }, SIZE * 2, SIZE * 2);
+  const up = toWorkingSize(
+    flow,
+    { width: SIZE, height: SIZE, data: new Float32Array(SIZE * SIZE) },
+    SIZE * 2,
+    SIZE * 2,
+  );
   assert.equal(up.flow.width, SIZE * 2);
   assert.equal(up.sigma.data.length, SIZE * SIZE * 4);
 });
@@ -177,9 +223,15 @@ test('correspondence: aborting kills the trainer, and a broken data directory is
   const controller = new AbortController();
   const started = Date.now();
   await assert.rejects(
-    trainCorrespondence({ dataDir, outDir: join(root, 'abort'), preset: 'tiny', maxIterations: 100000, signal: controller.signal }, () => controller.abort()),
+    trainCorrespondence(
+      { dataDir, outDir: join(root, 'abort'), preset: 'tiny', maxIterations: 100000, signal: controller.signal },
+      () => controller.abort(),
+    ),
     (e: unknown) => (e as Error).name === 'AbortError',
   );
   assert.ok(Date.now() - started < 60_000);
-  await assert.rejects(trainCorrespondence({ dataDir: join(root, 'missing'), outDir: join(root, 'x'), preset: 'tiny' }), (e: unknown) => e instanceof InputError && /frames\.json/.test((e as Error).message));
+  await assert.rejects(
+    trainCorrespondence({ dataDir: join(root, 'missing'), outDir: join(root, 'x'), preset: 'tiny' }),
+    (e: unknown) => e instanceof InputError && /frames\.json/.test((e as Error).message),
+  );
 });

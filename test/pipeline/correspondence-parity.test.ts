@@ -49,7 +49,11 @@ test('correspondence parity: torch grid_sample(border, align_corners=False) equa
   // displacements up to ±12 px, so many samples fall outside the image and exercise the border clamp
   const flow = createFlow(w, h, random(2 * w * h, 2, -12, 12));
   const mine = backwardWarpPlanar(src, c, flow);
-  const theirs = await torchOp('warp', ['--op', 'warp', '--channels', String(c), '--width', String(w), '--height', String(h)], { src, flow: flow.data });
+  const theirs = await torchOp(
+    'warp',
+    ['--op', 'warp', '--channels', String(c), '--width', String(w), '--height', String(h)],
+    { src, flow: flow.data },
+  );
   assert.ok(maxAbsDiff(mine, theirs) < 1e-4, `max difference ${maxAbsDiff(mine, theirs)}`);
 });
 
@@ -60,7 +64,20 @@ test('correspondence parity: area resize equals torch adaptive average pooling, 
   ] as const) {
     const src = random(3 * w * h, w + h);
     const mine = resizeAreaPlanar(src, 3, w, h, ow, oh);
-    const args = ['--op', 'area', '--channels', '3', '--width', String(w), '--height', String(h), '--out-width', String(ow), '--out-height', String(oh)];
+    const args = [
+      '--op',
+      'area',
+      '--channels',
+      '3',
+      '--width',
+      String(w),
+      '--height',
+      String(h),
+      '--out-width',
+      String(ow),
+      '--out-height',
+      String(oh),
+    ];
     const theirs = await torchOp(`area${w}`, args, { src });
     assert.ok(maxAbsDiff(mine, theirs) < 1e-5, `${w}×${h}→${ow}×${oh}: ${maxAbsDiff(mine, theirs)}`);
   }
@@ -70,7 +87,18 @@ test('correspondence parity: resizeFlow equals the trainer resize_flow (model �
   const [w, h, ow, oh] = [16, 15, 32, 30];
   const flow = createFlow(w, h, random(2 * w * h, 5, -3, 3));
   const mine = resizeFlow(flow, ow, oh).data;
-  const args = ['--op', 'resize-flow', '--width', String(w), '--height', String(h), '--out-width', String(ow), '--out-height', String(oh)];
+  const args = [
+    '--op',
+    'resize-flow',
+    '--width',
+    String(w),
+    '--height',
+    String(h),
+    '--out-width',
+    String(ow),
+    '--out-height',
+    String(oh),
+  ];
   const theirs = await torchOp('flow', args, { src: flow.data });
   assert.ok(maxAbsDiff(mine, theirs) < 1e-4, `max difference ${maxAbsDiff(mine, theirs)}`);
 });

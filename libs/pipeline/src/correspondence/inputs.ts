@@ -6,8 +6,16 @@ import { resizeFlow, type FlowField } from '../image/warp';
  * (adaptive average pooling: output i averages source [floor(i·S/D), ceil((i+1)·S/D))), so TypeScript feeds the
  * model exactly what the trainer saw (python/streamedit_trainer/warp.py `area_resize`; pinned by a parity test).
  */
-export function resizeAreaPlanar(src: Float32Array, channels: number, srcWidth: number, srcHeight: number, width: number, height: number): Float32Array {
-  if (src.length !== channels * srcWidth * srcHeight) throw new RangeError(`source needs ${channels}×${srcHeight}×${srcWidth} values`);
+export function resizeAreaPlanar(
+  src: Float32Array,
+  channels: number,
+  srcWidth: number,
+  srcHeight: number,
+  width: number,
+  height: number,
+): Float32Array {
+  if (src.length !== channels * srcWidth * srcHeight)
+    throw new RangeError(`source needs ${channels}×${srcHeight}×${srcWidth} values`);
   const xs = bins(srcWidth, width);
   const ys = bins(srcHeight, height);
   const out = new Float32Array(channels * width * height);
@@ -81,6 +89,11 @@ export function resizeFloatImage(image: FloatImage, width: number, height: numbe
  * A prediction lifted to working size: the flow by `resizeFlow` (displacements rescaled), σ bilinearly.
  * This is how the reconstruction protocol warps the full-size reference (`backwardWarpRgb`).
  */
-export function toWorkingSize(flow: FlowField, sigma: FloatImage, width: number, height: number): { flow: FlowField; sigma: FloatImage } {
+export function toWorkingSize(
+  flow: FlowField,
+  sigma: FloatImage,
+  width: number,
+  height: number,
+): { flow: FlowField; sigma: FloatImage } {
   return { flow: resizeFlow(flow, width, height), sigma: resizeFloatImage(sigma, width, height) };
 }

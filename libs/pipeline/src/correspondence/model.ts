@@ -60,7 +60,8 @@ export class CorrespondenceModel {
 
 function tensor(name: string, data: Float32Array, dims: number[]): ort.Tensor {
   const size = dims.reduce((a, b) => a * b, 1);
-  if (data.length !== size) throw new RangeError(`${name} needs ${dims.slice(1).join('×')} = ${size} floats, got ${data.length}`);
+  if (data.length !== size)
+    throw new RangeError(`${name} needs ${dims.slice(1).join('×')} = ${size} floats, got ${data.length}`);
   return new ort.Tensor('float32', data, dims);
 }
 
@@ -68,7 +69,9 @@ function shapeOf(session: ort.InferenceSession): CorrespondenceShape {
   const dims = (name: string): number[] => {
     const meta = session.inputMetadata.find((m) => m.name === name);
     if (!meta || !meta.isTensor || meta.shape.some((d) => typeof d !== 'number')) {
-      throw new InputError(`the correspondence model's input ${name} has no fixed shape; re-export it with exportOnnx.`);
+      throw new InputError(
+        `the correspondence model's input ${name} has no fixed shape; re-export it with exportOnnx.`,
+      );
     }
     return meta.shape as number[];
   };

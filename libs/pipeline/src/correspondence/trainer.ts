@@ -77,7 +77,10 @@ export interface RunTrainerOptions {
  * JSON events. torch gets `torchThreads` intra-op threads and BLAS 1, so threads × BLAS threads ≤ cores. Exit code 2
  * is an `InputError` (its one-line message), any other failure a `ToolError` carrying the stderr tail.
  */
-export async function runTrainerCommand(args: readonly string[], options: RunTrainerOptions = {}): Promise<TrainerEvent[]> {
+export async function runTrainerCommand(
+  args: readonly string[],
+  options: RunTrainerOptions = {},
+): Promise<TrainerEvent[]> {
   const { signal, onEvent } = options;
   signal?.throwIfAborted();
   const threads = String(settings().torchThreads);
@@ -128,7 +131,9 @@ export async function runTrainerCommand(args: readonly string[], options: RunTra
     throw new ToolError(`The correspondence trainer (${args[0]}) failed (${sig ?? `exit ${code}`}): ${last}`, stderr);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new InputError(`Python ${settings().pythonBin} was not found; set STREAMEDIT_PYTHON to an interpreter with PyTorch.`);
+      throw new InputError(
+        `Python ${settings().pythonBin} was not found; set STREAMEDIT_PYTHON to an interpreter with PyTorch.`,
+      );
     }
     throw err;
   } finally {
@@ -141,7 +146,9 @@ function parseEvent(line: string): TrainerEvent | undefined {
   if (!line.startsWith('{')) return undefined;
   try {
     const value = JSON.parse(line) as unknown;
-    return typeof value === 'object' && value !== null && typeof (value as TrainerEvent).type === 'string' ? (value as TrainerEvent) : undefined;
+    return typeof value === 'object' && value !== null && typeof (value as TrainerEvent).type === 'string'
+      ? (value as TrainerEvent)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -181,7 +188,8 @@ export async function trainCorrespondence(
   });
   await Promise.all(pending);
   const end = [...events].reverse().find((e) => e.type === 'done' || e.type === 'stopped');
-  if (!end || typeof end.checkpoint !== 'string') throw new ToolError('The correspondence trainer ended without a checkpoint.', JSON.stringify(events.slice(-3)));
+  if (!end || typeof end.checkpoint !== 'string')
+    throw new ToolError('The correspondence trainer ended without a checkpoint.', JSON.stringify(events.slice(-3)));
   return { iteration: Number(end.iteration), checkpoint: end.checkpoint, stopped: end.type === 'stopped', checks };
 }
 
@@ -196,7 +204,14 @@ function progressEvent(e: TrainerEvent): Parameters<ProgressListener>[0] {
 async function readCheck(e: TrainerEvent): Promise<CorrespondenceCheck> {
   const scoresPath = String(e.scores);
   const body = JSON.parse(await readFile(scoresPath, 'utf8')) as { tau: number; frames: FrameUncertainty[] };
-  return { iteration: Number(e.iteration), total: Number(e.total), checkpoint: String(e.checkpoint), scoresPath, tau: body.tau, frames: body.frames };
+  return {
+    iteration: Number(e.iteration),
+    total: Number(e.total),
+    checkpoint: String(e.checkpoint),
+    scoresPath,
+    tau: body.tau,
+    frames: body.frames,
+  };
 }
 
 /** Options of `exportOnnx`. */
@@ -210,7 +225,12 @@ export interface ExportOnnxOptions {
 }
 
 /** Exports a checkpoint to ONNX (opset 16, fixed size, names of io-spec.ts) at `out`; resolves with `out`. */
-export async function exportOnnx(checkpoint: string, out: string, signal?: AbortSignal, options: ExportOnnxOptions = {}): Promise<string> {
+export async function exportOnnx(
+  checkpoint: string,
+  out: string,
+  signal?: AbortSignal,
+  options: ExportOnnxOptions = {},
+): Promise<string> {
   const args = ['export', '--checkpoint', checkpoint, '--out', out];
   if (options.hsIterations) args.push('--hs-iterations', options.hsIterations.join(','));
   await runTrainerCommand(args, { signal });
