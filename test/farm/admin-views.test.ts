@@ -37,7 +37,7 @@ test('thumbnails: the real stages’ images are shown in dashboard order and spr
     rel(keys.contactSheet),
     rel(keys.report),
     ...[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].flatMap((i) => [
-      rel(keys.windowFile(i, WINDOW_FILES.reference)),
+      rel(keys.editedReference(i * 12)),
       rel(keys.windowFile(i, WINDOW_FILES.video)),
       rel(keys.windowFile(i, WINDOW_FILES.stats)),
       rel(keys.windowFile(i, WINDOW_FILES.sheet(i * 12, 'sigma'))),
@@ -60,8 +60,8 @@ test('thumbnails: the real stages’ images are shown in dashboard order and spr
   );
   assert.deepEqual(
     picked.filter((t) => t.kind === 'reference').map((t) => t.key),
-    [0, 3, 7, 10].map((i) => `windows/${i}/reference.png`),
-    'spread over the whole job, windows in numeric order',
+    [0, 3, 7, 10].map((i) => `references/${i * 12}.png`),
+    'spread over the whole job, references in numeric order',
   );
   assert.deepEqual(
     picked.filter((t) => t.kind === 'edit').map((t) => t.label),

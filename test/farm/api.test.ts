@@ -28,7 +28,7 @@ import { startApi, type RunningApi } from '../../apps/api/src/api-app';
 import { startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
 import { getJson, pollJob, postJob, readSse } from './support/farm-client';
 import { isAlive, readChildPids, waitFor } from './support/processes';
-import { recordingStagesForTest, type StageCallForTest } from './support/recording-stages';
+import { recordingStagesForTest, stageSequence, type StageCallForTest } from './support/recording-stages';
 
 const CLIP = '/work/shared/data/videos/may_theresa_5s_512.mp4'; // 125 frames, 359 KB
 const BIG_CLIP = '/work/shared/data/videos/hdtf_katiehill_WDA_000_512.mp4'; // 3.5 MB: over the 1 MB test limit
@@ -212,7 +212,7 @@ describe('farm API + queues + storage (pipeline stages are a test double)', () =
     assert.deepEqual(await footprint(), before, 'nothing stored, no record, no BullMQ job');
   });
 
-  test('upload → progress events → done → download: analyze, train, windows in order, mux', async () => {
+  test('upload → progress events → done → download: analyze, train, render windows, mux', async () => {
     const res = await postJob(api.url, { video: CLIP, fields: { look: 'cartoon', preset: 'fast' } });
     assert.equal(res.status, 202, JSON.stringify(res.body));
     const id = String(res.body.id);
@@ -238,9 +238,7 @@ describe('farm API + queues + storage (pipeline stages are a test double)', () =
     assert.deepEqual(job.edit, { kind: 'look', look: 'cartoon', at: 0 });
     assert.equal((job.input as { frameCount: number }).frameCount, 125);
 
-    const mine = calls
-      .filter((c) => c.jobId === id)
-      .map((c) => (c.window === undefined ? c.stage : `${c.stage}:${c.window}`));
+    const mine = stageSequence(calls, id);
     assert.deepEqual(mine, ['analyze', 'train', 'render:0', 'render:1', 'render:2', 'mux']);
 
     // The result: a redirect to a presigned S3 URL that serves the muxed video.
@@ -298,6 +296,32 @@ describe('farm API + queues + storage (pipeline stages are a test double)', () =
 
     const conflict = await fetch(`${api.url}/v1/jobs/${id}`, { method: 'DELETE' });
     assert.equal(conflict.status, 409);
+  });
+
+  test('render windows run in parallel: with a second renderer, windows of one job overlap in time', async () => {
+    const renderer = await FarmWorker.start({
+      config: { ...config, workerId: `${WORKER_ID}-renderer` },
+      role: 'test-renderer',
+      queues: ['render'],
+      stages: recordingStagesForTest({ calls, pidDir: tmp }),
+      store,
+      log: logger('test-renderer'),
+      heartbeatMs: 300,
+    });
+    try {
+      const res = await postJob(api.url, { video: CLIP, fields: { look: 'noir', preset: 'fast' } });
+      const id = String(res.body.id);
+      const job = await pollJob(api.url, id, (j) => j.state === 'done' || j.state === 'failed');
+      assert.equal(job.state, 'done', JSON.stringify(job));
+      const renders = calls.filter((c) => c.jobId === id && c.stage === 'render');
+      assert.deepEqual(renders.map((c) => c.window).sort(), [0, 1, 2]);
+      const overlap = renders.some((a) =>
+        renders.some((b) => a !== b && a.startedMs! < b.endedMs! && b.startedMs! < a.endedMs!),
+      );
+      assert.ok(overlap, `render spans: ${JSON.stringify(renders.map((c) => [c.startedMs, c.endedMs]))}`);
+    } finally {
+      await renderer.close(1000);
+    }
   });
 
   test('Idempotency-Key: the same key returns the same job, once', async () => {

@@ -15,12 +15,45 @@ import {
   JobRepository,
   overallProgress,
   QUEUE_NAMES,
+  splitRenderWindows,
   STAGES,
   TRANSITIONS,
   type JobRecord,
   type JobState,
 } from '@streamedit/farm';
 import { startRedis, type TestRedis } from '../support/services';
+
+test('render windows: long ARR windows are cut into near-equal chunks of one reference, numbered in frame order', () => {
+  const arr = [
+    { reference: 0, start: 0, end: 250 },
+    { reference: 250, start: 250, end: 300 },
+  ];
+  const split = splitRenderWindows(arr, 100);
+  assert.deepEqual(
+    split.map((w) => [w.index, w.reference, w.start, w.end]),
+    [
+      [0, 0, 0, 83],
+      [1, 0, 83, 167],
+      [2, 0, 167, 250],
+      [3, 250, 250, 300],
+    ],
+  );
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 150 }), (lengths, max) => {
+      let start = 0;
+      const windows = lengths.map((n) => ({ reference: start, start, end: (start += n) }));
+      const out = splitRenderWindows(windows, max);
+      assert.equal(out[0]!.start, 0);
+      assert.equal(out[out.length - 1]!.end, start);
+      for (const [i, w] of out.entries()) {
+        assert.equal(w.index, i);
+        assert.ok(w.end > w.start && w.end - w.start <= max, JSON.stringify(w));
+        if (i > 0) assert.equal(w.start, out[i - 1]!.end);
+        assert.ok(windows.some((a) => a.reference === w.reference && a.start <= w.start && w.end <= a.end));
+      }
+    }),
+  );
+});
 
 /** The happy path and the exits, written out independently of the table under test. */
 const EXPECTED_EDGES = new Set([
@@ -154,6 +187,25 @@ describe('job repository on a real redis-server', () => {
       }),
       { numRuns: 40 },
     );
+  });
+
+  test('repository: render windows finishing together (and one finishing twice) leave the exact count', async () => {
+    const job = await repo.create(newJob());
+    for (const [to, stage] of [['analyzing', 'analyze'], ['training', 'train'], ['rendering', 'render']] as const)
+      await repo.transition(job.id, to, { stage });
+    // 12 windows from several clients at once, window 3 twice (a retried attempt): the count must end at 12
+    const connections = Array.from({ length: 4 }, () => new Redis(redis.url));
+    const clients = connections.map((c) => new JobRepository(c));
+    try {
+      await Promise.all([...Array(12).keys(), 3].map((i) => clients[i % 4]!.markWindowDone(job.id, i)));
+    } finally {
+      for (const c of connections) c.disconnect();
+    }
+    assert.equal((await repo.require(job.id)).windowsDone, 12);
+    await repo.transition(job.id, 'cancelled');
+    assert.equal(await repo.markWindowDone(job.id, 12), null, 'a cancelled job is not updated');
+    await repo.delete(job.id);
+    assert.equal(await client.exists(`farm:job:${job.id}:windows-done`), 0, 'deleted with the job');
   });
 
   test('repository: a guarded update does nothing once the job left the state (a cancel wins over progress)', async () => {

@@ -54,6 +54,8 @@ describe('farm + real pipeline stages (separate trainer and renderer processes)'
       // A killed trainer's stage is taken over after ~1–3 lock periods: short here, so the test does not wait 30 s+.
       FARM_LOCK_S: '4',
       FARM_SHUTDOWN_GRACE_S: '1',
+      // Render jobs of at most 8 frames: a 12-frame window is rendered as two chunks, joined by mux.
+      FARM_RENDER_CHUNK_FRAMES: '8',
       // Work dirs of the workers (and of a killed one, which cannot clean up) land in the test's folder.
       TMPDIR: tmp,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -151,7 +153,12 @@ describe('farm + real pipeline stages (separate trainer and renderer processes)'
       assert.ok(report.windows.length >= 1);
       assert.deepEqual(report.windows[0], { index: 0, reference: 0, start: 0, end: report.windows[0]!.end });
       assert.equal(report.windows[report.windows.length - 1]!.end, FRAMES, 'the windows cover every frame');
-      assert.equal(report.referenceWindows.length, report.windows.length);
+      // Render windows are the ARR windows cut into chunks of ≤ 8 frames, each from its ARR window's reference.
+      assert.ok(report.windows.length >= 2 && report.windows.every((w) => w.end - w.start <= 8));
+      for (const w of report.windows) {
+        const arr = report.referenceWindows.find((r) => r.start <= w.start && w.end <= r.end);
+        assert.equal(arr?.reference, w.reference, `render window ${JSON.stringify(w)} lies in its ARR window`);
+      }
       assert.equal(report.perFrame.length, FRAMES);
       assert.ok(
         report.perFrame.slice(1).every((f) => f.meanSigma > 0),
@@ -173,7 +180,8 @@ describe('farm + real pipeline stages (separate trainer and renderer processes)'
         'training.json',
         'windows/0/video.mp4',
         'windows/0/sigma.mp4',
-        'windows/0/reference.png',
+        'references/0.png',
+        'windows/1/video.mp4',
         'windows/0/stats.json',
         'output.mp4',
         'uncertainty.mp4',
@@ -301,7 +309,7 @@ interface Report {
   fps: number;
   iterations: number;
   windows: Array<{ index: number; reference: number; start: number; end: number }>;
-  referenceWindows: Array<{ reference: number; cause: string }>;
+  referenceWindows: Array<{ reference: number; start: number; end: number; cause: string }>;
   perFrame: Array<{ meanSigma: number; synthesized: number }>;
   training: { restoredFrom: number | null; resumedAt: number[] };
   timings: Record<string, number>;

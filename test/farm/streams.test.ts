@@ -136,7 +136,7 @@ describe('live streams over the API (real sessions, tiny preset)', () => {
         await store.putFile(keys.file(folder, name), join(dirs[folder], name));
     }
     await store.putFile(keys.model, join(dirs.model, 'model.onnx'));
-    await store.putFile(keys.windowFile(0, 'reference.png'), join(dirs.edits, 'ref-0.png'));
+    await store.putFile(keys.editedReference(0), join(dirs.edits, 'ref-0.png'));
     const jobs = new JobRepository(client);
     await jobs.create({
       id,

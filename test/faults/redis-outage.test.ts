@@ -16,7 +16,7 @@ import { logger } from '@streamedit/pipeline';
 import { createArtifactStore, FarmWorker, loadFarmConfig, type ArtifactStore, type FarmConfig } from '@streamedit/farm';
 import { startApi, type RunningApi } from '../../apps/api/src/api-app';
 import { jobForm, pollJob, postJob } from '../farm/support/farm-client';
-import type { StageCallForTest } from '../farm/support/recording-stages';
+import { stageSequence, type StageCallForTest } from '../farm/support/recording-stages';
 import { clipPath } from '../support/clips';
 import { startS3, type TestS3 } from '../support/services';
 import { probe, startRestartableRedis, type Probe, type RestartableRedis } from './support/outages';
@@ -126,9 +126,7 @@ test('Redis down 10 s mid-job: API 503s at once (no 500, no hang), workers recon
 
   const job = await pollJob(api.url, id, (j) => ['done', 'failed', 'cancelled'].includes(String(j.state)), 60_000);
   assert.equal(job.state, 'done', JSON.stringify(job));
-  const mine = calls
-    .filter((c) => c.jobId === id)
-    .map((c) => (c.window === undefined ? c.stage : `${c.stage}:${c.window}`));
+  const mine = stageSequence(calls, id);
   assert.deepEqual(mine, ['analyze', 'train', 'render:0', 'render:1', 'mux'], 'every stage once');
   assert.deepEqual(trainStarts.filter((j) => j === id).length, 1, 'training was not restarted');
   t.diagnostic(

@@ -12,7 +12,7 @@ import { logger } from '@streamedit/pipeline';
 import { createArtifactStore, FarmWorker, loadFarmConfig, type ArtifactStore, type FarmConfig } from '@streamedit/farm';
 import { startApi, type RunningApi } from '../../apps/api/src/api-app';
 import { jobForm, pollJob, postJob } from '../farm/support/farm-client';
-import type { StageCallForTest } from '../farm/support/recording-stages';
+import { stageSequence, type StageCallForTest } from '../farm/support/recording-stages';
 import { clipPath } from '../support/clips';
 import { startRedis, type TestRedis } from '../support/services';
 import { probe, startRestartableS3, type Probe, type RestartableS3 } from './support/outages';
@@ -103,9 +103,7 @@ test('S3 down 10 s mid-job: uploads retry with backoff, the job completes with n
 
   const job = await pollJob(api.url, id, (j) => ['done', 'failed', 'cancelled'].includes(String(j.state)), 60_000);
   assert.equal(job.state, 'done', JSON.stringify(job));
-  const mine = calls
-    .filter((c) => c.jobId === id)
-    .map((c) => (c.window === undefined ? c.stage : `${c.stage}:${c.window}`));
+  const mine = stageSequence(calls, id);
   assert.deepEqual(mine, ['analyze', 'train', 'render:0', 'render:1', 'mux'], 'every stage once');
   assert.equal(trainStarts.filter((j) => j === id).length, 1, 'no train attempt failed');
   // Every checkpoint the stage wrote is stored, the one that waited out the outage too: none was lost.

@@ -62,6 +62,11 @@ const schema = z.object({
   /** `FARM_KEEP_COMPLETED` / `FARM_KEEP_FAILED`: BullMQ jobs kept per queue after completion / failure. Defaults 1000 / 5000. */
   keepCompleted: int(0, 1_000_000).default(1000),
   keepFailed: int(0, 1_000_000).default(5000),
+  /**
+   * `FARM_RENDER_CHUNK_FRAMES`: longest render job in frames. A longer ARR window is split into chunks of about
+   * equal length that renderers take in parallel (each from the window's edited reference). Default 100.
+   */
+  renderChunkFrames: int(1, 1_000_000).default(100),
   /** `FARM_MAX_CONSECUTIVE_FAILURES`: a worker failing this many jobs in a row stops and is marked blocked. Default 5. */
   maxConsecutiveFailures: int(1, 1000).default(5),
   /** `FARM_SHUTDOWN_GRACE_S`: on SIGTERM, how long a worker lets its current job finish before handing it back. Default 25. */
@@ -163,6 +168,7 @@ export const FARM_ENV: Readonly<Record<keyof FarmConfig, string>> = {
   backoffMs: 'FARM_BACKOFF_MS',
   keepCompleted: 'FARM_KEEP_COMPLETED',
   keepFailed: 'FARM_KEEP_FAILED',
+  renderChunkFrames: 'FARM_RENDER_CHUNK_FRAMES',
   maxConsecutiveFailures: 'FARM_MAX_CONSECUTIVE_FAILURES',
   shutdownGraceS: 'FARM_SHUTDOWN_GRACE_S',
   lockS: 'FARM_LOCK_S',

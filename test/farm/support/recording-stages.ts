@@ -6,7 +6,7 @@
  * - analyze: extracts frame 0 to `frames/000000.png`.
  * - train: reports 10 iterations (or, with preset `quality`, runs the slow child process from `slow-child.ts`, for
  *   cancel tests), stores a checkpoint and a stand-in `model.onnx`, and cuts the video into 3 windows.
- * - renderWindow: re-encodes the window's frames to `windows/{i}/part.mp4`; refuses to run before window i−1.
+ * - renderWindow: re-encodes the window's frames to `windows/{i}/part.mp4` (windows are independent: any order).
  * - mux: concatenates the parts into `output.mp4`.
  * A prompt edit `fail-for-test` makes analyze throw an internal error (for the blocked-worker test).
  */
@@ -22,6 +22,9 @@ export interface StageCallForTest {
   readonly stage: 'analyze' | 'train' | 'render' | 'mux';
   readonly jobId: string;
   readonly window?: number;
+  /** Render calls: when the call started and ended (`Date.now()`), to see windows overlap. */
+  readonly startedMs?: number;
+  endedMs?: number;
 }
 
 export interface RecordingStagesOptions {
@@ -41,6 +44,21 @@ async function localInput(ctx: StageContext): Promise<string> {
   const path = join(ctx.workDir, 'input');
   await ctx.store.downloadToFile(ctx.keys.input, path);
   return path;
+}
+
+/**
+ * The stages one job ran, as `stage` or `render:i`. Render windows are independent and may run in any order, so
+ * they are listed sorted where they ran: between train and mux.
+ */
+export function stageSequence(calls: readonly StageCallForTest[], jobId: string): string[] {
+  const mine = calls.filter((c) => c.jobId === jobId);
+  const name = (c: StageCallForTest) => (c.window === undefined ? c.stage : `${c.stage}:${c.window}`);
+  const renders = mine.filter((c) => c.stage === 'render').map(name).sort();
+  const firstRender = mine.findIndex((c) => c.stage === 'render');
+  const others = mine.filter((c) => c.stage !== 'render').map(name);
+  if (firstRender < 0) return others;
+  const before = mine.slice(0, firstRender).filter((c) => c.stage !== 'render').length;
+  return [...others.slice(0, before), ...renders, ...others.slice(before)];
 }
 
 export function recordingStagesForTest(options: RecordingStagesOptions = {}): FarmStages {
@@ -89,10 +107,8 @@ export function recordingStagesForTest(options: RecordingStagesOptions = {}): Fa
 
     async renderWindow(ctx) {
       const { window } = ctx;
-      calls.push({ stage: 'render', jobId: ctx.job.id, window: window.index });
-      if (window.index > 0 && !(await ctx.store.exists(ctx.keys.windowFile(window.index - 1, 'part.mp4')))) {
-        throw new Error(`test double: window ${window.index} ran before window ${window.index - 1} was rendered`);
-      }
+      const call: StageCallForTest = { stage: 'render', jobId: ctx.job.id, window: window.index, startedMs: Date.now() };
+      calls.push(call);
       const input = await localInput(ctx);
       const part = join(ctx.workDir, 'part.mp4');
       await ffmpeg(
@@ -112,6 +128,7 @@ export function recordingStagesForTest(options: RecordingStagesOptions = {}): Fa
       );
       await ctx.store.putFile(ctx.keys.windowFile(window.index, 'part.mp4'), part);
       ctx.progress({ stage: 'render', done: window.end - window.start, total: window.end - window.start });
+      call.endedMs = Date.now();
       return { frames: window.end - window.start };
     },
 

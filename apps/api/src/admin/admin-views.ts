@@ -73,7 +73,7 @@ export interface ArrWindow {
 
 /** An image of a job's artifacts the dashboard can show. */
 export interface Thumbnail {
-  /** Key relative to the job's prefix (`windows/0/reference.png`). */
+  /** Key relative to the job's prefix (`references/0.png`). */
   readonly key: string;
   readonly kind: ThumbnailKind;
   readonly label: string;
@@ -177,7 +177,7 @@ const THUMBNAIL_RULES: ReadonlyArray<readonly [RegExp, ThumbnailKind, (m: RegExp
   [/^edit\/edited-(\d{1,9})\.png$/, 'edit', (m) => `edited keyframe @${m[1]}`],
   [/^edit\/keyframe-(\d{1,9})\.png$/, 'edit', (m) => `uploaded keyframe #${m[1]}`],
   [/^edit\/overlay\.png$/, 'edit', () => 'overlay'],
-  [/^windows\/(\d{1,9})\/reference\.png$/, 'reference', (m) => `window ${m[1]} reference (edited)`],
+  [/^references\/(\d{1,9})\.png$/, 'reference', (m) => `frame ${m[1]} reference (edited)`],
   [/^windows\/\d{1,9}\/sheet-(\d{1,9})-original\.png$/, 'original', (m) => `frame ${m[1]}`],
   [/^windows\/\d{1,9}\/sheet-(\d{1,9})-edited\.png$/, 'propagated', (m) => `frame ${m[1]} propagated`],
   [/^windows\/\d{1,9}\/sheet-(\d{1,9})-sigma\.png$/, 'sigma', (m) => `frame ${m[1]} σ`],

@@ -2,8 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError, workLayout, type ReferenceWindow } from '@streamedit/pipeline';
-import { jobKeys, type ArtifactStore, type JobRepository } from '@streamedit/farm';
-import { WINDOW_FILES } from '@streamedit/farm/stages/render-stage';
+import { jobKeys, type ArtifactStore, type JobRepository, type RenderWindow } from '@streamedit/farm';
 
 /** The job is unknown, or not finished: a live stream needs its model and its edited references. */
 export class JobNotStreamableError extends InputError {
@@ -19,7 +18,7 @@ export class JobNotStreamableError extends InputError {
  * Downloads what a live session needs of a finished farm job into a new work dir laid out like
  * `streamedit edit --work-dir` (see `workLayout`): the analysis (frames/, landmarks/, features/), the model
  * (`model/model.onnx` + a `model/fit.json` from the job's windows) and each window's edited reference
- * (`windows/{i}/reference.png` → `edits/ref-{i}.png`). The caller removes the folder (the session does, with
+ * (`references/{t}.png` → `edits/ref-{i}.png`). The caller removes the folder (the session does, with
  * `disposeWorkDir`).
  */
 export async function downloadJobModel(jobs: JobRepository, store: ArtifactStore, jobId: string): Promise<string> {
@@ -45,10 +44,8 @@ export async function downloadJobModel(jobs: JobRepository, store: ArtifactStore
     const onnxPath = join(dirs.model, 'model.onnx');
     await store.downloadToFile(keys.model, onnxPath);
     const keyframes = new Set(job.edit.kind === 'keyframes' ? job.edit.keyframes.map((k) => k.at) : [job.edit.at ?? 0]);
-    const windows: ReferenceWindow[] = job.windows.map((w) => ({
-      reference: w.reference,
-      start: w.start,
-      end: w.end,
+    const windows: ReferenceWindow[] = referenceWindows(job.windows).map((w) => ({
+      ...w,
       cause: keyframes.has(w.reference) ? 'keyframe' : 'uncertainty',
     }));
     await writeFile(
@@ -56,14 +53,22 @@ export async function downloadJobModel(jobs: JobRepository, store: ArtifactStore
       JSON.stringify({ onnxPath, windows, iterations: job.iterations?.done ?? 0, history: [] }),
     );
     await mkdir(dirs.edits, { recursive: true });
-    for (const w of job.windows)
-      await store.downloadToFile(
-        keys.windowFile(w.index, WINDOW_FILES.reference),
-        join(dirs.edits, `ref-${w.index}.png`),
-      );
+    for (const [i, w] of windows.entries())
+      await store.downloadToFile(keys.editedReference(w.reference), join(dirs.edits, `ref-${i}.png`));
     return workDir;
   } catch (err) {
     await rm(workDir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** The ARR windows behind a job's render windows: consecutive chunks of one reference joined again. */
+function referenceWindows(renderWindows: readonly RenderWindow[]): Array<Pick<ReferenceWindow, 'reference' | 'start' | 'end'>> {
+  const out: Array<{ reference: number; start: number; end: number }> = [];
+  for (const w of renderWindows) {
+    const last = out[out.length - 1];
+    if (last && last.reference === w.reference && last.end === w.start) last.end = w.end;
+    else out.push({ reference: w.reference, start: w.start, end: w.end });
+  }
+  return out;
 }

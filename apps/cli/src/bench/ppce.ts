@@ -50,14 +50,9 @@ export async function benchPpce(o: PpceBenchOptions, onProgress: ProgressListene
     const workDir = join(o.cacheDir, basename(file, '.mp4'));
     const common = { frames: o.frames, preset: o.preset, maxIterations: o.iterations, arr: false as const, synthesis: 'off' as const, streamingSplit: false, workDir, reuse: true };
     const landmark = await reconstructVideo(video, { ...common, method: 'landmark' }, onProgress);
-    const speeds: number[] = [];
-    const model = await reconstructVideo(video, { ...common, method: 'model' }, (e) => {
-      if (e.stage === 'correspondence' && typeof e.info?.iter_per_s === 'number') speeds.push(e.info.iter_per_s);
-      onProgress(e);
-    });
+    const model = await reconstructVideo(video, { ...common, method: 'model' }, onProgress);
     const dis = await runDisBaseline(video, o.frames);
-    const iterPerS = speeds.length ? speeds.reduce((a, b) => a + b, 0) / speeds.length : Number.NaN;
-    rows.push({ clip: file, frames: model.frames, landmark: landmark.all, model: model.all, dis, iterations: model.iterations, trainMsPerIter: 1000 / iterPerS, fitMs: model.timingsMs.fit ?? 0 });
+    rows.push({ clip: file, frames: model.frames, landmark: landmark.all, model: model.all, dis, iterations: model.iterations, trainMsPerIter: 1000 / model.trainIterPerSecond, fitMs: model.timingsMs.fit ?? 0 });
     inference ??= await timeInference(workDir, 30);
   }
   const table = formatTable(

@@ -1,7 +1,7 @@
 import { FlowProducer, Queue, type FlowJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { FarmConfig } from '../config';
-import type { JobRecord, RenderWindow } from './job-record';
+import { splitRenderWindows, type JobRecord, type RenderWindow } from './job-record';
 import {
   bullJobId,
   qualifiedQueueName,
@@ -31,15 +31,15 @@ export interface QueueDepth {
  * Puts jobs on the queues as BullMQ flows. One farm job is one tree whose root runs last:
  *
  * ```
- * mux ← train ← analyze                                 (added by the API when the upload is accepted)
- * mux ← render[W−1] ← … ← render[1] ← render[0]         (added by the train handler once the windows are known)
+ * mux ← train ← analyze                              (added by the API when the upload is accepted)
+ * mux ← render[0], render[1], …, render[W−1]         (added by the train handler once the windows are known)
  * ```
  *
- * ARR windows exist only after training, so the train handler adds the render chain as a second flow whose root
- * has `parent: mux` — BullMQ then makes mux wait for it too. It does so before the train job completes, so mux can
- * never start between the two. Each render window is the parent of the previous one, so window i runs only after
- * window i−1 (whose edited reference it needs). Job ids derive from the farm job id (`bullJobId`), so adding the
- * chain twice (a retried train) adds nothing.
+ * ARR windows exist only after training, so the train handler adds the render jobs as more children of mux —
+ * BullMQ then makes mux wait for them too. It does so before the train job completes, so mux can never start
+ * between the two. The train stage stores every window's edited reference (the one sequential step), so the render
+ * jobs depend on nothing but training and run in parallel on as many renderers as there are. Job ids derive from
+ * the farm job id (`bullJobId`), so adding them twice (a retried train) adds nothing.
  */
 export class FlowScheduler {
   private readonly producer: FlowProducer;
@@ -80,27 +80,26 @@ export class FlowScheduler {
     });
   }
 
-  /** Adds the render chain under the job's mux (call from the train handler, before it returns). */
+  /** The render windows of a job: its ARR windows, long ones cut into chunks of at most `FARM_RENDER_CHUNK_FRAMES`. */
+  renderWindowsOf(windows: ReadonlyArray<Omit<RenderWindow, 'index'>>): RenderWindow[] {
+    return splitRenderWindows(windows, this.config.renderChunkFrames);
+  }
+
+  /** Adds one render job per window under the job's mux (call from the train handler, before it returns). */
   async addRenderWindows(record: JobRecord, windows: readonly RenderWindow[]): Promise<void> {
     if (windows.length === 0) throw new Error('At least one render window is needed.');
     const opts = stageJobOptions(this.config, record);
-    let node: FlowJob | undefined;
-    for (const w of windows) {
-      const job: FlowJob = {
-        name: 'render',
-        queueName: FARM_JOBS.render.route(record),
-        data: { jobId: record.id, window: w.index } satisfies FarmJobData,
-        opts: { ...opts, jobId: bullJobId.render(record.id, w.index) },
-        ...(node ? { children: [node] } : {}),
-      } as FlowJob;
-      node = job;
-    }
-    const root = node!;
-    root.opts = {
-      ...root.opts,
-      parent: { id: bullJobId.mux(record.id), queue: qualifiedQueueName(FARM_JOBS.mux.route(record)) },
-    };
-    await this.producer.add(root);
+    const parent = { id: bullJobId.mux(record.id), queue: qualifiedQueueName(FARM_JOBS.mux.route(record)) };
+    await this.producer.addBulk(
+      windows.map(
+        (w): FlowJob => ({
+          name: 'render',
+          queueName: FARM_JOBS.render.route(record),
+          data: { jobId: record.id, window: w.index } satisfies FarmJobData,
+          opts: { ...opts, jobId: bullJobId.render(record.id, w.index), parent },
+        }),
+      ),
+    );
   }
 
   /**

@@ -63,14 +63,14 @@ export function trainHandler(deps: HandlerDeps): StageProcessor {
   return (job, token, signal) =>
     runStage(deps, 'train', job, token, signal, async (ctx) => {
       const result = await deps.stages.train(ctx);
-      const windows = checkWindows(result.windows, ctx.job.input.frameCount);
+      const windows = deps.flows.renderWindowsOf(checkWindows(result.windows, ctx.job.input.frameCount));
       const updated = await deps.repo.update(ctx.job.id, ['training'], {
         windows,
         windowsDone: 0,
         iterations: { done: result.iterations, total: Math.max(result.iterations, ctx.job.iterations?.total ?? 0) },
       });
       if (!updated) throw new CancelledDuringStage();
-      // Last step of the attempt: once the chain is added, mux waits for it (see FlowScheduler).
+      // Last step of the attempt: once the render jobs are added, mux waits for them (see FlowScheduler).
       await deps.flows.addRenderWindows(updated, windows);
       return { iterations: result.iterations, windows: windows.length };
     });
@@ -84,7 +84,7 @@ export function renderHandler(deps: HandlerDeps): StageProcessor {
       if (!windows || !window)
         throw new UnrecoverableError(`Render window ${job.data.window} is not in the job's windows.`);
       const result = await deps.stages.renderWindow({ ...ctx, window, windowCount: windows.length });
-      const updated = await deps.repo.update(ctx.job.id, ['rendering'], { windowsDone: window.index + 1 });
+      const updated = await deps.repo.markWindowDone(ctx.job.id, window.index);
       if (!updated) throw new CancelledDuringStage();
       return result;
     });
@@ -307,7 +307,10 @@ export async function failRecord(repo: JobRepository, id: string, error: string)
  * Checks the train stage's windows: at least one, contiguous from frame 0, reference inside its window, within the
  * video (the pipeline may process fewer frames than the file has, never more).
  */
-export function checkWindows(windows: ReadonlyArray<Omit<RenderWindow, 'index'>>, frameCount: number): RenderWindow[] {
+export function checkWindows(
+  windows: ReadonlyArray<Omit<RenderWindow, 'index'>>,
+  frameCount: number,
+): RenderWindow[] {
   if (windows.length === 0) throw new Error('The train stage returned no render windows.');
   let expectedStart = 0;
   const out: RenderWindow[] = [];

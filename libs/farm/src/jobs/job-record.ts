@@ -45,12 +45,32 @@ export interface InputInfo {
   readonly codec: string;
 }
 
-/** One render window (ARR): frames `[start, end)` propagated from the edited reference frame `reference`. */
+/**
+ * One render window: frames `[start, end)` propagated from the edited reference frame `reference`. It is an ARR
+ * window, or a chunk of a long one (see {@link splitRenderWindows}); render windows are independent of each other.
+ */
 export interface RenderWindow {
   readonly index: number;
   readonly reference: number;
   readonly start: number;
   readonly end: number;
+}
+
+/**
+ * Cuts windows longer than `maxFrames` into chunks of about equal length (same reference) and numbers the result
+ * in frame order, so renderers can share a long window.
+ */
+export function splitRenderWindows(windows: ReadonlyArray<Omit<RenderWindow, 'index'>>, maxFrames: number): RenderWindow[] {
+  const out: RenderWindow[] = [];
+  for (const w of windows) {
+    const chunks = Math.ceil((w.end - w.start) / maxFrames);
+    for (let c = 0; c < chunks; c++) {
+      const start = w.start + Math.round(((w.end - w.start) * c) / chunks);
+      const end = w.start + Math.round(((w.end - w.start) * (c + 1)) / chunks);
+      out.push({ index: out.length, reference: w.reference, start, end });
+    }
+  }
+  return out;
 }
 
 /** Where the device a job trains on: chooses the train queue (`train-cpu` / `train-gpu`). */

@@ -22,6 +22,8 @@ export const JOB_KEYS = {
   /** Jobs of one owner (API key id), scored by `seq`. */
   byOwner: (owner: string) => `farm:jobs:owner:${owner}`,
   seq: 'farm:jobs:seq',
+  /** Indices of the job's render windows that finished (a set: a retried window counts once). */
+  windowsDone: (id: string) => `farm:job:${id}:windows-done`,
   idempotency: (key: string) => `farm:idem:${createHash('sha256').update(key).digest('hex')}`,
   /** Pub/sub channel of record changes (the API's SSE streams read it). */
   events: 'farm:events',
@@ -126,6 +128,24 @@ export class JobRepository {
   }
 
   /**
+   * Counts render window `index` as finished and sets `windowsDone` while the job is rendering (null otherwise).
+   * Windows finish in parallel: the count comes from a set, and is written again until it is the set's size, so
+   * two renderers finishing together cannot leave a lower count behind.
+   */
+  async markWindowDone(id: string, index: number): Promise<JobRecord | null> {
+    const set = JOB_KEYS.windowsDone(id);
+    await this.redis.sadd(set, String(index));
+    let record: JobRecord | null = null;
+    for (let written = -1; ; ) {
+      const count = await this.redis.scard(set);
+      if (count === written) return record;
+      record = await this.update(id, ['rendering'], { windowsDone: count });
+      if (!record) return null;
+      written = count;
+    }
+  }
+
+  /**
    * Adds `ms` to a stage's timing, atomically (HINCRBY) and in any state: the next stage may already have moved
    * the job on when an attempt's time is booked.
    */
@@ -201,7 +221,7 @@ export class JobRepository {
   /** Removes a record and its index entries (a rejected upload whose record was already created). */
   async delete(id: string): Promise<void> {
     const owner = await this.redis.hget(JOB_KEYS.record(id), 'owner');
-    const m = this.redis.multi().del(JOB_KEYS.record(id)).zrem(JOB_KEYS.all, id);
+    const m = this.redis.multi().del(JOB_KEYS.record(id), JOB_KEYS.windowsDone(id)).zrem(JOB_KEYS.all, id);
     if (owner) m.zrem(JOB_KEYS.byOwner(owner), id);
     for (const state of JOB_STATES) m.zrem(JOB_KEYS.byState(state), id);
     await m.exec();

@@ -6,7 +6,6 @@ import {
   ModelCorrespondence,
   renderWindowSegment,
   sheetPicks,
-  windowReference,
   workLayout,
   type EditedReference,
   type FrameStats,
@@ -15,12 +14,10 @@ import {
 } from '@streamedit/pipeline';
 import type { RenderWindowContext, RenderWindowResult } from '../jobs/stages';
 import { downloadFolder } from './artifacts';
-import { downloadPng, loadEditedKeyframes } from './job-edit';
+import { downloadPng } from './job-edit';
 
 /** Files of a rendered window under `windows/{i}/`. */
 export const WINDOW_FILES = {
-  /** The window's edited reference (PNG, working size): window i+1 starts from it. */
-  reference: 'reference.png',
   /** Its frames, H.264 at the source frame rate, no audio. */
   video: 'video.mp4',
   /** Their σ heat maps, same encoding. */
@@ -43,9 +40,9 @@ export interface WindowStats {
 }
 
 /**
- * render: window i of the ARR windows → `windows/{i}/` ({@link WINDOW_FILES}). Its edited reference is the user's
- * edit when its reference frame is an edited keyframe, otherwise window i−1's edited reference carried over by the
- * model (warp + guided synthesis of uncertain pixels): the same code as the embedded `editVideo`.
+ * render: render window i (an ARR window, or a chunk of a long one) → `windows/{i}/` ({@link WINDOW_FILES}), from
+ * the edited reference of its ARR window that the train stage stored: render windows need nothing from each other,
+ * so they run in any order, in parallel. Propagation is the same code as the embedded `editVideo`.
  */
 export async function renderStage(ctx: RenderWindowContext): Promise<RenderWindowResult> {
   const dirs = workLayout(ctx.workDir);
@@ -72,10 +69,12 @@ async function renderWindow(
 ): Promise<RenderWindowResult> {
   const { window } = ctx;
   const frameAt = (i: number) => frames.read(i);
-  const edits = await loadEditedKeyframes(ctx, ctx.workDir);
-  const prev = window.index > 0 ? await previousReference(ctx, frameAt) : undefined;
+  const reference: EditedReference = {
+    index: window.reference,
+    original: await frameAt(window.reference),
+    edited: await downloadPng(ctx, ctx.keys.editedReference(window.reference), join(ctx.workDir, 'reference.png')),
+  };
   const propagation = DEFAULT_PROPAGATION;
-  const reference = await windowReference({ frameAt, edits, correspondence }, window, prev, propagation.tau);
   const rendered = await renderWindowSegment(
     {
       frames,
@@ -91,22 +90,17 @@ async function renderWindow(
     },
     ctx.progress,
   );
-  await storeWindow(ctx, reference, rendered);
+  await storeWindow(ctx, rendered);
   return { frames: rendered.perFrame.length };
 }
 
 /** Stores a rendered window under `windows/{i}/`, its stats last (they mark the window complete). */
-async function storeWindow(
-  ctx: RenderWindowContext,
-  reference: EditedReference,
-  rendered: RenderedWindow,
-): Promise<void> {
+async function storeWindow(ctx: RenderWindowContext, rendered: RenderedWindow): Promise<void> {
   const { window } = ctx;
   const key = (name: string) => ctx.keys.windowFile(window.index, name);
   const png = (name: string, frame: RgbFrame) =>
     ctx.store.putBuffer(key(name), encodePng(frame), { contentType: 'image/png', signal: ctx.signal });
   const video = { contentType: 'video/mp4', signal: ctx.signal };
-  await png(WINDOW_FILES.reference, reference.edited);
   await ctx.store.putFile(key(WINDOW_FILES.video), rendered.video, video);
   await ctx.store.putFile(key(WINDOW_FILES.sigma), rendered.sigma!, video);
   for (const e of rendered.sheet) {
@@ -117,19 +111,4 @@ async function storeWindow(
     contentType: 'application/json',
     signal: ctx.signal,
   });
-}
-
-/** Window i−1's edited reference, as its render stored it, with the original frame it edits. */
-async function previousReference(
-  ctx: RenderWindowContext,
-  frameAt: (i: number) => Promise<RgbFrame>,
-): Promise<EditedReference> {
-  const prev = ctx.job.windows?.[ctx.window.index - 1];
-  if (!prev) throw new Error(`Window ${ctx.window.index - 1} is not in the job's windows.`);
-  const edited = await downloadPng(
-    ctx,
-    ctx.keys.windowFile(prev.index, WINDOW_FILES.reference),
-    join(ctx.workDir, 'previous-reference.png'),
-  );
-  return { index: prev.reference, original: await frameAt(prev.reference), edited };
 }

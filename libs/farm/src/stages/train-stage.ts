@@ -1,10 +1,21 @@
 import { mkdir } from 'node:fs/promises';
-import { DEFAULT_ARR, fitModel, workLayout, type FitResult, type ProgressListener } from '@streamedit/pipeline';
+import {
+  DEFAULT_ARR,
+  DEFAULT_PROPAGATION,
+  encodePng,
+  fitModel,
+  FrameStore,
+  ModelCorrespondence,
+  windowReferences,
+  workLayout,
+  type FitResult,
+  type ProgressListener,
+} from '@streamedit/pipeline';
 import { TRAINER_PRESET } from '../jobs/job-record';
 import type { StageContext, TrainResult } from '../jobs/stages';
 import { downloadFolder } from './artifacts';
 import { restoreCheckpoint, storeCheckpoint } from './checkpoints';
-import { editKeyframes } from './job-edit';
+import { editKeyframes, loadEditedKeyframes } from './job-edit';
 
 /** What training did (`training.json`): the mux stage puts it in the report. */
 export interface TrainingRecord {
@@ -21,8 +32,10 @@ export interface TrainingRecord {
 }
 
 /**
- * train: the analysis → the correspondence model (`model.onnx`), a checkpoint at every check (`checkpoints/iter-N/`)
- * and `training.json`; returns the ARR windows. The PyTorch trainer is a child process that `ctx.signal` kills. A
+ * train: the analysis → the correspondence model (`model.onnx`), a checkpoint at every check (`checkpoints/iter-N/`),
+ * `training.json` and the edited reference of every ARR window (`references/{t}.png`); returns the ARR windows.
+ * The references are the only sequential part of rendering (window i's is carried over from window i−1's, about a
+ * second each), so doing them here lets every render window run at once. The PyTorch trainer is a child process that `ctx.signal` kills. A
  * retried attempt (the worker crashed, was killed, or failed) first restores the newest stored check, so training
  * continues from there — weights, optimizer, RNG and ARR windows — instead of starting over.
  */
@@ -48,6 +61,7 @@ export async function trainStage(ctx: StageContext): Promise<TrainResult> {
     trainProgress(ctx.progress),
   );
   await ctx.store.putFile(ctx.keys.model, fit.onnxPath, { signal: ctx.signal });
+  await storeEditedReferences(ctx, fit);
   const record: TrainingRecord = {
     preset,
     iterations: fit.iterations,
@@ -62,6 +76,29 @@ export async function trainStage(ctx: StageContext): Promise<TrainResult> {
     iterations: fit.iterations,
     windows: fit.windows.map(({ reference, start, end }) => ({ reference, start, end })),
   };
+}
+
+/** Carries the user's edit to the reference of every ARR window (warp + guided synthesis) and stores each. */
+async function storeEditedReferences(ctx: StageContext, fit: FitResult): Promise<void> {
+  const frames = await FrameStore.open(workLayout(ctx.workDir).frames);
+  const correspondence = await ModelCorrespondence.open(ctx.workDir, fit.onnxPath);
+  try {
+    const source = {
+      frameAt: (i: number) => frames.read(i),
+      edits: await loadEditedKeyframes(ctx, ctx.workDir),
+      correspondence,
+    };
+    for await (const reference of windowReferences(source, fit.windows, DEFAULT_PROPAGATION.tau)) {
+      ctx.signal.throwIfAborted();
+      await ctx.store.putBuffer(ctx.keys.editedReference(reference.index), encodePng(reference.edited), {
+        contentType: 'image/png',
+        signal: ctx.signal,
+      });
+    }
+  } finally {
+    await correspondence.close();
+    frames.close();
+  }
 }
 
 /** The trainer's `correspondence` ticks as the stage's progress, with the iterations the job shows. */

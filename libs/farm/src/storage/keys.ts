@@ -12,7 +12,8 @@
  *                                    pipeline stages keep the check's files under it: checkpoints/iter-{n}/{file}
  * jobs/{id}/model.onnx               the trained correspondence model (train)
  * jobs/{id}/training.json            what training did: ARR windows and their causes, checks, resumes (train)
- * jobs/{id}/windows/{i}/…            rendered frames of window i and its edited reference (render)
+ * jobs/{id}/references/{t}.png      the edited reference of the ARR window whose reference is frame t (train)
+ * jobs/{id}/windows/{i}/…            rendered frames of render window i, its σ and stats (render)
  * jobs/{id}/output.mp4               the edited video (mux)
  * jobs/{id}/uncertainty.mp4          per-pixel uncertainty as video (mux)
  * jobs/{id}/contact-sheet.png        original / edited / σ of a few frames, for a glance (mux)
@@ -58,6 +59,8 @@ export interface JobKeys {
   readonly checkpointFile: (iteration: number, name: string) => string;
   readonly model: string;
   readonly training: string;
+  /** The edited reference frame `t` (PNG, working size) of an ARR window. */
+  readonly editedReference: (t: number) => string;
   readonly window: (i: number) => string;
   readonly windowFile: (i: number, name: string) => string;
   readonly output: string;
@@ -88,6 +91,7 @@ export function jobKeys(id: string): JobKeys {
     checkpointFile: (n, name) => (assertName(name), `${jobCheckpoint(prefix, n)}/${name}`),
     model: `${prefix}model.onnx`,
     training: `${prefix}training.json`,
+    editedReference: (t) => (assertIndex(t, 'Reference frame'), `${prefix}references/${t}.png`),
     window: (i) => (assertIndex(i, 'Window index'), `${prefix}windows/${i}/`),
     windowFile: (i, name) => (assertIndex(i, 'Window index'), assertName(name), `${prefix}windows/${i}/${name}`),
     output: `${prefix}output.mp4`,

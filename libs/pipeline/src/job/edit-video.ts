@@ -16,7 +16,7 @@ import { analyzeVideo, loadAnalysis } from './analyze';
 import { fitDirName, fitModel, loadFit } from './fit';
 import { ModelCorrespondence } from './model-correspondence';
 import { workLayout } from './work-dir';
-import { DEFAULT_PROPAGATION, windowReference, type EditedReference, type PropagationOptions } from './propagate';
+import { DEFAULT_PROPAGATION, windowReferences, type PropagationOptions } from './propagate';
 import { renderSheet, sheetPicks } from './render-outputs';
 import { editSummary, muxSegments, renderWindowSegment, type EditSummary, type RenderedWindow } from './render-window';
 
@@ -91,7 +91,7 @@ export async function editVideo(
     const t1 = Date.now();
     const arr = options.arr === false ? undefined : (options.arr ?? DEFAULT_ARR);
     const modelDir = fitDirName(arr !== undefined, false);
-    const reused = options.reuse ? await loadFit(join(workDir, modelDir), analysis.count) : undefined;
+    const reused = options.reuse ? await loadFit(join(workDir, modelDir), analysis.count, options.preset ?? 'cpu', options.maxIterations) : undefined;
     const fit = reused?.windows[0]?.reference === edits[0]?.at ? reused! : await fitModel(
       workDir,
       { preset: options.preset ?? 'cpu', maxIterations: options.maxIterations, keyframes: edits.map((e) => e.at), arr, modelDir },
@@ -104,16 +104,16 @@ export async function editVideo(
     try {
       const source = { frameAt: (i: number) => frames.read(i), edits: new Map(edits.map((e) => [e.at, e.edited])), correspondence };
       const propagation = { ...DEFAULT_PROPAGATION, ...options.propagation };
-      let prev: EditedReference | undefined;
-      for (const [index, window] of fit.windows.entries()) {
-        const reference = await windowReference(source, window, prev, propagation.tau);
+      let index = 0;
+      for await (const reference of windowReferences(source, fit.windows, propagation.tau)) {
+        const window = fit.windows[index]!;
         // A kept work dir is what a live session starts from (stream/live-source.ts): it needs every edited reference.
         if (options.workDir) await writeEditedReference(workDir, index, reference.edited);
         const outDir = join(workDir, 'windows', String(index));
         const sigma = options.uncertaintyOut !== undefined;
         const request = { frames, correspondence, window, index, reference, propagation, outDir, sigma, sheetPicks: picks };
         rendered.push(await renderWindowSegment(request, (e) => onProgress({ ...e, done: window.start + e.done, total: analysis.count })));
-        prev = reference;
+        index++;
       }
     } finally {
       await correspondence.close();

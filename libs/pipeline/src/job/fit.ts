@@ -37,6 +37,10 @@ export interface FitResult {
   readonly iterations: number;
   /** Windows at every check, for reports. */
   readonly history: ReadonlyArray<{ readonly iteration: number; readonly windows: number; readonly meanSigma: number }>;
+  /** What was asked for (a reused fit must match it) and the trainer's mean speed (iterations per second of training). */
+  readonly preset: CorrespondencePreset;
+  readonly requestedIterations: number | null;
+  readonly iterPerSecond: number;
 }
 
 /**
@@ -56,6 +60,11 @@ export async function fitModel(workDir: string, options: FitOptions, onProgress:
   let windows = resumed?.windows ?? initialWindows(meta.count, options.keyframes);
   await writeTrainingData(workDir, windows, size, options.trainFrames);
   const history: { iteration: number; windows: number; meanSigma: number }[] = [...(resumed?.history ?? [])];
+  const speeds: number[] = [];
+  const listener: ProgressListener = (e) => {
+    if (e.stage === 'correspondence' && typeof e.info?.iter_per_s === 'number') speeds.push(e.info.iter_per_s);
+    onProgress(e);
+  };
   for (;;) {
     const result = await trainCorrespondence(
       {
@@ -68,7 +77,7 @@ export async function fitModel(workDir: string, options: FitOptions, onProgress:
         signal: options.signal,
         onResume: options.onResume,
       },
-      onProgress,
+      listener,
       async (check) => {
         const meanSigma = check.frames.reduce((s, f) => s + f.meanSigma, 0) / Math.max(1, check.frames.length);
         history.push({ iteration: check.iteration, windows: windows.length, meanSigma });
@@ -88,7 +97,16 @@ export async function fitModel(workDir: string, options: FitOptions, onProgress:
     if (!result.stopped) {
       const onnxPath = await exportOnnx(result.checkpoint, join(modelDir, 'model.onnx'), options.signal);
       logger('fit').info({ iterations: result.iteration, windows: windows.length }, 'model fitted');
-      const fit: FitResult = { onnxPath, windows, iterations: result.iteration, history };
+      const iterPerSecond = speeds.length ? speeds.reduce((a, b) => a + b, 0) / speeds.length : Number.NaN;
+      const fit: FitResult = {
+        onnxPath,
+        windows,
+        iterations: result.iteration,
+        history,
+        preset: options.preset,
+        requestedIterations: options.maxIterations ?? null,
+        iterPerSecond,
+      };
       await writeFile(join(modelDir, 'fit.json'), JSON.stringify(fit, null, 2));
       return fit;
     }
@@ -101,12 +119,16 @@ export function fitDirName(arr: boolean, split: boolean): string {
   return `model${arr ? '' : '-single'}${split ? '-split' : ''}`;
 }
 
-/** A finished fit in `modelDir` (its `fit.json` and model) over `frameCount` frames, if there is one (benchmarks reuse it). */
-export async function loadFit(modelDir: string, frameCount: number): Promise<FitResult | undefined> {
+/**
+ * A finished fit in `modelDir` (its `fit.json` and model) over `frameCount` frames with the same preset and
+ * iteration count, if there is one (benchmarks reuse it; a fit made with other settings is not reused).
+ */
+export async function loadFit(modelDir: string, frameCount: number, preset: CorrespondencePreset, maxIterations?: number): Promise<FitResult | undefined> {
   try {
     const fit = JSON.parse(await readFile(join(modelDir, 'fit.json'), 'utf8')) as FitResult;
     await access(fit.onnxPath);
-    return fit.windows[fit.windows.length - 1]?.end === frameCount ? fit : undefined;
+    const same = fit.preset === preset && fit.requestedIterations === (maxIterations ?? null);
+    return same && fit.windows[fit.windows.length - 1]?.end === frameCount ? fit : undefined;
   } catch {
     return undefined;
   }

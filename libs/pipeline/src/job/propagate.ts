@@ -130,6 +130,22 @@ export async function windowReference(
 }
 
 /**
+ * Every window's edited reference in window order: window i's comes from window i−1's (or is a user keyframe).
+ * Computing them all first is what lets the windows themselves render independently (in parallel on a farm).
+ */
+export async function* windowReferences(
+  input: Pick<PropagationInput, 'frameAt' | 'edits' | 'correspondence'>,
+  windows: ReadonlyArray<Pick<ReferenceWindow, 'reference'>>,
+  tau: number,
+): AsyncGenerator<EditedReference> {
+  let prev: EditedReference | undefined;
+  for (const window of windows) {
+    prev = await windowReference(input, window, prev, tau);
+    yield prev;
+  }
+}
+
+/**
  * Propagates one window's edited reference to each of its frames, in index order. Per frame: warp the edited
  * reference by the predicted flow, re-synthesise uncertain pixels (guided by the real frame, seeded by the flow and
  * the previous frame's field), and composite over the real frame where the edit applies. Windows are independent

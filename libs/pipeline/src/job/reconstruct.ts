@@ -53,6 +53,8 @@ export interface ReconstructionResult {
   readonly referenceBudget: number;
   readonly windows: readonly ReferenceWindow[];
   readonly iterations: number;
+  /** The trainer's speed during the fit (iterations/s; NaN for the landmark method). */
+  readonly trainIterPerSecond: number;
   readonly all: ReconstructionScores;
   readonly perFrame: ReadonlyArray<{ readonly index: number; readonly psnr: number; readonly ssim: number; readonly reference: boolean; readonly synthesisMs: number; readonly synthesized: number }>;
   /** Mean guided-synthesis wall time per propagated frame, and the mean fraction of pixels synthesised. */
@@ -100,6 +102,7 @@ export async function reconstructVideo(video: string, options: ReconstructOption
       referenceBudget: referenceBudget(analysis.count, arr?.budgetPer100 ?? 2),
       windows: main.windows,
       iterations: main.iterations,
+      trainIterPerSecond: main.iterPerSecond,
       all: summarize(scored),
       perFrame: main.perFrame,
       synthesisMsPerFrame: scored.reduce((a, f) => a + f.synthesisMs, 0) / Math.max(1, scored.length),
@@ -115,6 +118,7 @@ export async function reconstructVideo(video: string, options: ReconstructOption
 interface Scored {
   readonly windows: readonly ReferenceWindow[];
   readonly iterations: number;
+  readonly iterPerSecond: number;
   readonly perFrame: { index: number; psnr: number; ssim: number; reference: boolean; synthesisMs: number; synthesized: number }[];
   readonly fitMs: number;
   readonly renderMs: number;
@@ -132,13 +136,14 @@ async function fitAndScore(
   let source: CorrespondenceSource & { close(): Promise<void> };
   let windows: readonly ReferenceWindow[];
   let iterations = 0;
+  let iterPerSecond = Number.NaN;
   if (o.method === 'landmark') {
     source = await LandmarkCorrespondence.open(workDir);
     windows = [{ reference: 0, start: 0, end: analysis.count, cause: 'first' }];
   } else {
     // One folder per kind of fit, so a benchmark can reuse each (`reuse`).
     const modelDir = fitDirName(o.arr !== undefined, trainFrames !== undefined);
-    const reused = o.reuse ? await loadFit(join(workDir, modelDir), analysis.count) : undefined;
+    const reused = o.reuse ? await loadFit(join(workDir, modelDir), analysis.count, o.preset ?? 'cpu', o.maxIterations) : undefined;
     const fit = reused ?? await fitModel(
       workDir,
       { preset: o.preset ?? 'cpu', maxIterations: o.maxIterations, checkEvery: o.checkEvery, keyframes: [0], arr: o.arr, trainFrames, modelDir },
@@ -147,6 +152,7 @@ async function fitAndScore(
     source = await ModelCorrespondence.open(workDir, fit.onnxPath);
     windows = fit.windows;
     iterations = fit.iterations;
+    iterPerSecond = fit.iterPerSecond;
   }
   const t1 = Date.now();
   const perFrame: Scored['perFrame'] = [];
@@ -165,7 +171,7 @@ async function fitAndScore(
     await source.close();
     frames.close();
   }
-  return { windows, iterations, perFrame, fitMs: t1 - t0, renderMs: Date.now() - t1 };
+  return { windows, iterations, iterPerSecond, perFrame, fitMs: t1 - t0, renderMs: Date.now() - t1 };
 }
 
 function summarize(frames: ReadonlyArray<{ psnr: number; ssim: number }>): ReconstructionScores {
