@@ -67,6 +67,11 @@ const schema = z.object({
    * equal length that renderers take in parallel (each from the window's edited reference). Default 100.
    */
   renderChunkFrames: int(1, 1_000_000).default(100),
+  /**
+   * `FARM_DOWNLOAD_CACHE_MB`: size of a worker's local cache of immutable job artifacts (analysis, model, edited
+   * references), so a renderer taking several windows of a job downloads them once; 0 turns it off. Default 4096.
+   */
+  downloadCacheMb: int(0, 10_000_000).default(4096),
   /** `FARM_MAX_CONSECUTIVE_FAILURES`: a worker failing this many jobs in a row stops and is marked blocked. Default 5. */
   maxConsecutiveFailures: int(1, 1000).default(5),
   /** `FARM_SHUTDOWN_GRACE_S`: on SIGTERM, how long a worker lets its current job finish before handing it back. Default 25. */
@@ -169,6 +174,7 @@ export const FARM_ENV: Readonly<Record<keyof FarmConfig, string>> = {
   keepCompleted: 'FARM_KEEP_COMPLETED',
   keepFailed: 'FARM_KEEP_FAILED',
   renderChunkFrames: 'FARM_RENDER_CHUNK_FRAMES',
+  downloadCacheMb: 'FARM_DOWNLOAD_CACHE_MB',
   maxConsecutiveFailures: 'FARM_MAX_CONSECUTIVE_FAILURES',
   shutdownGraceS: 'FARM_SHUTDOWN_GRACE_S',
   lockS: 'FARM_LOCK_S',

@@ -7,6 +7,7 @@ export * from './storage/local-store';
 export * from './storage/s3-store';
 export * from './storage/create-store';
 export * from './storage/instrumented-store';
+export * from './storage/download-cache';
 export * from './dev/services';
 export * from './jobs/states';
 export * from './jobs/job-record';

@@ -1,6 +1,9 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FarmConfig } from '../config';
 import type { ArtifactStore } from './artifact-store';
 import { ChecksummedArtifactStore } from './checksums';
+import { DownloadCachingStore } from './download-cache';
 import { InstrumentedArtifactStore, jsonLinesSink } from './instrumented-store';
 import { LocalArtifactStore } from './local-store';
 import { S3ArtifactStore } from './s3-store';
@@ -15,6 +18,16 @@ export async function createArtifactStore(config: FarmConfig): Promise<ArtifactS
   return config.storeTimings
     ? new InstrumentedArtifactStore(store, jsonLinesSink(config.storeTimings, config.workerId))
     : store;
+}
+
+/**
+ * A worker's store: `store` behind a local cache of immutable artifacts (`FARM_DOWNLOAD_CACHE_MB`, off at 0), in
+ * a folder of its own under the temp dir. The cache sits in front, so only real transfers are timed and checked.
+ */
+export function withDownloadCache(store: ArtifactStore, config: FarmConfig): ArtifactStore {
+  if (config.downloadCacheMb === 0) return store;
+  const dir = join(tmpdir(), `streamedit-downloads-${config.workerId}`);
+  return new DownloadCachingStore(store, { dir, maxBytes: config.downloadCacheMb * 1024 * 1024 });
 }
 
 async function createCheckedStore(config: FarmConfig): Promise<ArtifactStore> {

@@ -2,7 +2,7 @@ import { logger } from '@streamedit/pipeline';
 import { describeFarmConfig, loadFarmConfig, type FarmConfig } from '../config';
 import { loadFarmStages } from '../jobs/load-stages';
 import type { QueueName } from '../jobs/queues';
-import { createArtifactStore } from '../storage/create-store';
+import { createArtifactStore, withDownloadCache } from '../storage/create-store';
 import { FarmWorker } from './farm-worker';
 
 /**
@@ -14,7 +14,7 @@ export async function runWorkerProcess(role: string, queues: (config: FarmConfig
   const log = logger(role);
   const config = loadFarmConfig();
   log.info({ config: describeFarmConfig(config) }, 'starting');
-  const store = await createArtifactStore(config);
+  const store = withDownloadCache(await createArtifactStore(config), config);
   const stages = await loadFarmStages(config);
   const worker = await FarmWorker.start({ config, role, queues: queues(config), stages, store, log });
   let stopping = false;
