@@ -4,11 +4,13 @@ import { AdminModule } from './admin/admin.module';
 import { ARTIFACT_STORE, FARM_CONFIG, REDIS } from './api.tokens';
 import { authProviders } from './auth/auth.providers';
 import { Authenticator } from './auth/authenticator';
+import { BenchmarksController } from './controllers/benchmarks.controller';
 import { FarmController } from './controllers/farm.controller';
 import { HealthModule } from './health/health.module';
 import { JobsController } from './controllers/jobs.controller';
 import { MetricsModule } from './metrics/metrics.module';
 import { farmProviders, type ApiDependencies } from './repositories/farm.providers';
+import { BenchmarksService } from './services/benchmarks.service';
 import { JobEventsService } from './services/job-events.service';
 import { JobsService } from './services/jobs.service';
 import { UploadService } from './services/upload.service';
@@ -25,8 +27,15 @@ export class ApiModule {
       module: ApiModule,
       global: true,
       imports: [HealthModule, MetricsModule, AdminModule, StreamsModule],
-      controllers: [JobsController, FarmController],
-      providers: [...farmProviders(deps), ...authProviders(), JobsService, UploadService, JobEventsService],
+      controllers: [JobsController, FarmController, BenchmarksController],
+      providers: [
+        ...farmProviders(deps),
+        ...authProviders(),
+        JobsService,
+        UploadService,
+        JobEventsService,
+        BenchmarksService,
+      ],
       exports: [
         FARM_CONFIG,
         REDIS,

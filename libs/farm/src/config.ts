@@ -72,6 +72,14 @@ const schema = z.object({
    * references), so a renderer taking several windows of a job downloads them once; 0 turns it off. Default 4096.
    */
   downloadCacheMb: int(0, 10_000_000).default(4096),
+  /**
+   * `FARM_BENCHMARK_DIR`: the folder of clips that `POST /v1/benchmarks` may name (the API lists it, trainers read
+   * it: a shared volume in a cluster). Default `../shared/data/videos` beside the checkout.
+   */
+  benchmarkDir: z
+    .string()
+    .transform((p) => resolve(p))
+    .default(resolve(REPO_ROOT, '../shared/data/videos')),
   /** `FARM_MAX_CONSECUTIVE_FAILURES`: a worker failing this many jobs in a row stops and is marked blocked. Default 5. */
   maxConsecutiveFailures: int(1, 1000).default(5),
   /** `FARM_SHUTDOWN_GRACE_S`: on SIGTERM, how long a worker lets its current job finish before handing it back. Default 25. */
@@ -175,6 +183,7 @@ export const FARM_ENV: Readonly<Record<keyof FarmConfig, string>> = {
   keepFailed: 'FARM_KEEP_FAILED',
   renderChunkFrames: 'FARM_RENDER_CHUNK_FRAMES',
   downloadCacheMb: 'FARM_DOWNLOAD_CACHE_MB',
+  benchmarkDir: 'FARM_BENCHMARK_DIR',
   maxConsecutiveFailures: 'FARM_MAX_CONSECUTIVE_FAILURES',
   shutdownGraceS: 'FARM_SHUTDOWN_GRACE_S',
   lockS: 'FARM_LOCK_S',

@@ -32,3 +32,4 @@ export * from './metrics/stage-telemetry';
 export * from './auth/api-keys';
 export * from './auth/rate-limit';
 export * from './auth/job-quota';
+export * from './benchmarks';

@@ -54,4 +54,7 @@ export * from './job/landmark-correspondence';
 export * from './job/reconstruct';
 export * from './hdtf/hdtf-lists';
 export * from './hdtf/prepare';
+export * from './hdtf/dis-baseline';
+export * from './hdtf/benchmark';
+export * from './report-table';
 export * from './stream';

@@ -1,18 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import {
-  backwardWarpRgb,
-  createBackbone,
-  FrameStore,
-  ModelCorrespondence,
-  ModelStore,
-  reconstructVideo,
-  type CorrespondencePreset,
-  type ProgressListener,
-  type ReconstructionResult,
-} from '@streamedit/pipeline';
-import { runDisBaseline, type DisResult } from './dis-baseline';
-import { f1, f2, formatTable } from './table';
+import { backwardWarpRgb, runDisBaseline, type DisResult, createBackbone, FrameStore, ModelCorrespondence, ModelStore, reconstructVideo, type CorrespondencePreset, type ProgressListener, type ReconstructionResult, f1, f2, formatTable } from '@streamedit/pipeline';
 
 export interface PpceBenchOptions {
   readonly dir: string;

@@ -1,7 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { editVideo, reconstructVideo, runTrainerCommand, type CorrespondencePreset, type ProgressListener } from '@streamedit/pipeline';
-import { f1, f2, formatTable } from './table';
+import { editVideo, reconstructVideo, runTrainerCommand, type CorrespondencePreset, type ProgressListener, f1, f2, formatTable } from '@streamedit/pipeline';
 
 /** EbSynth's figures on the same clips (../shared/data/README.md: every 10th of 300 frames, one reference). */
 export const EBSYNTH_PSNR: Readonly<Record<string, number>> = {

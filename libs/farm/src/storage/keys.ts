@@ -20,6 +20,9 @@
  * jobs/{id}/report.json              what was done: windows, iterations, timings (mux)
  * ```
  *
+ * A benchmark (`POST /v1/benchmarks`) keeps `benchmarks/{id}/clips/{clip}.json` (one clip's rows) and
+ * `benchmarks/{id}/report.{md,json,csv}` ({@link benchmarkKeys}).
+ *
  * Keys are never built from user strings: job ids are server-generated UUIDs (checked here), window and iteration
  * numbers are integers, and sub-names inside a folder are checked against a strict pattern.
  */
@@ -99,4 +102,19 @@ export function jobKeys(id: string): JobKeys {
     contactSheet: `${prefix}contact-sheet.png`,
     report: `${prefix}report.json`,
   };
+}
+
+/** Formats of a benchmark report. */
+export const REPORT_FORMATS = ['md', 'json', 'csv'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+/** The keys of benchmark `id`; clip names are checked like every name inside a folder. */
+export function benchmarkKeys(id: string) {
+  assertJobId(id);
+  const prefix = `benchmarks/${id}/`;
+  return {
+    prefix,
+    clip: (clip: string) => (assertName(clip), `${prefix}clips/${clip}.json`),
+    report: (format: ReportFormat) => `${prefix}report.${format}`,
+  } as const;
 }

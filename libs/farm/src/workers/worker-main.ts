@@ -3,13 +3,18 @@ import { describeFarmConfig, loadFarmConfig, type FarmConfig } from '../config';
 import { loadFarmStages } from '../jobs/load-stages';
 import type { QueueName } from '../jobs/queues';
 import { createArtifactStore, withDownloadCache } from '../storage/create-store';
+import { BenchmarkWorker } from '../benchmarks/benchmark-worker';
 import { FarmWorker } from './farm-worker';
 
 /**
- * The whole life of a worker process (apps/trainer, apps/renderer): settings, store, stages, BullMQ workers, and a
- * graceful stop on SIGTERM / SIGINT (a second signal exits at once).
+ * The whole life of a worker process (apps/trainer, apps/renderer): settings, store, stages, BullMQ workers (and,
+ * with `benchmarks`, the benchmark queue's), and a graceful stop on SIGTERM / SIGINT (a second signal exits at once).
  */
-export async function runWorkerProcess(role: string, queues: (config: FarmConfig) => QueueName[]): Promise<void> {
+export async function runWorkerProcess(
+  role: string,
+  queues: (config: FarmConfig) => QueueName[],
+  options: { readonly benchmarks?: boolean } = {},
+): Promise<void> {
   process.env.STREAMEDIT_LOG_LEVEL ??= 'info';
   const log = logger(role);
   const config = loadFarmConfig();
@@ -17,6 +22,7 @@ export async function runWorkerProcess(role: string, queues: (config: FarmConfig
   const store = withDownloadCache(await createArtifactStore(config), config);
   const stages = await loadFarmStages(config);
   const worker = await FarmWorker.start({ config, role, queues: queues(config), stages, store, log });
+  const benchmarks = options.benchmarks ? BenchmarkWorker.start({ config, store, log }) : undefined;
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -25,8 +31,7 @@ export async function runWorkerProcess(role: string, queues: (config: FarmConfig
     }
     stopping = true;
     log.info({ signal }, 'stopping: finishing or handing back the current jobs');
-    worker
-      .close()
+    Promise.all([worker.close(), benchmarks?.close()])
       .then(() => store.close())
       .then(
         () => process.exit(0),

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { REPO_ROOT, settings } from '@streamedit/pipeline';
+import { REPO_ROOT, settings } from '../settings';
 
 /** The optical-flow baseline script shipped beside the checkout (needs Debian's python3-opencv). */
 export const DIS_SCRIPT = resolve(REPO_ROOT, '../shared/baselines/dis_baseline.py');
