@@ -12,12 +12,10 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { InputError, logger } from '@streamedit/pipeline';
+import { InputError } from '@streamedit/pipeline';
 import {
   bullJobId,
-  createArtifactStore,
   describeFarmConfig,
-  FarmWorker,
   jobKeys,
   loadFarmConfig,
   type ArtifactStore,
@@ -25,6 +23,7 @@ import {
 } from '@streamedit/farm';
 import type { AdminJobDetail, AdminJobRow, AdminOverview, AdminQueueRow } from '../../apps/api/src/admin/admin-views';
 import { startApi, type RunningApi } from '../../apps/api/src/api-app';
+import { startInProcessFarm, type InProcessFarm } from './support/in-process-farm';
 import { startRedis, type TestRedis } from '../support/services';
 import { ffmpegTool } from '../support/tools';
 import { getJson, pollJob, postJob } from './support/farm-client';
@@ -44,9 +43,9 @@ const basic = (password: string, user = 'ops') => ({
 describe('admin API: credentials and operator actions (pipeline stages are a test double)', () => {
   let redis: TestRedis;
   let config: FarmConfig;
+  let farm: InProcessFarm | undefined;
   let api: RunningApi;
   let store: ArtifactStore;
-  let worker: FarmWorker;
   let client: Redis;
   let tmp: string;
 
@@ -77,24 +76,12 @@ describe('admin API: credentials and operator actions (pipeline stages are a tes
       FARM_WORKER_ID: WORKER_ID,
     });
     client = new Redis(redis.url);
-    store = await createArtifactStore(config);
-    api = await startApi(config);
-    worker = await FarmWorker.start({
-      config,
-      role: 'test',
-      queues: ['analyze', 'train-cpu', 'render', 'mux'],
-      stages: recordingStagesForTest({ pidDir: tmp }),
-      store,
-      log: logger('test-worker'),
-      heartbeatMs: 300,
-      progressIntervalMs: 50,
-    });
+    farm = await startInProcessFarm(config, recordingStagesForTest({ pidDir: tmp }), { heartbeatMs: 300 });
+    ({ api, store } = farm);
   });
 
   after(async () => {
-    await worker?.close(1000);
-    await api?.close();
-    await store?.close();
+    await farm?.close();
     client?.disconnect();
     await redis?.stop();
     await rm(tmp, { recursive: true, force: true });

@@ -11,17 +11,15 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { logger, REPO_ROOT, settings } from '@streamedit/pipeline';
+import { REPO_ROOT, settings } from '@streamedit/pipeline';
 import {
-  createArtifactStore,
-  FarmWorker,
   loadFarmConfig,
-  type ArtifactStore,
   type FarmConfig,
   type FarmStages,
 } from '@streamedit/farm';
-import { startApi, type RunningApi } from '../../apps/api/src/api-app';
-import { startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
+import type { RunningApi } from '../../apps/api/src/api-app';
+import { startInProcessFarm, type InProcessFarm } from './support/in-process-farm';
+import { farmEnv, startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
 import { getJson, pollJob, postJob } from './support/farm-client';
 import { recordingStagesForTest } from './support/recording-stages';
 
@@ -63,9 +61,8 @@ describe('admin dashboard in headless Chromium (pipeline stages are a test doubl
   let redis: TestRedis;
   let s3: TestS3;
   let config: FarmConfig;
+  let farm: InProcessFarm | undefined;
   let api: RunningApi;
-  let store: ArtifactStore;
-  let worker: FarmWorker;
   let browser: Browser;
   let tmp: string;
 
@@ -73,28 +70,13 @@ describe('admin dashboard in headless Chromium (pipeline stages are a test doubl
     tmp = await mkdtemp(join(tmpdir(), 'farm-admin-ui-'));
     [redis, s3] = await Promise.all([startRedis(), startS3()]);
     config = loadFarmConfig({
-      REDIS_URL: redis.url,
-      FARM_STORAGE: 's3',
-      S3_ENDPOINT: s3.endpoint,
-      S3_BUCKET: s3.bucket,
-      S3_ACCESS_KEY_ID: s3.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      ...farmEnv(redis, s3),
       PORT: '0',
       FARM_ADMIN_TOKEN: TOKEN,
       FARM_WORKER_ID: 'ui-test-worker',
     });
-    store = await createArtifactStore(config);
-    api = await startApi(config);
-    worker = await FarmWorker.start({
-      config,
-      role: 'test',
-      queues: ['analyze', 'train-cpu', 'render', 'mux'],
-      stages: slowTrainingStages(recordingStagesForTest({ pidDir: tmp })),
-      store,
-      log: logger('test-worker'),
-      heartbeatMs: 500,
-      progressIntervalMs: 100,
-    });
+    farm = await startInProcessFarm(config, slowTrainingStages(recordingStagesForTest({ pidDir: tmp })), { heartbeatMs: 500, progressIntervalMs: 100 });
+    ({ api } = farm);
     browser = await chromium.launch({
       executablePath: settings().chromiumPath,
       args: [
@@ -109,9 +91,7 @@ describe('admin dashboard in headless Chromium (pipeline stages are a test doubl
 
   after(async () => {
     await browser?.close();
-    await worker?.close(1000);
-    await api?.close();
-    await store?.close();
+    await farm?.close();
     await Promise.all([s3?.stop(), redis?.stop()]);
     await rm(tmp, { recursive: true, force: true });
   });

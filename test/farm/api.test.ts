@@ -25,7 +25,7 @@ import {
   type FarmConfig,
 } from '@streamedit/farm';
 import { startApi, type RunningApi } from '../../apps/api/src/api-app';
-import { startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
+import { farmEnv, startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
 import { getJson, pollJob, postJob, readSse } from './support/farm-client';
 import { isAlive, readChildPids, waitFor } from './support/processes';
 import { recordingStagesForTest, stageSequence, type StageCallForTest } from './support/recording-stages';
@@ -61,12 +61,7 @@ describe('farm API + queues + storage (pipeline stages are a test double)', () =
     tmp = await mkdtemp(join(tmpdir(), 'farm-api-test-'));
     [redis, s3] = await Promise.all([startRedis(), startS3()]);
     config = loadFarmConfig({
-      REDIS_URL: redis.url,
-      FARM_STORAGE: 's3',
-      S3_ENDPOINT: s3.endpoint,
-      S3_BUCKET: s3.bucket,
-      S3_ACCESS_KEY_ID: s3.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      ...farmEnv(redis, s3),
       PORT: '0',
       FARM_MAX_UPLOAD_MB: '1',
       FARM_JOB_ATTEMPTS: '2',

@@ -13,7 +13,7 @@ import { logger, type HdtfRow } from '@streamedit/pipeline';
 import { BenchmarkWorker, createArtifactStore, loadFarmConfig, type ArtifactStore, type FarmConfig } from '@streamedit/farm';
 import { startApi, type RunningApi } from '../../apps/api/src/api-app';
 import { clipPath } from '../support/clips';
-import { startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
+import { farmEnv, startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
 import { getJson } from './support/farm-client';
 
 const CLIPS = { may: 'may.mp4', d20: 'd20.mp4' } as const;
@@ -36,12 +36,7 @@ describe('benchmarks on the farm (real pipeline, tiny preset)', () => {
     await symlink(clipPath('d20'), join(clips, CLIPS.d20));
     [redis, s3] = await Promise.all([startRedis(), startS3()]);
     config = loadFarmConfig({
-      REDIS_URL: redis.url,
-      FARM_STORAGE: 's3',
-      S3_ENDPOINT: s3.endpoint,
-      S3_BUCKET: s3.bucket,
-      S3_ACCESS_KEY_ID: s3.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      ...farmEnv(redis, s3),
       FARM_BENCHMARK_DIR: clips,
       FARM_JOB_ATTEMPTS: '1',
       PORT: '0',

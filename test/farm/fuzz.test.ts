@@ -25,7 +25,7 @@ import {
 } from '@streamedit/farm';
 import { startApi, type RunningApi } from '../../apps/api/src/api-app';
 import { clipPath } from '../support/clips';
-import { startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
+import { farmEnv, startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
 
 const ADMIN_TOKEN = 'fuzz-test-admin-token-0123456789';
 /** fast-check seed: a failure prints it, and `FUZZ_SEED` replays it. */
@@ -47,12 +47,7 @@ describe('fuzzing the API (fast-check): never a 5xx, never a half-stored job', (
   before(async () => {
     [redis, s3] = await Promise.all([startRedis(), startS3()]);
     config = loadFarmConfig({
-      REDIS_URL: redis.url,
-      FARM_STORAGE: 's3',
-      S3_ENDPOINT: s3.endpoint,
-      S3_BUCKET: s3.bucket,
-      S3_ACCESS_KEY_ID: s3.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      ...farmEnv(redis, s3),
       PORT: '0',
       FARM_AUTH: 'on',
       FARM_ADMIN_TOKEN: ADMIN_TOKEN,

@@ -9,18 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { logger } from '@streamedit/pipeline';
 import {
-  createArtifactStore,
   FarmMetrics,
   farmMetrics,
-  FarmWorker,
   loadFarmConfig,
   publishMetricsSnapshot,
   type ArtifactStore,
   type FarmConfig,
 } from '@streamedit/farm';
 import { startApi, type RunningApi } from '../../apps/api/src/api-app';
+import { startInProcessFarm, type InProcessFarm } from './support/in-process-farm';
 import { freePort, startRedis, type TestRedis } from '../support/services';
 import { getJson, pollJob, postJob } from './support/farm-client';
 import { readChildPids, waitFor } from './support/processes';
@@ -65,9 +63,9 @@ async function scrape(base: string): Promise<Sample[]> {
 describe('metrics and health (pipeline stages are a test double)', () => {
   let redis: TestRedis;
   let config: FarmConfig;
+  let farm: InProcessFarm | undefined;
   let api: RunningApi;
   let store: ArtifactStore;
-  let worker: FarmWorker;
   let client: Redis;
   let tmp: string;
 
@@ -84,24 +82,12 @@ describe('metrics and health (pipeline stages are a test double)', () => {
       FARM_WORKER_ID: WORKER_ID,
     });
     client = new Redis(redis.url);
-    store = await createArtifactStore(config);
-    api = await startApi(config);
-    worker = await FarmWorker.start({
-      config,
-      role: 'test',
-      queues: ['analyze', 'train-cpu', 'render', 'mux'],
-      stages: recordingStagesForTest({ pidDir: tmp }),
-      store,
-      log: logger('test-worker'),
-      heartbeatMs: 300,
-      progressIntervalMs: 50,
-    });
+    farm = await startInProcessFarm(config, recordingStagesForTest({ pidDir: tmp }), { heartbeatMs: 300 });
+    ({ api, store } = farm);
   });
 
   after(async () => {
-    await worker?.close(1000);
-    await api?.close();
-    await store?.close();
+    await farm?.close();
     client?.disconnect();
     await redis?.stop();
     await rm(tmp, { recursive: true, force: true });

@@ -14,7 +14,7 @@ import { probeVideo } from '@streamedit/pipeline/media/video-info';
 import { createArtifactStore, loadFarmConfig, type ArtifactStore, type FarmConfig } from '@streamedit/farm';
 import { startApi, type RunningApi } from '../../apps/api/src/api-app';
 import { clipPath } from '../support/clips';
-import { startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
+import { farmEnv, startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
 import { getJson, pollJob, postJob } from './support/farm-client';
 import { isAlive, waitFor } from './support/processes';
 import { childProcessesOf, startWorkerProcess, type WorkerProcess } from './support/worker-processes';
@@ -43,12 +43,7 @@ describe('farm + real pipeline stages (separate trainer and renderer processes)'
     tmp = await mkdtemp(join(tmpdir(), 'farm-pipeline-test-'));
     [redis, s3] = await Promise.all([startRedis(), startS3()]);
     env = {
-      REDIS_URL: redis.url,
-      FARM_STORAGE: 's3',
-      S3_ENDPOINT: s3.endpoint,
-      S3_BUCKET: s3.bucket,
-      S3_ACCESS_KEY_ID: s3.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      ...farmEnv(redis, s3),
       FARM_JOB_ATTEMPTS: '3',
       FARM_BACKOFF_MS: '200',
       // A killed trainer's stage is taken over after ~1–3 lock periods: short here, so the test does not wait 30 s+.

@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { REPO_ROOT } from '@streamedit/pipeline';
 import { ApiKeyRepository, createArtifactStore, jobKeys, loadFarmConfig, type ArtifactStore } from '@streamedit/farm';
 import { clipPath } from '../support/clips';
-import { freePort, startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
+import { farmEnv, freePort, startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
 import { postJob } from './support/farm-client';
 import { waitFor } from './support/processes';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-processes';
@@ -83,12 +83,7 @@ async function dumpRedis(redis: Redis): Promise<string> {
 test('API key, admin token, pepper and S3 secret are in no Redis value, no log line, no report', async () => {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
-    REDIS_URL: redis.url,
-    FARM_STORAGE: 's3',
-    S3_ENDPOINT: s3.endpoint,
-    S3_BUCKET: s3.bucket,
-    S3_ACCESS_KEY_ID: s3.accessKeyId,
-    S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    ...farmEnv(redis, s3),
     FARM_AUTH: 'on',
     FARM_AUTH_PEPPER: PEPPER,
     FARM_ADMIN_TOKEN: ADMIN_TOKEN,

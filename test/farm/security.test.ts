@@ -15,22 +15,21 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { logger, REPO_ROOT } from '@streamedit/pipeline';
+import { REPO_ROOT } from '@streamedit/pipeline';
 import {
   API_KEY_KEYS,
   ApiKeyRepository,
-  createArtifactStore,
   describeFarmConfig,
-  FarmWorker,
   JOB_KEYS,
   loadFarmConfig,
   resolveAuth,
   type ArtifactStore,
   type FarmConfig,
 } from '@streamedit/farm';
-import { startApi, type RunningApi } from '../../apps/api/src/api-app';
+import type { RunningApi } from '../../apps/api/src/api-app';
+import { startInProcessFarm, type InProcessFarm } from './support/in-process-farm';
 import { clipPath } from '../support/clips';
-import { startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
+import { farmEnv, startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
 import { jobForm, postJob } from './support/farm-client';
 import { recordingStagesForTest } from './support/recording-stages';
 
@@ -68,9 +67,9 @@ describe('security: API keys, roles, ownership, limits, headers (auth on)', () =
   let redis: TestRedis;
   let s3: TestS3;
   let config: FarmConfig;
+  let farm: InProcessFarm | undefined;
   let api: RunningApi;
   let store: ArtifactStore;
-  let worker: FarmWorker;
   let client: Redis;
   let keys: ApiKeyRepository;
   let tmp: string;
@@ -108,12 +107,7 @@ describe('security: API keys, roles, ownership, limits, headers (auth on)', () =
     tmp = await mkdtemp(join(tmpdir(), 'farm-security-'));
     [redis, s3] = await Promise.all([startRedis(), startS3()]);
     config = loadFarmConfig({
-      REDIS_URL: redis.url,
-      FARM_STORAGE: 's3',
-      S3_ENDPOINT: s3.endpoint,
-      S3_BUCKET: s3.bucket,
-      S3_ACCESS_KEY_ID: s3.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      ...farmEnv(redis, s3),
       PORT: '0',
       FARM_AUTH: 'on',
       FARM_AUTH_PEPPER: PEPPER,
@@ -128,26 +122,15 @@ describe('security: API keys, roles, ownership, limits, headers (auth on)', () =
     });
     client = new Redis(redis.url);
     keys = new ApiKeyRepository(client, PEPPER);
-    store = await createArtifactStore(config);
-    api = await startApi(config);
-    worker = await FarmWorker.start({
-      config,
-      role: 'test',
-      queues: ['analyze', 'train-cpu', 'render', 'mux'],
-      stages: recordingStagesForTest({ windows: 1 }),
-      store,
-      log: logger('test-worker'),
-      progressIntervalMs: 50,
-    });
+    farm = await startInProcessFarm(config, recordingStagesForTest({ windows: 1 }));
+    ({ api, store } = farm);
     alice = (await keys.create('user', 'alice')).key;
     bob = (await keys.create('user', 'bob')).key;
     admin = (await keys.create('admin', 'ops')).key;
   });
 
   after(async () => {
-    await worker?.close(1000);
-    await api?.close();
-    await store?.close();
+    await farm?.close();
     client?.disconnect();
     await Promise.all([s3?.stop(), redis?.stop()]);
     await rm(tmp, { recursive: true, force: true });

@@ -35,7 +35,7 @@ import {
 import { startApi, type RunningApi } from '../../apps/api/src/api-app';
 import { StreamRegistry } from '../../apps/api/src/streams/stream-registry';
 import { clipPath } from '../support/clips';
-import { startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
+import { farmEnv, startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
 import { childCommands } from '../support/tools';
 import { waitFor } from './support/processes';
 
@@ -94,12 +94,7 @@ describe('live streams over the API (real sessions, tiny preset)', () => {
     tmp = await mkdtemp(join(tmpdir(), 'farm-streams-test-'));
     [redis, s3] = await Promise.all([startRedis(), startS3()]);
     config = loadFarmConfig({
-      REDIS_URL: redis.url,
-      FARM_STORAGE: 's3',
-      S3_ENDPOINT: s3.endpoint,
-      S3_BUCKET: s3.bucket,
-      S3_ACCESS_KEY_ID: s3.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      ...farmEnv(redis, s3),
       PORT: '0',
     });
     client = new Redis(redis.url);

@@ -30,7 +30,7 @@ import { startApi, type RunningApi } from '../../apps/api/src/api-app';
 import { pollJob, postJob } from '../farm/support/farm-client';
 import { recordingStagesForTest } from '../farm/support/recording-stages';
 import { clipPath } from '../support/clips';
-import { startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
+import { farmEnv, startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
 
 let tmp: string;
 let s3: TestS3;
@@ -167,12 +167,7 @@ describe('a damaged render segment before mux', () => {
 
   before(async () => {
     config = loadFarmConfig({
-      REDIS_URL: redis.url,
-      FARM_STORAGE: 's3',
-      S3_ENDPOINT: s3.endpoint,
-      S3_BUCKET: s3.bucket,
-      S3_ACCESS_KEY_ID: s3.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      ...farmEnv(redis, s3),
       PORT: '0',
       FARM_JOB_ATTEMPTS: '2',
       FARM_BACKOFF_MS: '100',

@@ -23,7 +23,7 @@ import { ApiKeyRepository, jobLogKey, QUEUE_NAMES } from '@streamedit/farm';
 import { waitFor } from '../farm/support/processes';
 import { startWorkerProcess, type WorkerProcess } from '../farm/support/worker-processes';
 import { clipPath } from '../support/clips';
-import { freePort, startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
+import { farmEnv, freePort, startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
 
 const REAL_JOBS = Number(process.env.LOAD_REAL_JOBS ?? 8);
 const REAL_FRAMES = Number(process.env.LOAD_REAL_FRAMES ?? 4);
@@ -63,12 +63,7 @@ async function runLoad(options: {
     await rm(tmp, { recursive: true, force: true });
   });
   const env: NodeJS.ProcessEnv = {
-    REDIS_URL: redis.url,
-    FARM_STORAGE: 's3',
-    S3_ENDPOINT: s3.endpoint,
-    S3_BUCKET: s3.bucket,
-    S3_ACCESS_KEY_ID: s3.accessKeyId,
-    S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    ...farmEnv(redis, s3),
     FARM_AUTH: 'on',
     FARM_SHUTDOWN_GRACE_S: '1',
     TMPDIR: tmp,

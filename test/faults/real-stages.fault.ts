@@ -25,6 +25,7 @@ import { probeVideo } from '@streamedit/pipeline/media/video-info';
 import {
   ApiKeyRepository,
   createArtifactStore,
+  farmEnv,
   loadFarmConfig,
   type ArtifactStore,
   type FarmConfig,
@@ -68,12 +69,7 @@ before(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'faults-real-'));
   [redis, s3] = await Promise.all([startRestartableRedis(), startRestartableS3()]);
   workerEnv = {
-    REDIS_URL: redis.url,
-    FARM_STORAGE: 's3',
-    S3_ENDPOINT: s3.endpoint,
-    S3_BUCKET: s3.bucket,
-    S3_ACCESS_KEY_ID: s3.accessKeyId,
-    S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    ...farmEnv(redis, s3),
     FARM_JOB_ATTEMPTS: '2',
     FARM_BACKOFF_MS: '1000',
     FARM_SHUTDOWN_GRACE_S: '1',

@@ -13,12 +13,13 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '@streamedit/pipeline';
-import { createArtifactStore, FarmWorker, loadFarmConfig, type ArtifactStore, type FarmConfig } from '@streamedit/farm';
-import { startApi, type RunningApi } from '../../apps/api/src/api-app';
+import { loadFarmConfig, type FarmConfig } from '@streamedit/farm';
+import type { RunningApi } from '../../apps/api/src/api-app';
+import { startInProcessFarm, type InProcessFarm } from '../farm/support/in-process-farm';
 import { jobForm, pollJob, postJob } from '../farm/support/farm-client';
 import { stageSequence, type StageCallForTest } from '../farm/support/recording-stages';
 import { clipPath } from '../support/clips';
-import { startS3, type TestS3 } from '../support/services';
+import { farmEnv, startS3, type TestS3 } from '../support/services';
 import { probe, startRestartableRedis, type Probe, type RestartableRedis } from './support/outages';
 import { pacedStagesForTest } from './support/paced-stages';
 
@@ -28,9 +29,8 @@ const CLIP = clipPath('may');
 let redis: RestartableRedis;
 let s3: TestS3;
 let config: FarmConfig;
+let farm: InProcessFarm | undefined;
 let api: RunningApi;
-let store: ArtifactStore;
-let worker: FarmWorker;
 let tmp: string;
 const calls: StageCallForTest[] = [];
 const trainStarts: string[] = [];
@@ -39,34 +39,17 @@ before(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'faults-redis-'));
   [redis, s3] = await Promise.all([startRestartableRedis(), startS3()]);
   config = loadFarmConfig({
-    REDIS_URL: redis.url,
-    FARM_STORAGE: 's3',
-    S3_ENDPOINT: s3.endpoint,
-    S3_BUCKET: s3.bucket,
-    S3_ACCESS_KEY_ID: s3.accessKeyId,
-    S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    ...farmEnv(redis, s3),
     PORT: '0',
     FARM_JOB_ATTEMPTS: '3',
     FARM_BACKOFF_MS: '500',
   });
-  store = await createArtifactStore(config);
-  api = await startApi(config);
-  worker = await FarmWorker.start({
-    config,
-    role: 'test',
-    queues: ['analyze', 'train-cpu', 'render', 'mux'],
-    stages: pacedStagesForTest({ calls, trainMs: 16_000, trainStarts }),
-    store,
-    log: logger('faults-worker'),
-    heartbeatMs: 1000,
-    progressIntervalMs: 100,
-  });
+  farm = await startInProcessFarm(config, pacedStagesForTest({ calls, trainMs: 16_000, trainStarts }), { log: logger('faults-worker'), heartbeatMs: 1000, progressIntervalMs: 100 });
+  ({ api } = farm);
 });
 
 after(async () => {
-  await worker?.close(1000);
-  await api?.close();
-  await store?.close();
+  await farm?.close();
   await Promise.all([s3?.stop(), redis?.close()]);
   await rm(tmp, { recursive: true, force: true });
 });

@@ -9,12 +9,13 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger } from '@streamedit/pipeline';
-import { createArtifactStore, FarmWorker, loadFarmConfig, type ArtifactStore, type FarmConfig } from '@streamedit/farm';
-import { startApi, type RunningApi } from '../../apps/api/src/api-app';
+import { loadFarmConfig, type ArtifactStore, type FarmConfig } from '@streamedit/farm';
+import type { RunningApi } from '../../apps/api/src/api-app';
+import { startInProcessFarm, type InProcessFarm } from '../farm/support/in-process-farm';
 import { jobForm, pollJob, postJob } from '../farm/support/farm-client';
 import { stageSequence, type StageCallForTest } from '../farm/support/recording-stages';
 import { clipPath } from '../support/clips';
-import { startRedis, type TestRedis } from '../support/services';
+import { farmEnv, startRedis, type TestRedis } from '../support/services';
 import { probe, startRestartableS3, type Probe, type RestartableS3 } from './support/outages';
 import { pacedStagesForTest } from './support/paced-stages';
 
@@ -24,9 +25,9 @@ const CLIP = clipPath('may');
 let redis: TestRedis;
 let s3: RestartableS3;
 let config: FarmConfig;
+let farm: InProcessFarm | undefined;
 let api: RunningApi;
 let store: ArtifactStore;
-let worker: FarmWorker;
 const calls: StageCallForTest[] = [];
 const trainStarts: string[] = [];
 const checkpointWrites: number[] = [];
@@ -34,33 +35,17 @@ const checkpointWrites: number[] = [];
 before(async () => {
   [redis, s3] = await Promise.all([startRedis(), startRestartableS3()]);
   config = loadFarmConfig({
-    REDIS_URL: redis.url,
-    FARM_STORAGE: 's3',
-    S3_ENDPOINT: s3.endpoint,
-    S3_BUCKET: s3.bucket,
-    S3_ACCESS_KEY_ID: s3.accessKeyId,
-    S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    ...farmEnv(redis, s3),
     PORT: '0',
     // One attempt: surviving the outage must not need a stage retry.
     FARM_JOB_ATTEMPTS: '1',
   });
-  store = await createArtifactStore(config);
-  api = await startApi(config);
-  worker = await FarmWorker.start({
-    config,
-    role: 'test',
-    queues: ['analyze', 'train-cpu', 'render', 'mux'],
-    stages: pacedStagesForTest({ calls, trainMs: 14_000, trainStarts, checkpointWrites }),
-    store,
-    log: logger('faults-worker'),
-    progressIntervalMs: 100,
-  });
+  farm = await startInProcessFarm(config, pacedStagesForTest({ calls, trainMs: 14_000, trainStarts, checkpointWrites }), { log: logger('faults-worker'), progressIntervalMs: 100 });
+  ({ api, store } = farm);
 });
 
 after(async () => {
-  await worker?.close(1000);
-  await api?.close();
-  await store?.close();
+  await farm?.close();
   await Promise.all([s3?.close(), redis?.stop()]);
 });
 

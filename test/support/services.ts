@@ -4,7 +4,7 @@
  */
 import { startS3 as startDevS3, type DevRedis, type DevS3 } from '@streamedit/farm';
 
-export { freePort, pingRedis as ping, startRedis } from '@streamedit/farm';
+export { farmEnv, freePort, pingRedis as ping, startRedis } from '@streamedit/farm';
 
 /** A running redis-server owned by the test. */
 export type TestRedis = DevRedis;

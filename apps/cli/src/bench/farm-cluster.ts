@@ -8,7 +8,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO_ROOT } from '@streamedit/pipeline';
 import { Redis } from 'ioredis';
-import { loadFarmConfig, startRedis, startS3, type DevRedis, type DevS3, type StoreOperation } from '@streamedit/farm';
+import { farmEnv, loadFarmConfig, startRedis, startS3, type DevRedis, type DevS3, type StoreOperation } from '@streamedit/farm';
 import { startApi, type RunningApi } from '../../../api/src/api-app';
 
 /** A worker process of the bench. */
@@ -49,12 +49,7 @@ export async function startBenchFarm(tmp: string): Promise<BenchFarm> {
   try {
     [redis, s3] = await Promise.all([startRedis(), startS3('streamedit-bench')]);
     const env: NodeJS.ProcessEnv = {
-      REDIS_URL: redis.url,
-      FARM_STORAGE: 's3',
-      S3_ENDPOINT: s3.endpoint,
-      S3_BUCKET: s3.bucket,
-      S3_ACCESS_KEY_ID: s3.accessKeyId,
-      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      ...farmEnv(redis, s3),
       FARM_STORE_TIMINGS: timings,
       FARM_SHUTDOWN_GRACE_S: '1',
       TMPDIR: tmp,

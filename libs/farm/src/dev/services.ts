@@ -143,3 +143,15 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   await exited;
   clearTimeout(timer);
 }
+
+/** The farm settings (as environment variables) that point a process at a dev Redis and S3 server. */
+export function farmEnv(redis: DevRedis, s3: DevS3): Record<string, string> {
+  return {
+    REDIS_URL: redis.url,
+    FARM_STORAGE: 's3',
+    S3_ENDPOINT: s3.endpoint,
+    S3_BUCKET: s3.bucket,
+    S3_ACCESS_KEY_ID: s3.accessKeyId,
+    S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  };
+}
