@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -35,6 +35,28 @@ test('edit: a built-in look end to end (tiny preset, real Chromium, PyTorch, ONN
   assert.ok(rep.perFrame.slice(1).every((f: { meanSigma: number }) => f.meanSigma > 0), 'σ is reported for propagated frames');
   const sheet = await readPng(join(dir, 'look.contact.png'));
   assert.ok(sheet.width > 512 && sheet.height > 3 * 512);
+});
+
+test('edit --reuse: another look on the same video reuses the work dir\'s analysis and model (no retraining)', async () => {
+  const work = join(dir, 'work');
+  const first = await runCli(['edit', may, '--look', 'cartoon', '-o', join(dir, 'first.mp4'), '--work-dir', work, ...tiny], { timeoutMs: 600_000 });
+  assert.equal(first.code, 0, first.stderr);
+  const model = join(work, 'model', 'model.onnx');
+  const before = await readFile(model);
+  const analysedAt = (await stat(join(work, 'analysis.json'))).mtimeMs;
+  const second = await runCli(
+    ['edit', may, '--look', 'noir', '-o', join(dir, 'second.mp4'), '--work-dir', work, '--reuse', '--report', join(dir, 'second.json'), ...tiny],
+    { timeoutMs: 600_000 },
+  );
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(await readFile(model), before, 'the model was not trained again');
+  const rep = JSON.parse(await readFile(join(dir, 'second.json'), 'utf8'));
+  assert.equal((await stat(join(work, 'analysis.json'))).mtimeMs, analysedAt, 'nothing was analysed again');
+  assert.ok(rep.timingsMs.train < 5000, `fit reused: ${rep.timingsMs.train} ms`);
+  assert.equal((await probeVideo(join(dir, 'second.mp4'))).frameCount, 12);
+  const alone = await runCli(['edit', may, '--look', 'noir', '-o', join(dir, 'x.mp4'), '--reuse', ...tiny]);
+  assert.equal(alone.code, 2);
+  assert.match(errorLines(alone.stderr).filter((l) => !l.startsWith('{'))[0]!, /--reuse needs --work-dir/);
 });
 
 async function expectBadInput(args: string[], re: RegExp): Promise<void> {

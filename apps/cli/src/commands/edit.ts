@@ -26,6 +26,7 @@ interface EditOptions {
   json?: boolean;
   progress: boolean;
   workDir?: string;
+  reuse?: boolean;
 }
 
 /** Turns the flags into one `EditSpec`; exactly one kind of edit must be given. */
@@ -65,6 +66,7 @@ export function register(program: Command): void {
     .option('--frames <n>', 'edit only the first N frames')
     .addOption(new Option('--synthesis <mode>', 'guided synthesis of uncertain pixels').choices(['off', 'uncertain', 'full']).default('uncertain'))
     .option('--work-dir <dir>', 'keep intermediate artifacts here')
+    .option('--reuse', 'with --work-dir: reuse its analysis and model when they match (another edit, no retraining)')
     .option('--json', 'print the report as JSON on stdout')
     .option('--no-progress', 'no progress bars')
     .action(
@@ -72,6 +74,7 @@ export function register(program: Command): void {
         const input = o.sample ? SAMPLE_CLIP : file;
         if (!input) throw new InputError('Name the video to edit (streamedit edit FILE …) or pass --sample.');
         const spec = editSpecFrom(o);
+        if (o.reuse && !o.workDir) throw new InputError('--reuse needs --work-dir DIR (the folder of an earlier edit of this video).');
         const bars = progressBars(o.progress && !o.json);
         try {
           const output = resolve(o.output);
@@ -90,6 +93,7 @@ export function register(program: Command): void {
               uncertaintyOut: o.uncertainty ? resolve(o.uncertainty) : undefined,
               contactSheet,
               workDir: o.workDir ? resolve(o.workDir) : undefined,
+              reuse: o.reuse,
             },
             bars.listener,
           );

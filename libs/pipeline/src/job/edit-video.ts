@@ -40,7 +40,10 @@ export interface EditVideoOptions {
   readonly contactSheet?: string;
   /** Working directory to use and keep [a temp dir, removed at the end]. */
   readonly workDir?: string;
-  /** Reuse an analysis and a fit already in `workDir` (same video, frames and keyframes), e.g. in benchmarks [false]. */
+  /**
+   * Reuse an analysis and a fit already in `workDir` (same video, frames, preset and iterations, and a reference at
+   * every keyframe): another edit of the same video without retraining, or a benchmark [false].
+   */
   readonly reuse?: boolean;
 }
 
@@ -92,7 +95,9 @@ export async function editVideo(
     const arr = options.arr === false ? undefined : (options.arr ?? DEFAULT_ARR);
     const modelDir = fitDirName(arr !== undefined, false);
     const reused = options.reuse ? await loadFit(join(workDir, modelDir), analysis.count, options.preset ?? 'cpu', options.maxIterations) : undefined;
-    const fit = reused?.windows[0]?.reference === edits[0]?.at ? reused! : await fitModel(
+    // A fit is reusable when every keyframe of this edit is one of its references (keyframes force references).
+    const fitsEdit = reused && edits.every((e) => reused.windows.some((w) => w.reference === e.at)) && reused.windows[0]?.reference === edits[0]?.at;
+    const fit = fitsEdit ? reused : await fitModel(
       workDir,
       { preset: options.preset ?? 'cpu', maxIterations: options.maxIterations, keyframes: edits.map((e) => e.at), arr, modelDir },
       onProgress,
