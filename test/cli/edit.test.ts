@@ -54,9 +54,15 @@ test('edit --reuse: another look on the same video reuses the work dir\'s analys
   assert.equal((await stat(join(work, 'analysis.json'))).mtimeMs, analysedAt, 'nothing was analysed again');
   assert.ok(rep.timingsMs.train < 5000, `fit reused: ${rep.timingsMs.train} ms`);
   assert.equal((await probeVideo(join(dir, 'second.mp4'))).frameCount, 12);
+  const firstLine = (r: { stderr: string }) => errorLines(r.stderr).filter((l) => !l.startsWith('{'))[0]!;
   const alone = await runCli(['edit', may, '--look', 'noir', '-o', join(dir, 'x.mp4'), '--reuse', ...tiny]);
   assert.equal(alone.code, 2);
-  assert.match(errorLines(alone.stderr).filter((l) => !l.startsWith('{'))[0]!, /--reuse needs --work-dir/);
+  assert.match(firstLine(alone), /--reuse needs --work-dir/);
+  // Another frame count: an explicit --reuse refuses rather than re-analysing (which would discard the model).
+  const other = await runCli(['edit', may, '--look', 'noir', '-o', join(dir, 'y.mp4'), '--work-dir', work, '--reuse', '--preset', 'tiny', '--frames', '10']);
+  assert.equal(other.code, 2);
+  assert.match(firstLine(other), /holds no analysis of .* over these frames; run once without --reuse/);
+  assert.deepEqual(await readFile(model), before, 'the model is still there');
 });
 
 async function expectBadInput(args: string[], re: RegExp): Promise<void> {

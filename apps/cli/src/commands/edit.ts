@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { DEFAULT_ARR, editVideo, InputError, REPO_ROOT, type EditSpec } from '@streamedit/pipeline';
+import { DEFAULT_ARR, editVideo, InputError, loadAnalysis, REPO_ROOT, type EditSpec } from '@streamedit/pipeline';
 import { progressBars } from '../progress';
 import { action, printJson } from '../run-command';
 import { parseCount, parsePreset, parseSynthesis } from './options';
@@ -75,6 +75,10 @@ export function register(program: Command): void {
         if (!input) throw new InputError('Name the video to edit (streamedit edit FILE …) or pass --sample.');
         const spec = editSpecFrom(o);
         if (o.reuse && !o.workDir) throw new InputError('--reuse needs --work-dir DIR (the folder of an earlier edit of this video).');
+        const maxFrames = o.frames ? parseCount(o.frames, '--frames', 1) : undefined;
+        // An explicit --reuse never re-analyses silently (that would discard the work dir's models).
+        if (o.reuse && !(await loadAnalysis(resolve(o.workDir!), resolve(input), maxFrames)))
+          throw new InputError(`--reuse: ${o.workDir} holds no analysis of ${input} over these frames; run once without --reuse.`);
         const bars = progressBars(o.progress && !o.json);
         try {
           const output = resolve(o.output);
@@ -86,7 +90,7 @@ export function register(program: Command): void {
             {
               preset: parsePreset(o.preset),
               maxIterations: o.iterations ? parseCount(o.iterations, '--iterations', 1) : undefined,
-              maxFrames: o.frames ? parseCount(o.frames, '--frames', 1) : undefined,
+              maxFrames,
               arr: DEFAULT_ARR,
               propagation: { synthesis: parseSynthesis(o.synthesis) },
               report: o.report ? resolve(o.report) : undefined,

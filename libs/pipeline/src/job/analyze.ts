@@ -1,4 +1,4 @@
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors';
 import { createBackbone } from '../features/create-backbone';
@@ -89,7 +89,9 @@ export async function loadAnalysis(workDir: string, videoPath: string, maxFrames
   try {
     const a = JSON.parse(await readFile(workLayout(workDir).analysis, 'utf8')) as Analysis;
     const wanted = Math.min(a.video.frameCount, maxFrames ?? Number.POSITIVE_INFINITY);
-    return a.video.path === videoPath && a.count === wanted ? a : undefined;
+    // The same file by any path (a symlinked data folder must not look like another video and wipe the fits).
+    const same = a.video.path === videoPath || (await realpath(a.video.path)) === (await realpath(videoPath));
+    return same && a.count === wanted ? a : undefined;
   } catch {
     return undefined;
   }
