@@ -21,7 +21,10 @@ const tiny = ['--preset', 'tiny', '--frames', '12', '--no-progress'];
 test('edit: a built-in look end to end (tiny preset, real Chromium, PyTorch, ONNX Runtime, ffmpeg)', async () => {
   const out = join(dir, 'look.mp4');
   const report = join(dir, 'look.json');
-  const r = await runCli(['edit', may, '--look', 'cartoon', '-o', out, '--report', report, '--uncertainty', join(dir, 'sigma.mp4'), ...tiny], { timeoutMs: 600_000 });
+  const r = await runCli(
+    ['edit', may, '--look', 'cartoon', '-o', out, '--report', report, '--uncertainty', join(dir, 'sigma.mp4'), ...tiny],
+    { timeoutMs: 600_000 },
+  );
   assert.equal(r.code, 0, r.stderr);
   const info = await probeVideo(out);
   assert.equal(info.frameCount, 12);
@@ -32,20 +35,39 @@ test('edit: a built-in look end to end (tiny preset, real Chromium, PyTorch, ONN
   assert.equal(rep.frames, 12);
   assert.ok(rep.windows.length >= 1 && rep.windows[0].reference === 0);
   assert.equal(rep.perFrame.length, 12);
-  assert.ok(rep.perFrame.slice(1).every((f: { meanSigma: number }) => f.meanSigma > 0), 'σ is reported for propagated frames');
+  assert.ok(
+    rep.perFrame.slice(1).every((f: { meanSigma: number }) => f.meanSigma > 0),
+    'σ is reported for propagated frames',
+  );
   const sheet = await readPng(join(dir, 'look.contact.png'));
   assert.ok(sheet.width > 512 && sheet.height > 3 * 512);
 });
 
-test('edit --reuse: another look on the same video reuses the work dir\'s analysis and model (no retraining)', async () => {
+test("edit --reuse: another look on the same video reuses the work dir's analysis and model (no retraining)", async () => {
   const work = join(dir, 'work');
-  const first = await runCli(['edit', may, '--look', 'cartoon', '-o', join(dir, 'first.mp4'), '--work-dir', work, ...tiny], { timeoutMs: 600_000 });
+  const first = await runCli(
+    ['edit', may, '--look', 'cartoon', '-o', join(dir, 'first.mp4'), '--work-dir', work, ...tiny],
+    { timeoutMs: 600_000 },
+  );
   assert.equal(first.code, 0, first.stderr);
   const model = join(work, 'model', 'model.onnx');
   const before = await readFile(model);
   const analysedAt = (await stat(join(work, 'analysis.json'))).mtimeMs;
   const second = await runCli(
-    ['edit', may, '--look', 'noir', '-o', join(dir, 'second.mp4'), '--work-dir', work, '--reuse', '--report', join(dir, 'second.json'), ...tiny],
+    [
+      'edit',
+      may,
+      '--look',
+      'noir',
+      '-o',
+      join(dir, 'second.mp4'),
+      '--work-dir',
+      work,
+      '--reuse',
+      '--report',
+      join(dir, 'second.json'),
+      ...tiny,
+    ],
     { timeoutMs: 600_000 },
   );
   assert.equal(second.code, 0, second.stderr);
@@ -59,7 +81,21 @@ test('edit --reuse: another look on the same video reuses the work dir\'s analys
   assert.equal(alone.code, 2);
   assert.match(firstLine(alone), /--reuse needs --work-dir/);
   // Another frame count: an explicit --reuse refuses rather than re-analysing (which would discard the model).
-  const other = await runCli(['edit', may, '--look', 'noir', '-o', join(dir, 'y.mp4'), '--work-dir', work, '--reuse', '--preset', 'tiny', '--frames', '10']);
+  const other = await runCli([
+    'edit',
+    may,
+    '--look',
+    'noir',
+    '-o',
+    join(dir, 'y.mp4'),
+    '--work-dir',
+    work,
+    '--reuse',
+    '--preset',
+    'tiny',
+    '--frames',
+    '10',
+  ]);
   assert.equal(other.code, 2);
   assert.match(firstLine(other), /holds no analysis of .* over these frames; run once without --reuse/);
   assert.deepEqual(await readFile(model), before, 'the model is still there');
@@ -67,7 +103,9 @@ test('edit --reuse: another look on the same video reuses the work dir\'s analys
 
 async function expectBadInput(args: string[], re: RegExp): Promise<void> {
   const out = join(dir, `bad-${Math.random().toString(36).slice(2)}.mp4`);
-  const r = await runCli(['edit', may, '-o', out, ...tiny, ...args], { env: { STREAMEDIT_EDITOR_URL: 'http://127.0.0.1:9/edit' } });
+  const r = await runCli(['edit', may, '-o', out, ...tiny, ...args], {
+    env: { STREAMEDIT_EDITOR_URL: 'http://127.0.0.1:9/edit' },
+  });
   assert.equal(r.code, 2, r.stderr);
   const lines = errorLines(r.stderr).filter((l) => !l.startsWith('{'));
   assert.equal(lines.length, 1, r.stderr);
@@ -87,5 +125,8 @@ test('edit: bad inputs exit 2 with one line and write nothing', async () => {
   await expectBadInput(['--look', 'cartoon', '--at', '12'], /out of range/);
   await expectBadInput(['--prompt', 'add a hat'], /did not answer.*STREAMEDIT_EDITOR_URL/);
   await expectBadInput([], /exactly one edit/);
-  assert.deepEqual((await readdir(dir)).filter((f) => f.includes('partial')), []);
+  assert.deepEqual(
+    (await readdir(dir)).filter((f) => f.includes('partial')),
+    [],
+  );
 });

@@ -12,11 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { REPO_ROOT, settings } from '@streamedit/pipeline';
-import {
-  loadFarmConfig,
-  type FarmConfig,
-  type FarmStages,
-} from '@streamedit/farm';
+import { loadFarmConfig, type FarmConfig, type FarmStages } from '@streamedit/farm';
 import type { RunningApi } from '../../apps/api/src/api-app';
 import { startInProcessFarm, type InProcessFarm } from './support/in-process-farm';
 import { farmEnv, startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
@@ -75,7 +71,10 @@ describe('admin dashboard in headless Chromium (pipeline stages are a test doubl
       FARM_ADMIN_TOKEN: TOKEN,
       FARM_WORKER_ID: 'ui-test-worker',
     });
-    farm = await startInProcessFarm(config, slowTrainingStages(recordingStagesForTest({ pidDir: tmp })), { heartbeatMs: 500, progressIntervalMs: 100 });
+    farm = await startInProcessFarm(config, slowTrainingStages(recordingStagesForTest({ pidDir: tmp })), {
+      heartbeatMs: 500,
+      progressIntervalMs: 100,
+    });
     ({ api } = farm);
     browser = await chromium.launch({
       executablePath: settings().chromiumPath,

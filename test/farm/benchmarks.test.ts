@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { logger, type HdtfRow } from '@streamedit/pipeline';
-import { BenchmarkWorker, createArtifactStore, loadFarmConfig, type ArtifactStore, type FarmConfig } from '@streamedit/farm';
+import {
+  BenchmarkWorker,
+  createArtifactStore,
+  loadFarmConfig,
+  type ArtifactStore,
+  type FarmConfig,
+} from '@streamedit/farm';
 import { startApi, type RunningApi } from '../../apps/api/src/api-app';
 import { clipPath } from '../support/clips';
 import { farmEnv, startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
@@ -45,7 +51,9 @@ describe('benchmarks on the farm (real pipeline, tiny preset)', () => {
     api = await startApi(config);
     for (let i = 0; i < 100 && (await fetch(`${api.url}/health/ready`)).status !== 200; i++) await sleep(100);
     const log = logger('benchmark-test');
-    workers = [1, 2].map((i) => BenchmarkWorker.start({ config: { ...config, workerId: `bench-test-${i}` }, store, log }));
+    workers = [1, 2].map((i) =>
+      BenchmarkWorker.start({ config: { ...config, workerId: `bench-test-${i}` }, store, log }),
+    );
   });
 
   after(async () => {
@@ -57,7 +65,11 @@ describe('benchmarks on the farm (real pipeline, tiny preset)', () => {
   });
 
   const post = async (body: string) => {
-    const res = await fetch(`${api.url}/v1/benchmarks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const res = await fetch(`${api.url}/v1/benchmarks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
 
@@ -78,45 +90,58 @@ describe('benchmarks on the farm (real pipeline, tiny preset)', () => {
     assert.deepEqual((await getJson(`${api.url}/v1/benchmarks/clips`)).body, { clips: ['d20.mp4', 'may.mp4'] });
   });
 
-  test('two clips on two workers: each clip done with its figures, then one report (md, json, csv)', { timeout: 600_000 }, async (t) => {
-    const created = await post(JSON.stringify({ frames: FRAMES, preset: 'fast' }));
-    assert.equal(created.status, 202, JSON.stringify(created.body));
-    const id = String(created.body.id);
-    const early = await fetch(`${api.url}/v1/benchmarks/${id}/report`);
-    assert.equal(early.status, 409, 'no report before the clips are done');
+  test(
+    'two clips on two workers: each clip done with its figures, then one report (md, json, csv)',
+    { timeout: 600_000 },
+    async (t) => {
+      const created = await post(JSON.stringify({ frames: FRAMES, preset: 'fast' }));
+      assert.equal(created.status, 202, JSON.stringify(created.body));
+      const id = String(created.body.id);
+      const early = await fetch(`${api.url}/v1/benchmarks/${id}/report`);
+      assert.equal(early.status, 409, 'no report before the clips are done');
 
-    let record: Record<string, unknown> = {};
-    const started = Date.now();
-    const states = new Set<string>();
-    while (Date.now() - started < 540_000) {
-      record = (await getJson(`${api.url}/v1/benchmarks/${id}`)).body;
-      states.add(String(record.state));
-      if (record.state === 'done' || record.state === 'failed') break;
-      await sleep(500);
-    }
-    assert.equal(record.state, 'done', JSON.stringify(record));
-    assert.ok(states.has('running'), `states seen: ${[...states].join(', ')}`);
-    const clips = record.clips as Array<{ clip: string; state: string; psnr: number; ssimPercent: number }>;
-    assert.deepEqual(clips.map((c) => [c.clip, c.state]), [['d20.mp4', 'done'], ['may.mp4', 'done']]);
+      let record: Record<string, unknown> = {};
+      const started = Date.now();
+      const states = new Set<string>();
+      while (Date.now() - started < 540_000) {
+        record = (await getJson(`${api.url}/v1/benchmarks/${id}`)).body;
+        states.add(String(record.state));
+        if (record.state === 'done' || record.state === 'failed') break;
+        await sleep(500);
+      }
+      assert.equal(record.state, 'done', JSON.stringify(record));
+      assert.ok(states.has('running'), `states seen: ${[...states].join(', ')}`);
+      const clips = record.clips as Array<{ clip: string; state: string; psnr: number; ssimPercent: number }>;
+      assert.deepEqual(
+        clips.map((c) => [c.clip, c.state]),
+        [
+          ['d20.mp4', 'done'],
+          ['may.mp4', 'done'],
+        ],
+      );
 
-    const json = (await (await fetch(`${api.url}/v1/benchmarks/${id}/report?format=json`)).json()) as { rows: HdtfRow[] };
-    for (const c of clips) {
-      const row = json.rows.find((r) => `${r.clip}.mp4` === c.clip)!;
-      assert.equal(row.full.all.psnr, c.psnr, 'the record shows the report row');
-      assert.equal(row.full.frames, FRAMES);
-      assert.ok(row.full.references <= row.full.referenceBudget);
-      assert.ok(row.full.streaming && row.withoutArr && row.withoutPpce, 'split and both ablations ran');
-      assert.ok(c.psnr > 15 && c.psnr < 60, `${c.clip}: PSNR ${c.psnr}`);
-      assert.ok('psnr' in row.dis && row.dis.psnr > 10, `DIS ran in the same job: ${JSON.stringify(row.dis)}`);
-      t.diagnostic(`${c.clip}: ${c.psnr.toFixed(2)} dB (DIS ${'psnr' in row.dis ? row.dis.psnr.toFixed(2) : '—'})`);
-    }
-    const md = await (await fetch(`${api.url}/v1/benchmarks/${id}/report`)).text();
-    assert.match(md, /^# HDTF-style reconstruction benchmark/);
-    for (const name of ['d20', 'may', 'mean', 'LPIPS: empty']) assert.ok(md.includes(name), `report mentions ${name}`);
-    const mayPsnr = clips.find((c) => c.clip === 'may.mp4')!.psnr.toFixed(2);
-    assert.ok(md.includes(`| ${mayPsnr} `), `the Markdown shows may's PSNR ${mayPsnr}`);
-    const csv = await (await fetch(`${api.url}/v1/benchmarks/${id}/report?format=csv`)).text();
-    assert.equal(csv.trim().split('\n').length, 4, 'header, two clips, mean');
-    assert.equal((await fetch(`${api.url}/v1/benchmarks/${id}/report?format=pdf`)).status, 400);
-  });
+      const json = (await (await fetch(`${api.url}/v1/benchmarks/${id}/report?format=json`)).json()) as {
+        rows: HdtfRow[];
+      };
+      for (const c of clips) {
+        const row = json.rows.find((r) => `${r.clip}.mp4` === c.clip)!;
+        assert.equal(row.full.all.psnr, c.psnr, 'the record shows the report row');
+        assert.equal(row.full.frames, FRAMES);
+        assert.ok(row.full.references <= row.full.referenceBudget);
+        assert.ok(row.full.streaming && row.withoutArr && row.withoutPpce, 'split and both ablations ran');
+        assert.ok(c.psnr > 15 && c.psnr < 60, `${c.clip}: PSNR ${c.psnr}`);
+        assert.ok('psnr' in row.dis && row.dis.psnr > 10, `DIS ran in the same job: ${JSON.stringify(row.dis)}`);
+        t.diagnostic(`${c.clip}: ${c.psnr.toFixed(2)} dB (DIS ${'psnr' in row.dis ? row.dis.psnr.toFixed(2) : '—'})`);
+      }
+      const md = await (await fetch(`${api.url}/v1/benchmarks/${id}/report`)).text();
+      assert.match(md, /^# HDTF-style reconstruction benchmark/);
+      for (const name of ['d20', 'may', 'mean', 'LPIPS: empty'])
+        assert.ok(md.includes(name), `report mentions ${name}`);
+      const mayPsnr = clips.find((c) => c.clip === 'may.mp4')!.psnr.toFixed(2);
+      assert.ok(md.includes(`| ${mayPsnr} `), `the Markdown shows may's PSNR ${mayPsnr}`);
+      const csv = await (await fetch(`${api.url}/v1/benchmarks/${id}/report?format=csv`)).text();
+      assert.equal(csv.trim().split('\n').length, 4, 'header, two clips, mean');
+      assert.equal((await fetch(`${api.url}/v1/benchmarks/${id}/report?format=pdf`)).status, 400);
+    },
+  );
 });

@@ -39,19 +39,23 @@ test('render windows: long ARR windows are cut into near-equal chunks of one ref
     ],
   );
   fc.assert(
-    fc.property(fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 150 }), (lengths, max) => {
-      let start = 0;
-      const windows = lengths.map((n) => ({ reference: start, start, end: (start += n) }));
-      const out = splitRenderWindows(windows, max);
-      assert.equal(out[0]!.start, 0);
-      assert.equal(out[out.length - 1]!.end, start);
-      for (const [i, w] of out.entries()) {
-        assert.equal(w.index, i);
-        assert.ok(w.end > w.start && w.end - w.start <= max, JSON.stringify(w));
-        if (i > 0) assert.equal(w.start, out[i - 1]!.end);
-        assert.ok(windows.some((a) => a.reference === w.reference && a.start <= w.start && w.end <= a.end));
-      }
-    }),
+    fc.property(
+      fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 6 }),
+      fc.integer({ min: 1, max: 150 }),
+      (lengths, max) => {
+        let start = 0;
+        const windows = lengths.map((n) => ({ reference: start, start, end: (start += n) }));
+        const out = splitRenderWindows(windows, max);
+        assert.equal(out[0]!.start, 0);
+        assert.equal(out[out.length - 1]!.end, start);
+        for (const [i, w] of out.entries()) {
+          assert.equal(w.index, i);
+          assert.ok(w.end > w.start && w.end - w.start <= max, JSON.stringify(w));
+          if (i > 0) assert.equal(w.start, out[i - 1]!.end);
+          assert.ok(windows.some((a) => a.reference === w.reference && a.start <= w.start && w.end <= a.end));
+        }
+      },
+    ),
   );
 });
 
@@ -191,7 +195,11 @@ describe('job repository on a real redis-server', () => {
 
   test('repository: render windows finishing together (and one finishing twice) leave the exact count', async () => {
     const job = await repo.create(newJob());
-    for (const [to, stage] of [['analyzing', 'analyze'], ['training', 'train'], ['rendering', 'render']] as const)
+    for (const [to, stage] of [
+      ['analyzing', 'analyze'],
+      ['training', 'train'],
+      ['rendering', 'render'],
+    ] as const)
       await repo.transition(job.id, to, { stage });
     // 12 windows from several clients at once, window 3 twice (a retried attempt): the count must end at 12
     const connections = Array.from({ length: 4 }, () => new Redis(redis.url));

@@ -44,7 +44,11 @@ before(async () => {
     FARM_JOB_ATTEMPTS: '3',
     FARM_BACKOFF_MS: '500',
   });
-  farm = await startInProcessFarm(config, pacedStagesForTest({ calls, trainMs: 16_000, trainStarts }), { log: logger('faults-worker'), heartbeatMs: 1000, progressIntervalMs: 100 });
+  farm = await startInProcessFarm(config, pacedStagesForTest({ calls, trainMs: 16_000, trainStarts }), {
+    log: logger('faults-worker'),
+    heartbeatMs: 1000,
+    progressIntervalMs: 100,
+  });
   ({ api } = farm);
 });
 

@@ -40,7 +40,11 @@ before(async () => {
     // One attempt: surviving the outage must not need a stage retry.
     FARM_JOB_ATTEMPTS: '1',
   });
-  farm = await startInProcessFarm(config, pacedStagesForTest({ calls, trainMs: 14_000, trainStarts, checkpointWrites }), { log: logger('faults-worker'), progressIntervalMs: 100 });
+  farm = await startInProcessFarm(
+    config,
+    pacedStagesForTest({ calls, trainMs: 14_000, trainStarts, checkpointWrites }),
+    { log: logger('faults-worker'), progressIntervalMs: 100 },
+  );
   ({ api, store } = farm);
 });
 

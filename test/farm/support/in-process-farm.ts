@@ -1,6 +1,12 @@
 import type { Logger } from 'pino';
 import { logger } from '@streamedit/pipeline';
-import { createArtifactStore, FarmWorker, type ArtifactStore, type FarmConfig, type FarmStages } from '@streamedit/farm';
+import {
+  createArtifactStore,
+  FarmWorker,
+  type ArtifactStore,
+  type FarmConfig,
+  type FarmStages,
+} from '@streamedit/farm';
 import { startApi, type RunningApi } from '../../../apps/api/src/api-app';
 
 /** The API and one worker on every stage queue, both in the test's process, on `config`'s Redis and store. */
@@ -21,7 +27,11 @@ export interface InProcessFarmOptions {
 }
 
 /** Starts the store client, the API and a worker running `stages` (a test double, or the real pipeline stages). */
-export async function startInProcessFarm(config: FarmConfig, stages: FarmStages, options: InProcessFarmOptions = {}): Promise<InProcessFarm> {
+export async function startInProcessFarm(
+  config: FarmConfig,
+  stages: FarmStages,
+  options: InProcessFarmOptions = {},
+): Promise<InProcessFarm> {
   const store = await createArtifactStore(config);
   const api = await startApi(config);
   const worker = await FarmWorker.start({

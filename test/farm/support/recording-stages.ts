@@ -53,7 +53,10 @@ async function localInput(ctx: StageContext): Promise<string> {
 export function stageSequence(calls: readonly StageCallForTest[], jobId: string): string[] {
   const mine = calls.filter((c) => c.jobId === jobId);
   const name = (c: StageCallForTest) => (c.window === undefined ? c.stage : `${c.stage}:${c.window}`);
-  const renders = mine.filter((c) => c.stage === 'render').map(name).sort();
+  const renders = mine
+    .filter((c) => c.stage === 'render')
+    .map(name)
+    .sort();
   const firstRender = mine.findIndex((c) => c.stage === 'render');
   const others = mine.filter((c) => c.stage !== 'render').map(name);
   if (firstRender < 0) return others;
@@ -107,7 +110,12 @@ export function recordingStagesForTest(options: RecordingStagesOptions = {}): Fa
 
     async renderWindow(ctx) {
       const { window } = ctx;
-      const call: StageCallForTest = { stage: 'render', jobId: ctx.job.id, window: window.index, startedMs: Date.now() };
+      const call: StageCallForTest = {
+        stage: 'render',
+        jobId: ctx.job.id,
+        window: window.index,
+        startedMs: Date.now(),
+      };
       calls.push(call);
       const input = await localInput(ctx);
       const part = join(ctx.workDir, 'part.mp4');

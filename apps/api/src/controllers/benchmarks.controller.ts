@@ -25,13 +25,18 @@ export class BenchmarksController {
   @Post()
   @HttpCode(202)
   @ApiOperation({
-    summary: 'Run the reconstruction protocol (bench hdtf) on clips of FARM_BENCHMARK_DIR: one job per clip, then a report.',
+    summary:
+      'Run the reconstruction protocol (bench hdtf) on clips of FARM_BENCHMARK_DIR: one job per clip, then a report.',
   })
   @ApiBody({
     schema: {
       type: 'object',
       properties: {
-        clips: { type: 'array', items: { type: 'string' }, description: 'Default: every clip (GET /v1/benchmarks/clips).' },
+        clips: {
+          type: 'array',
+          items: { type: 'string' },
+          description: 'Default: every clip (GET /v1/benchmarks/clips).',
+        },
         frames: { type: 'integer', default: 300, description: 'First N frames of each clip.' },
         preset: { type: 'string', enum: [...PRESETS], default: 'balanced' },
         ablations: { type: 'boolean', default: true, description: 'Also without PPCE and without ARR.' },

@@ -30,7 +30,11 @@ const createBody = z
   .strict();
 export type CreateBenchmarkRequest = z.input<typeof createBody>;
 
-const CONTENT_TYPES: Readonly<Record<ReportFormat, string>> = { md: 'text/markdown', json: 'application/json', csv: 'text/csv' };
+const CONTENT_TYPES: Readonly<Record<ReportFormat, string>> = {
+  md: 'text/markdown',
+  json: 'application/json',
+  csv: 'text/csv',
+};
 
 /** Batch reconstruction benchmarks on the farm: one trainer job per clip of `FARM_BENCHMARK_DIR`, then a report. */
 @Injectable()
@@ -82,7 +86,8 @@ export class BenchmarksService {
   /** The benchmark, if `principal` may see it (another key's is a 404, as if absent). */
   async get(id: string, principal: Principal): Promise<BenchmarkRecord> {
     const record = isJobId(id) ? await this.repo.get(id) : null;
-    if (!record || !canSee(principal, record)) throw new NotFoundException(`Benchmark ${id.slice(0, 64)} does not exist.`);
+    if (!record || !canSee(principal, record))
+      throw new NotFoundException(`Benchmark ${id.slice(0, 64)} does not exist.`);
     return record;
   }
 

@@ -63,7 +63,9 @@ export async function downloadJobModel(jobs: JobRepository, store: ArtifactStore
 }
 
 /** The ARR windows behind a job's render windows: consecutive chunks of one reference joined again. */
-function referenceWindows(renderWindows: readonly RenderWindow[]): Array<Pick<ReferenceWindow, 'reference' | 'start' | 'end'>> {
+function referenceWindows(
+  renderWindows: readonly RenderWindow[],
+): Array<Pick<ReferenceWindow, 'reference' | 'start' | 'end'>> {
   const out: Array<{ reference: number; start: number; end: number }> = [];
   for (const w of renderWindows) {
     const last = out[out.length - 1];

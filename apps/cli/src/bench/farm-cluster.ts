@@ -8,7 +8,15 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO_ROOT } from '@streamedit/pipeline';
 import { Redis } from 'ioredis';
-import { farmEnv, loadFarmConfig, startRedis, startS3, type DevRedis, type DevS3, type StoreOperation } from '@streamedit/farm';
+import {
+  farmEnv,
+  loadFarmConfig,
+  startRedis,
+  startS3,
+  type DevRedis,
+  type DevS3,
+  type StoreOperation,
+} from '@streamedit/farm';
 import { startApi, type RunningApi } from '../../../api/src/api-app';
 
 /** A worker process of the bench. */

@@ -11,7 +11,16 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeFrames, InputError, logger, writePng, type ProgressListener, f1, f2, formatTable } from '@streamedit/pipeline';
+import {
+  decodeFrames,
+  InputError,
+  logger,
+  writePng,
+  type ProgressListener,
+  f1,
+  f2,
+  formatTable,
+} from '@streamedit/pipeline';
 import { JobLog, JobRepository, type JobLogEvent, type JobRecord, type StoreOperation } from '@streamedit/farm';
 import { startBenchFarm, removeBenchDir, type BenchFarm, type BenchWorker } from './farm-cluster';
 

@@ -3,7 +3,22 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { decodeFrames, editVideo, LiveEditSession, settings, summarizeLatencies, type BackpressurePolicy, type CorrespondencePreset, type EditedLiveFrame, type LatencySummary, type ProgressListener, type RgbFrame, type SynthesisMode, f1, formatTable } from '@streamedit/pipeline';
+import {
+  decodeFrames,
+  editVideo,
+  LiveEditSession,
+  settings,
+  summarizeLatencies,
+  type BackpressurePolicy,
+  type CorrespondencePreset,
+  type EditedLiveFrame,
+  type LatencySummary,
+  type ProgressListener,
+  type RgbFrame,
+  type SynthesisMode,
+  f1,
+  formatTable,
+} from '@streamedit/pipeline';
 
 export interface LiveBenchOptions {
   readonly dir: string;

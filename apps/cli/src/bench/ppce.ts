@@ -1,6 +1,21 @@
 import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { backwardWarpRgb, runDisBaseline, type DisResult, createBackbone, FrameStore, ModelCorrespondence, ModelStore, reconstructVideo, type CorrespondencePreset, type ProgressListener, type ReconstructionResult, f1, f2, formatTable } from '@streamedit/pipeline';
+import {
+  backwardWarpRgb,
+  runDisBaseline,
+  type DisResult,
+  createBackbone,
+  FrameStore,
+  ModelCorrespondence,
+  ModelStore,
+  reconstructVideo,
+  type CorrespondencePreset,
+  type ProgressListener,
+  type ReconstructionResult,
+  f1,
+  f2,
+  formatTable,
+} from '@streamedit/pipeline';
 
 export interface PpceBenchOptions {
   readonly dir: string;
@@ -29,22 +44,53 @@ export interface PpceClipRow {
  * trained PPCE model (warp only, no synthesis), (c) OpenCV DIS in the same run; plus training ms/iteration and
  * inference ms/frame (features + model + warp).
  */
-export async function benchPpce(o: PpceBenchOptions, onProgress: ProgressListener): Promise<{ rows: PpceClipRow[]; inference?: InferenceTiming; table: string }> {
-  const clips = (await readdir(o.dir)).filter((f) => f.endsWith('.mp4') && (!o.clips?.length || o.clips.some((c) => f.includes(c)))).sort();
+export async function benchPpce(
+  o: PpceBenchOptions,
+  onProgress: ProgressListener,
+): Promise<{ rows: PpceClipRow[]; inference?: InferenceTiming; table: string }> {
+  const clips = (await readdir(o.dir))
+    .filter((f) => f.endsWith('.mp4') && (!o.clips?.length || o.clips.some((c) => f.includes(c))))
+    .sort();
   const rows: PpceClipRow[] = [];
   let inference: InferenceTiming | undefined;
   for (const file of clips) {
     const video = resolve(o.dir, file);
     const workDir = join(o.cacheDir, basename(file, '.mp4'));
-    const common = { frames: o.frames, preset: o.preset, maxIterations: o.iterations, arr: false as const, synthesis: 'off' as const, streamingSplit: false, workDir, reuse: true };
+    const common = {
+      frames: o.frames,
+      preset: o.preset,
+      maxIterations: o.iterations,
+      arr: false as const,
+      synthesis: 'off' as const,
+      streamingSplit: false,
+      workDir,
+      reuse: true,
+    };
     const landmark = await reconstructVideo(video, { ...common, method: 'landmark' }, onProgress);
     const model = await reconstructVideo(video, { ...common, method: 'model' }, onProgress);
     const dis = await runDisBaseline(video, o.frames);
-    rows.push({ clip: file, frames: model.frames, landmark: landmark.all, model: model.all, dis, iterations: model.iterations, trainMsPerIter: 1000 / model.trainIterPerSecond, fitMs: model.timingsMs.fit ?? 0 });
+    rows.push({
+      clip: file,
+      frames: model.frames,
+      landmark: landmark.all,
+      model: model.all,
+      dis,
+      iterations: model.iterations,
+      trainMsPerIter: 1000 / model.trainIterPerSecond,
+      fitMs: model.timingsMs.fit ?? 0,
+    });
     inference ??= await timeInference(workDir, 30);
   }
   const table = formatTable(
-    ['clip', 'frames', 'landmark warp PSNR / SSIM', 'PPCE PSNR / SSIM', 'DIS PSNR / SSIM', 'PPCE − DIS dB', 'train ms/iter'],
+    [
+      'clip',
+      'frames',
+      'landmark warp PSNR / SSIM',
+      'PPCE PSNR / SSIM',
+      'DIS PSNR / SSIM',
+      'PPCE − DIS dB',
+      'train ms/iter',
+    ],
     rows.map((r) => {
       const dis = 'psnr' in r.dis ? r.dis : undefined;
       return [
@@ -83,7 +129,9 @@ async function timeInference(workDir: string, frames: number): Promise<Inference
   const backbone = await createBackbone(new ModelStore());
   const ref = await store.read(0);
   const n = Math.min(frames, store.count - 1);
-  let featuresMs = 0, modelMs = 0, warpMs = 0;
+  let featuresMs = 0,
+    modelMs = 0,
+    warpMs = 0;
   try {
     for (let t = 1; t <= n; t++) {
       const frame = await store.read(t);
@@ -103,5 +151,15 @@ async function timeInference(workDir: string, frames: number): Promise<Inference
     store.close();
   }
   const { width, height } = model.model.shape;
-  return { width: store.width, height: store.height, modelWidth: width, modelHeight: height, frames: n, featuresMs: featuresMs / n, modelMs: modelMs / n, warpMs: warpMs / n, totalMs: (featuresMs + modelMs + warpMs) / n };
+  return {
+    width: store.width,
+    height: store.height,
+    modelWidth: width,
+    modelHeight: height,
+    frames: n,
+    featuresMs: featuresMs / n,
+    modelMs: modelMs / n,
+    warpMs: warpMs / n,
+    totalMs: (featuresMs + modelMs + warpMs) / n,
+  };
 }

@@ -1,6 +1,15 @@
 import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { editVideo, reconstructVideo, runTrainerCommand, type CorrespondencePreset, type ProgressListener, f1, f2, formatTable } from '@streamedit/pipeline';
+import {
+  editVideo,
+  reconstructVideo,
+  runTrainerCommand,
+  type CorrespondencePreset,
+  type ProgressListener,
+  f1,
+  f2,
+  formatTable,
+} from '@streamedit/pipeline';
 
 /** EbSynth's figures on the same clips (../shared/data/README.md: every 10th of 300 frames, one reference). */
 export const EBSYNTH_PSNR: Readonly<Record<string, number>> = {
@@ -32,10 +41,23 @@ export interface SynthesisRow {
   readonly temporal: { off: number; uncertain: number; original: number };
 }
 
-const ebsynthFor = (clip: string): number | undefined => Object.entries(EBSYNTH_PSNR).find(([k]) => clip.startsWith(k))?.[1];
+const ebsynthFor = (clip: string): number | undefined =>
+  Object.entries(EBSYNTH_PSNR).find(([k]) => clip.startsWith(k))?.[1];
 
-async function temporalError(output: string, original: string, frames: number): Promise<{ warpingError: number; originalWarpingError: number }> {
-  const events = await runTrainerCommand(['temporal-error', '--output', output, '--original', original, '--frames', String(frames)]);
+async function temporalError(
+  output: string,
+  original: string,
+  frames: number,
+): Promise<{ warpingError: number; originalWarpingError: number }> {
+  const events = await runTrainerCommand([
+    'temporal-error',
+    '--output',
+    output,
+    '--original',
+    original,
+    '--frames',
+    String(frames),
+  ]);
   const e = events.find((x) => x.type === 'temporal-error')!;
   return { warpingError: Number(e.warpingError), originalWarpingError: Number(e.originalWarpingError) };
 }
@@ -45,19 +67,40 @@ async function temporalError(output: string, original: string, frames: number): 
  * uncertain pixels, the synthesis time per frame, EbSynth's published figure, and the temporal warping error of a
  * real edit (cartoon look) without and with synthesis — so a PSNR gain that flickers is visible.
  */
-export async function benchSynthesis(o: SynthesisBenchOptions, onProgress: ProgressListener): Promise<{ rows: SynthesisRow[]; table: string }> {
-  const clips = (await readdir(o.dir)).filter((f) => f.endsWith('.mp4') && (!o.clips?.length || o.clips.some((c) => f.includes(c)))).sort();
+export async function benchSynthesis(
+  o: SynthesisBenchOptions,
+  onProgress: ProgressListener,
+): Promise<{ rows: SynthesisRow[]; table: string }> {
+  const clips = (await readdir(o.dir))
+    .filter((f) => f.endsWith('.mp4') && (!o.clips?.length || o.clips.some((c) => f.includes(c))))
+    .sort();
   const rows: SynthesisRow[] = [];
   for (const file of clips) {
     const video = resolve(o.dir, file);
     const workDir = join(o.cacheDir, basename(file, '.mp4'));
     // One reference (within the protocol's budget): the same fit as `bench ppce`, so the two suites share it.
-    const common = { frames: o.frames, preset: o.preset, maxIterations: o.iterations, arr: false as const, streamingSplit: false, workDir, reuse: true };
+    const common = {
+      frames: o.frames,
+      preset: o.preset,
+      maxIterations: o.iterations,
+      arr: false as const,
+      streamingSplit: false,
+      workDir,
+      reuse: true,
+    };
     const off = await reconstructVideo(video, { ...common, synthesis: 'off' }, onProgress);
     const unc = await reconstructVideo(video, { ...common, synthesis: 'uncertain' }, onProgress);
     const edited = { off: join(workDir, 'cartoon-off.mp4'), uncertain: join(workDir, 'cartoon-uncertain.mp4') };
     for (const mode of ['off', 'uncertain'] as const) {
-      const editOptions = { preset: o.preset, maxIterations: o.iterations, maxFrames: o.frames, arr: false as const, workDir, reuse: true, propagation: { synthesis: mode } };
+      const editOptions = {
+        preset: o.preset,
+        maxIterations: o.iterations,
+        maxFrames: o.frames,
+        arr: false as const,
+        workDir,
+        reuse: true,
+        propagation: { synthesis: mode },
+      };
       await editVideo(video, { kind: 'look', name: 'cartoon' }, edited[mode], editOptions, onProgress);
     }
     const tOff = await temporalError(edited.off, video, o.frames);
@@ -68,13 +111,29 @@ export async function benchSynthesis(o: SynthesisBenchOptions, onProgress: Progr
       frames: unc.frames,
       references: unc.references,
       off: { psnr: off.all.psnr, ssimPercent: off.all.ssimPercent },
-      uncertain: { psnr: unc.all.psnr, ssimPercent: unc.all.ssimPercent, msPerFrame: unc.synthesisMsPerFrame, fraction: unc.synthesizedFraction },
+      uncertain: {
+        psnr: unc.all.psnr,
+        ssimPercent: unc.all.ssimPercent,
+        msPerFrame: unc.synthesisMsPerFrame,
+        fraction: unc.synthesizedFraction,
+      },
       ebsynth: ebsynthFor(clip),
       temporal: { off: tOff.warpingError, uncertain: tUnc.warpingError, original: tOff.originalWarpingError },
     });
   }
   const table = formatTable(
-    ['clip', 'frames', 'refs', 'warp only PSNR / SSIM', 'with synthesis PSNR / SSIM', 'EbSynth PSNR', 'Δ vs EbSynth', 'synthesis ms/frame', '% pixels', 'temporal err off / on / source'],
+    [
+      'clip',
+      'frames',
+      'refs',
+      'warp only PSNR / SSIM',
+      'with synthesis PSNR / SSIM',
+      'EbSynth PSNR',
+      'Δ vs EbSynth',
+      'synthesis ms/frame',
+      '% pixels',
+      'temporal err off / on / source',
+    ],
     rows.map((r) => [
       r.clip,
       String(r.frames),

@@ -31,14 +31,24 @@ interface EditOptions {
 
 /** Turns the flags into one `EditSpec`; exactly one kind of edit must be given. */
 export function editSpecFrom(o: Pick<EditOptions, 'keyframe' | 'at' | 'overlay' | 'look' | 'prompt'>): EditSpec {
-  const kinds = [o.keyframe?.length ? 'keyframe' : '', o.overlay ? 'overlay' : '', o.look ? 'look' : '', o.prompt ? 'prompt' : ''].filter(Boolean);
-  if (kinds.length !== 1) throw new InputError(`Give exactly one edit: --keyframe IMG, --overlay IMG, --look NAME or --prompt TEXT (got ${kinds.length ? kinds.join(', ') : 'none'}).`);
+  const kinds = [
+    o.keyframe?.length ? 'keyframe' : '',
+    o.overlay ? 'overlay' : '',
+    o.look ? 'look' : '',
+    o.prompt ? 'prompt' : '',
+  ].filter(Boolean);
+  if (kinds.length !== 1)
+    throw new InputError(
+      `Give exactly one edit: --keyframe IMG, --overlay IMG, --look NAME or --prompt TEXT (got ${kinds.length ? kinds.join(', ') : 'none'}).`,
+    );
   const at = (o.at ?? []).map((v) => parseCount(v, '--at', 0));
   if (o.keyframe?.length) {
-    if (at.length > 0 && at.length !== o.keyframe.length) throw new InputError('Give one --at per --keyframe (or none: the first keyframe is frame 0).');
+    if (at.length > 0 && at.length !== o.keyframe.length)
+      throw new InputError('Give one --at per --keyframe (or none: the first keyframe is frame 0).');
     return { kind: 'keyframes', keyframes: o.keyframe.map((path, i) => ({ path: resolve(path), at: at[i] ?? 0 })) };
   }
-  if (at.length > 1) throw new InputError('--at is given more than once: overlays, looks and prompts edit one keyframe.');
+  if (at.length > 1)
+    throw new InputError('--at is given more than once: overlays, looks and prompts edit one keyframe.');
   if (o.overlay) return { kind: 'overlay', path: resolve(o.overlay), at: at[0] };
   if (o.look) return { kind: 'look', name: o.look, at: at[0] };
   return { kind: 'prompt', text: o.prompt!, at: at[0] };
@@ -64,7 +74,11 @@ export function register(program: Command): void {
     .addOption(new Option('--preset <name>', 'trainer preset').choices(['cpu', 'paper', 'tiny']).default('cpu'))
     .option('--iterations <n>', "override the preset's training iterations")
     .option('--frames <n>', 'edit only the first N frames')
-    .addOption(new Option('--synthesis <mode>', 'guided synthesis of uncertain pixels').choices(['off', 'uncertain', 'full']).default('uncertain'))
+    .addOption(
+      new Option('--synthesis <mode>', 'guided synthesis of uncertain pixels')
+        .choices(['off', 'uncertain', 'full'])
+        .default('uncertain'),
+    )
     .option('--work-dir <dir>', 'keep intermediate artifacts here')
     .option('--reuse', 'with --work-dir: reuse its analysis and model when they match (another edit, no retraining)')
     .option('--json', 'print the report as JSON on stdout')
@@ -74,11 +88,14 @@ export function register(program: Command): void {
         const input = o.sample ? SAMPLE_CLIP : file;
         if (!input) throw new InputError('Name the video to edit (streamedit edit FILE …) or pass --sample.');
         const spec = editSpecFrom(o);
-        if (o.reuse && !o.workDir) throw new InputError('--reuse needs --work-dir DIR (the folder of an earlier edit of this video).');
+        if (o.reuse && !o.workDir)
+          throw new InputError('--reuse needs --work-dir DIR (the folder of an earlier edit of this video).');
         const maxFrames = o.frames ? parseCount(o.frames, '--frames', 1) : undefined;
         // An explicit --reuse never re-analyses silently (that would discard the work dir's models).
         if (o.reuse && !(await loadAnalysis(resolve(o.workDir!), resolve(input), maxFrames)))
-          throw new InputError(`--reuse: ${o.workDir} holds no analysis of ${input} over these frames; run once without --reuse.`);
+          throw new InputError(
+            `--reuse: ${o.workDir} holds no analysis of ${input} over these frames; run once without --reuse.`,
+          );
         const bars = progressBars(o.progress && !o.json);
         try {
           const output = resolve(o.output);
@@ -103,7 +120,10 @@ export function register(program: Command): void {
           );
           bars.stop();
           if (o.json) printJson(report);
-          else process.stderr.write(`wrote ${output} (${report.frames} frames, ${report.windows.length} reference window(s), ${(report.timingsMs.total! / 1000).toFixed(1)} s)\n`);
+          else
+            process.stderr.write(
+              `wrote ${output} (${report.frames} frames, ${report.windows.length} reference window(s), ${(report.timingsMs.total! / 1000).toFixed(1)} s)\n`,
+            );
         } finally {
           bars.stop();
         }

@@ -25,7 +25,9 @@ export class BenchmarkRepository {
   async get(id: string): Promise<BenchmarkRecord | null> {
     const h = await this.redis.hgetall(key(id));
     if (!h.meta) return null;
-    const meta = JSON.parse(h.meta) as Omit<BenchmarkRecord, 'clips' | 'state' | 'error' | 'finishedAt'> & { clips: string[] };
+    const meta = JSON.parse(h.meta) as Omit<BenchmarkRecord, 'clips' | 'state' | 'error' | 'finishedAt'> & {
+      clips: string[];
+    };
     return {
       ...meta,
       state: h.state as BenchmarkState,

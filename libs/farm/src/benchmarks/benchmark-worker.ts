@@ -89,8 +89,15 @@ async function runClip(ctx: Context): Promise<{ psnr: number }> {
       ctx.signal,
       throttledProgress(job),
     );
-    await options.store.putBuffer(benchmarkKeys(record.id).clip(clip), JSON.stringify(row), { contentType: 'application/json' });
-    await repo.setClip(record.id, { clip, state: 'done', psnr: row.full.all.psnr, ssimPercent: row.full.all.ssimPercent });
+    await options.store.putBuffer(benchmarkKeys(record.id).clip(clip), JSON.stringify(row), {
+      contentType: 'application/json',
+    });
+    await repo.setClip(record.id, {
+      clip,
+      state: 'done',
+      psnr: row.full.all.psnr,
+      ssimPercent: row.full.all.ssimPercent,
+    });
     return { psnr: row.full.all.psnr };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -108,9 +115,15 @@ async function writeReport(ctx: Context): Promise<{ clips: number }> {
   const { record, options } = ctx;
   const keys = benchmarkKeys(record.id);
   const rows: HdtfRow[] = [];
-  for (const c of record.clips) rows.push(JSON.parse((await options.store.getBuffer(keys.clip(c.clip))).toString('utf8')) as HdtfRow);
+  for (const c of record.clips)
+    rows.push(JSON.parse((await options.store.getBuffer(keys.clip(c.clip))).toString('utf8')) as HdtfRow);
   const report = hdtfReport(rows);
-  const request = { clips: record.clips.map((c) => c.clip), frames: record.frames, preset: record.preset, ablations: record.ablations };
+  const request = {
+    clips: record.clips.map((c) => c.clip),
+    frames: record.frames,
+    preset: record.preset,
+    ablations: record.ablations,
+  };
   const put = (format: 'md' | 'json' | 'csv', body: string, contentType: string) =>
     options.store.putBuffer(keys.report(format), body, { contentType });
   await put('md', hdtfMarkdown(report, `POST /v1/benchmarks ${JSON.stringify(request)}`), 'text/markdown');

@@ -91,14 +91,12 @@ export class FlowScheduler {
     const opts = stageJobOptions(this.config, record);
     const parent = { id: bullJobId.mux(record.id), queue: qualifiedQueueName(FARM_JOBS.mux.route(record)) };
     await this.producer.addBulk(
-      windows.map(
-        (w): FlowJob => ({
-          name: 'render',
-          queueName: FARM_JOBS.render.route(record),
-          data: { jobId: record.id, window: w.index } satisfies FarmJobData,
-          opts: { ...opts, jobId: bullJobId.render(record.id, w.index), parent },
-        }),
-      ),
+      windows.map((w): FlowJob => ({
+        name: 'render',
+        queueName: FARM_JOBS.render.route(record),
+        data: { jobId: record.id, window: w.index } satisfies FarmJobData,
+        opts: { ...opts, jobId: bullJobId.render(record.id, w.index), parent },
+      })),
     );
   }
 

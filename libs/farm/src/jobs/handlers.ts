@@ -307,10 +307,7 @@ export async function failRecord(repo: JobRepository, id: string, error: string)
  * Checks the train stage's windows: at least one, contiguous from frame 0, reference inside its window, within the
  * video (the pipeline may process fewer frames than the file has, never more).
  */
-export function checkWindows(
-  windows: ReadonlyArray<Omit<RenderWindow, 'index'>>,
-  frameCount: number,
-): RenderWindow[] {
+export function checkWindows(windows: ReadonlyArray<Omit<RenderWindow, 'index'>>, frameCount: number): RenderWindow[] {
   if (windows.length === 0) throw new Error('The train stage returned no render windows.');
   let expectedStart = 0;
   const out: RenderWindow[] = [];

@@ -60,7 +60,10 @@ export interface RenderWindow {
  * Cuts windows longer than `maxFrames` into chunks of about equal length (same reference) and numbers the result
  * in frame order, so renderers can share a long window.
  */
-export function splitRenderWindows(windows: ReadonlyArray<Omit<RenderWindow, 'index'>>, maxFrames: number): RenderWindow[] {
+export function splitRenderWindows(
+  windows: ReadonlyArray<Omit<RenderWindow, 'index'>>,
+  maxFrames: number,
+): RenderWindow[] {
   const out: RenderWindow[] = [];
   for (const w of windows) {
     const chunks = Math.ceil((w.end - w.start) / maxFrames);

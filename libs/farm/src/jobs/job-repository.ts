@@ -136,7 +136,7 @@ export class JobRepository {
     const set = JOB_KEYS.windowsDone(id);
     await this.redis.sadd(set, String(index));
     let record: JobRecord | null = null;
-    for (let written = -1; ; ) {
+    for (let written = -1; ;) {
       const count = await this.redis.scard(set);
       if (count === written) return record;
       record = await this.update(id, ['rendering'], { windowsDone: count });

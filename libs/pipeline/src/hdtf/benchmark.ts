@@ -28,22 +28,41 @@ export interface HdtfRow {
 }
 
 /** Why LPIPS is empty: no LPIPS backbone can be obtained here, and the report says so rather than guessing. */
-export const LPIPS_NOTE = 'LPIPS: empty — no LPIPS ONNX model is configured (the AlexNet/VGG LPIPS weights are not available offline here).';
+export const LPIPS_NOTE =
+  'LPIPS: empty — no LPIPS ONNX model is configured (the AlexNet/VGG LPIPS weights are not available offline here).';
 
 /**
  * The reconstruction protocol of ../shared/data/README.md on one clip: ARR with the streaming split, the ablations
  * (without PPCE: landmark warp only; without ARR: one reference) and the DIS baseline in the same run. The CLI's
  * `bench hdtf` runs it clip after clip; the farm runs one job per clip.
  */
-export async function benchmarkClip(video: string, o: BenchmarkClipOptions, onProgress: ProgressListener): Promise<HdtfRow> {
-  const common = { frames: o.frames, preset: o.preset, maxIterations: o.iterations, workDir: o.workDir, reuse: o.reuse };
+export async function benchmarkClip(
+  video: string,
+  o: BenchmarkClipOptions,
+  onProgress: ProgressListener,
+): Promise<HdtfRow> {
+  const common = {
+    frames: o.frames,
+    preset: o.preset,
+    maxIterations: o.iterations,
+    workDir: o.workDir,
+    reuse: o.reuse,
+  };
   const ablations = o.ablations ?? true;
   const full = await reconstructVideo(video, { ...common, streamingSplit: true }, onProgress);
-  const withoutArr = ablations ? await reconstructVideo(video, { ...common, arr: false, streamingSplit: false }, onProgress) : undefined;
+  const withoutArr = ablations
+    ? await reconstructVideo(video, { ...common, arr: false, streamingSplit: false }, onProgress)
+    : undefined;
   const withoutPpce = ablations
     ? await reconstructVideo(video, { ...common, arr: false, method: 'landmark', streamingSplit: false }, onProgress)
     : undefined;
-  return { clip: basename(video).replace(/\.[^.]+$/, ''), full, withoutArr, withoutPpce, dis: await runDisBaseline(video, o.frames) };
+  return {
+    clip: basename(video).replace(/\.[^.]+$/, ''),
+    full,
+    withoutArr,
+    withoutPpce,
+    dis: await runDisBaseline(video, o.frames),
+  };
 }
 
 /** The report of a benchmark: a plain-text table, the same as Markdown (with the LPIPS note) and CSV. */
@@ -53,7 +72,20 @@ export interface HdtfReport {
   readonly csv: string;
 }
 
-const HEADER = ['clip', 'frames', 'PSNR', 'SSIM %', 'LPIPS', 'refs', 'split: fitted PSNR', 'split: last 40 % PSNR', 'w/o ARR PSNR', 'w/o PPCE PSNR', 'DIS PSNR / SSIM', 'wall s'];
+const HEADER = [
+  'clip',
+  'frames',
+  'PSNR',
+  'SSIM %',
+  'LPIPS',
+  'refs',
+  'split: fitted PSNR',
+  'split: last 40 % PSNR',
+  'w/o ARR PSNR',
+  'w/o PPCE PSNR',
+  'DIS PSNR / SSIM',
+  'wall s',
+];
 
 /** Per clip and mean: SSIM, PSNR, LPIPS (empty, see {@link LPIPS_NOTE}), references, streaming split, ablations, DIS, wall time. */
 export function hdtfReport(rows: readonly HdtfRow[]): HdtfReport {
@@ -90,7 +122,9 @@ export function hdtfReport(rows: readonly HdtfRow[]): HdtfReport {
     '',
   ]);
   const table = formatTable(HEADER, cells);
-  const csv = [HEADER, ...cells].map((row) => row.map((c) => (/[",]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(',')).join('\n');
+  const csv = [HEADER, ...cells]
+    .map((row) => row.map((c) => (/[",]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c)).join(','))
+    .join('\n');
   return { table: `${table}\n${LPIPS_NOTE}`, markdown: `${table}\n\n${LPIPS_NOTE}\n`, csv: `${csv}\n` };
 }
 

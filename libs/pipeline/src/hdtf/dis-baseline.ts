@@ -18,7 +18,11 @@ export interface DisResult {
  * Runs the DIS baseline on a clip in this run (same machine, same load) and parses its one-line summary.
  * Resolves `undefined` with the reason when OpenCV or the script is missing.
  */
-export function runDisBaseline(video: string, frames: number, arrThreshold = 0): Promise<DisResult | { skipped: string }> {
+export function runDisBaseline(
+  video: string,
+  frames: number,
+  arrThreshold = 0,
+): Promise<DisResult | { skipped: string }> {
   if (!existsSync(DIS_SCRIPT)) return Promise.resolve({ skipped: `${DIS_SCRIPT} not found` });
   const t0 = Date.now();
   return new Promise((done) => {
@@ -27,9 +31,20 @@ export function runDisBaseline(video: string, frames: number, arrThreshold = 0):
       [DIS_SCRIPT, video, String(frames), String(arrThreshold)],
       { env: { ...process.env, OMP_NUM_THREADS: '2' }, maxBuffer: 1 << 20 },
       (err, stdout, stderr) => {
-        if (err) return done({ skipped: /No module named 'cv2'/.test(stderr) ? 'python3-opencv is not installed' : `DIS baseline failed: ${stderr.trim().split('\n').pop()}` });
+        if (err)
+          return done({
+            skipped: /No module named 'cv2'/.test(stderr)
+              ? 'python3-opencv is not installed'
+              : `DIS baseline failed: ${stderr.trim().split('\n').pop()}`,
+          });
         const num = (k: string): number => Number(new RegExp(`${k}=([0-9.]+)`).exec(stdout)?.[1]);
-        done({ psnr: num('PSNR'), ssimPercent: num('SSIM'), refsPer100: num('refs_per_100'), fps: num('fps'), wallMs: Date.now() - t0 });
+        done({
+          psnr: num('PSNR'),
+          ssimPercent: num('SSIM'),
+          refsPer100: num('refs_per_100'),
+          fps: num('fps'),
+          wallMs: Date.now() - t0,
+        });
       },
     );
   });

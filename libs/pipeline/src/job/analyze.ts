@@ -51,21 +51,37 @@ export async function analyzeVideo(
   await removeStaleFits(workDir);
   const store = options.store ?? new ModelStore();
   const t0 = Date.now();
-  await writeFrameStore(videoPath, dirs.frames, { maxSide: options.maxSide ?? settings().maxSide, count: options.maxFrames }, onProgress);
+  await writeFrameStore(
+    videoPath,
+    dirs.frames,
+    { maxSide: options.maxSide ?? settings().maxSide, count: options.maxFrames },
+    onProgress,
+  );
   const frames = await FrameStore.open(dirs.frames);
   const t1 = Date.now();
   let track: LandmarkTrack;
   const detector = options.detector ?? new ChromiumLandmarkDetector({ modelStore: store });
   try {
-    track = await analyzeLandmarks(frames, detector, dirs.landmarks, (e) => onProgress({ ...e, stage: 'landmarks' }), { total: frames.count });
+    track = await analyzeLandmarks(frames, detector, dirs.landmarks, (e) => onProgress({ ...e, stage: 'landmarks' }), {
+      total: frames.count,
+    });
   } finally {
     if (!options.detector) await detector.close();
   }
-  if (track.facesFound === 0) throw new InputError(`No face was found in ${videoPath}: StreamEdit edits portrait videos; give a clip that shows a face.`);
+  if (track.facesFound === 0)
+    throw new InputError(
+      `No face was found in ${videoPath}: StreamEdit edits portrait videos; give a clip that shows a face.`,
+    );
   const t2 = Date.now();
   const backbone = await createBackbone(store);
   try {
-    await writeFeatureCache(dirs.features, frames, backbone, (e) => onProgress({ ...e, stage: 'features' }), frames.count);
+    await writeFeatureCache(
+      dirs.features,
+      frames,
+      backbone,
+      (e) => onProgress({ ...e, stage: 'features' }),
+      frames.count,
+    );
   } finally {
     await backbone.release();
   }
@@ -80,12 +96,19 @@ export async function analyzeVideo(
   };
   frames.close();
   await writeFile(dirs.analysis, JSON.stringify(analysis, null, 2));
-  logger('analyze').info({ frames: analysis.count, facesFound: analysis.facesFound, timingsMs: analysis.timingsMs }, 'analysis done');
+  logger('analyze').info(
+    { frames: analysis.count, facesFound: analysis.facesFound, timingsMs: analysis.timingsMs },
+    'analysis done',
+  );
   return analysis;
 }
 
 /** A finished analysis of the same video and frame count in `workDir`, if there is one (benchmarks reuse it). */
-export async function loadAnalysis(workDir: string, videoPath: string, maxFrames?: number): Promise<Analysis | undefined> {
+export async function loadAnalysis(
+  workDir: string,
+  videoPath: string,
+  maxFrames?: number,
+): Promise<Analysis | undefined> {
   try {
     const a = JSON.parse(await readFile(workLayout(workDir).analysis, 'utf8')) as Analysis;
     const wanted = Math.min(a.video.frameCount, maxFrames ?? Number.POSITIVE_INFINITY);
@@ -100,5 +123,7 @@ export async function loadAnalysis(workDir: string, videoPath: string, maxFrames
 /** A new analysis invalidates every fit kept in the work dir (`model*` folders): they index the old frames. */
 async function removeStaleFits(workDir: string): Promise<void> {
   const entries = await readdir(workDir).catch(() => [] as string[]);
-  await Promise.all(entries.filter((e) => e.startsWith('model')).map((e) => rm(join(workDir, e), { recursive: true, force: true })));
+  await Promise.all(
+    entries.filter((e) => e.startsWith('model')).map((e) => rm(join(workDir, e), { recursive: true, force: true })),
+  );
 }

@@ -55,7 +55,12 @@ export interface EditReport extends EditSummary {
 }
 
 /** Validates the input video and the edit before any expensive work. */
-export async function checkEditInput(input: string, edit: EditSpec, maxFrames?: number, maxSide = settings().maxSide): Promise<VideoGeometry> {
+export async function checkEditInput(
+  input: string,
+  edit: EditSpec,
+  maxFrames?: number,
+  maxSide = settings().maxSide,
+): Promise<VideoGeometry> {
   const info = await probeVideo(input);
   const size = workingSize(info, maxSide);
   const geometry: VideoGeometry = {
@@ -94,20 +99,37 @@ export async function editVideo(
     const t1 = Date.now();
     const arr = options.arr === false ? undefined : (options.arr ?? DEFAULT_ARR);
     const modelDir = fitDirName(arr !== undefined, false);
-    const reused = options.reuse ? await loadFit(join(workDir, modelDir), analysis.count, options.preset ?? 'cpu', options.maxIterations) : undefined;
+    const reused = options.reuse
+      ? await loadFit(join(workDir, modelDir), analysis.count, options.preset ?? 'cpu', options.maxIterations)
+      : undefined;
     // A fit is reusable when every keyframe of this edit is one of its references (keyframes force references).
-    const fitsEdit = reused && edits.every((e) => reused.windows.some((w) => w.reference === e.at)) && reused.windows[0]?.reference === edits[0]?.at;
-    const fit = fitsEdit ? reused : await fitModel(
-      workDir,
-      { preset: options.preset ?? 'cpu', maxIterations: options.maxIterations, keyframes: edits.map((e) => e.at), arr, modelDir },
-      onProgress,
-    );
+    const fitsEdit =
+      reused &&
+      edits.every((e) => reused.windows.some((w) => w.reference === e.at)) &&
+      reused.windows[0]?.reference === edits[0]?.at;
+    const fit = fitsEdit
+      ? reused
+      : await fitModel(
+          workDir,
+          {
+            preset: options.preset ?? 'cpu',
+            maxIterations: options.maxIterations,
+            keyframes: edits.map((e) => e.at),
+            arr,
+            modelDir,
+          },
+          onProgress,
+        );
     const t2 = Date.now();
     const correspondence = await ModelCorrespondence.open(workDir, fit.onnxPath);
     const picks = sheetPicks(fit.windows, analysis.count);
     const rendered: RenderedWindow[] = [];
     try {
-      const source = { frameAt: (i: number) => frames.read(i), edits: new Map(edits.map((e) => [e.at, e.edited])), correspondence };
+      const source = {
+        frameAt: (i: number) => frames.read(i),
+        edits: new Map(edits.map((e) => [e.at, e.edited])),
+        correspondence,
+      };
       const propagation = { ...DEFAULT_PROPAGATION, ...options.propagation };
       let index = 0;
       for await (const reference of windowReferences(source, fit.windows, propagation.tau)) {
@@ -116,8 +138,22 @@ export async function editVideo(
         if (options.workDir) await writeEditedReference(workDir, index, reference.edited);
         const outDir = join(workDir, 'windows', String(index));
         const sigma = options.uncertaintyOut !== undefined;
-        const request = { frames, correspondence, window, index, reference, propagation, outDir, sigma, sheetPicks: picks };
-        rendered.push(await renderWindowSegment(request, (e) => onProgress({ ...e, done: window.start + e.done, total: analysis.count })));
+        const request = {
+          frames,
+          correspondence,
+          window,
+          index,
+          reference,
+          propagation,
+          outDir,
+          sigma,
+          sheetPicks: picks,
+        };
+        rendered.push(
+          await renderWindowSegment(request, (e) =>
+            onProgress({ ...e, done: window.start + e.done, total: analysis.count }),
+          ),
+        );
         index++;
       }
     } finally {
@@ -125,8 +161,21 @@ export async function editVideo(
     }
     await muxSegments(rendered, out, { audioFrom: input, uncertaintyOut: options.uncertaintyOut });
     const t3 = Date.now();
-    if (options.contactSheet) await writePng(options.contactSheet, renderSheet(rendered.flatMap((r) => r.sheet), frames.width, frames.height));
-    const summary = editSummary(frames, describeEdit(edit), fit, rendered.map((r) => r.perFrame));
+    if (options.contactSheet)
+      await writePng(
+        options.contactSheet,
+        renderSheet(
+          rendered.flatMap((r) => r.sheet),
+          frames.width,
+          frames.height,
+        ),
+      );
+    const summary = editSummary(
+      frames,
+      describeEdit(edit),
+      fit,
+      rendered.map((r) => r.perFrame),
+    );
     const report: EditReport = {
       input,
       output: out,

@@ -49,10 +49,18 @@ export interface FitResult {
  * checkpoint; after the last iteration export the model to ONNX. A model folder that already holds a complete check
  * (see fit-state.ts) is resumed from it, windows included: a fit killed at any point continues where it stopped.
  */
-export async function fitModel(workDir: string, options: FitOptions, onProgress: ProgressListener = noProgress): Promise<FitResult> {
+export async function fitModel(
+  workDir: string,
+  options: FitOptions,
+  onProgress: ProgressListener = noProgress,
+): Promise<FitResult> {
   const dirs = workLayout(workDir);
   const modelDir = options.modelDir ? join(workDir, options.modelDir) : dirs.model;
-  const meta = JSON.parse(await readFile(join(dirs.frames, 'frames.json'), 'utf8')) as { count: number; width: number; height: number };
+  const meta = JSON.parse(await readFile(join(dirs.frames, 'frames.json'), 'utf8')) as {
+    count: number;
+    width: number;
+    height: number;
+  };
   const size = modelSize(meta.width, meta.height, PRESET_SIDE[options.preset]);
   const saved = await latestFitState(modelDir);
   // A state over another frame count belongs to an older analysis (analyzeVideo clears those; this is the guard).
@@ -123,7 +131,12 @@ export function fitDirName(arr: boolean, split: boolean): string {
  * A finished fit in `modelDir` (its `fit.json` and model) over `frameCount` frames with the same preset and
  * iteration count, if there is one (benchmarks reuse it; a fit made with other settings is not reused).
  */
-export async function loadFit(modelDir: string, frameCount: number, preset: CorrespondencePreset, maxIterations?: number): Promise<FitResult | undefined> {
+export async function loadFit(
+  modelDir: string,
+  frameCount: number,
+  preset: CorrespondencePreset,
+  maxIterations?: number,
+): Promise<FitResult | undefined> {
   try {
     const fit = JSON.parse(await readFile(join(modelDir, 'fit.json'), 'utf8')) as FitResult;
     await access(fit.onnxPath);

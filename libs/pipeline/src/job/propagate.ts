@@ -90,13 +90,20 @@ export async function editedReferenceFor(
 }
 
 /** Where the edit applies, from the difference of the edited and original reference (feathered weights 0..1). */
-export function editWeights(original: RgbFrame, edited: RgbFrame, mode: PropagationOptions['editRegion']): Float32Array {
+export function editWeights(
+  original: RgbFrame,
+  edited: RgbFrame,
+  mode: PropagationOptions['editRegion'],
+): Float32Array {
   const n = original.width * original.height;
   const w = new Float32Array(n);
   if (mode === 'full') return w.fill(1);
   const changed = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
-    const d = Math.abs(original.data[3 * i]! - edited.data[3 * i]!) + Math.abs(original.data[3 * i + 1]! - edited.data[3 * i + 1]!) + Math.abs(original.data[3 * i + 2]! - edited.data[3 * i + 2]!);
+    const d =
+      Math.abs(original.data[3 * i]! - edited.data[3 * i]!) +
+      Math.abs(original.data[3 * i + 1]! - edited.data[3 * i + 1]!) +
+      Math.abs(original.data[3 * i + 2]! - edited.data[3 * i + 2]!);
     changed[i] = d > 12 ? 1 : 0;
   }
   const grown = dilateMask(changed, original.width, original.height, 3);
@@ -126,7 +133,11 @@ export async function windowReference(
   const given = input.edits.get(window.reference);
   if (given) return { index: window.reference, original, edited: given };
   if (!prev) throw new RangeError(`window 0 (reference ${window.reference}) has no edited keyframe`);
-  return { index: window.reference, original, edited: await editedReferenceFor(prev, { index: window.reference, original }, input.correspondence, tau) };
+  return {
+    index: window.reference,
+    original,
+    edited: await editedReferenceFor(prev, { index: window.reference, original }, input.correspondence, tau),
+  };
 }
 
 /**
@@ -163,7 +174,15 @@ export async function* propagateWindow(
   for (let t = window.start; t < window.end; t++) {
     const frame = await renderFrame(ref, t, input, options, weights, prevNnf);
     prevNnf = frame.nnf;
-    yield { index: t, window: windowIndex, image: frame.image, sigma: frame.sigma, isReference: t === ref.index, synthesized: frame.synthesized, synthesisMs: frame.synthesisMs };
+    yield {
+      index: t,
+      window: windowIndex,
+      image: frame.image,
+      sigma: frame.sigma,
+      isReference: t === ref.index,
+      synthesized: frame.synthesized,
+      synthesisMs: frame.synthesisMs,
+    };
   }
 }
 
@@ -234,14 +253,20 @@ export interface FrameToRender {
  * re-synthesise uncertain pixels (guided by the real frame, seeded by the flow and the previous frame's field), and
  * composite over the real frame where the edit applies.
  */
-export async function renderPropagatedFrame(frame: FrameToRender, options: PropagationOptions = DEFAULT_PROPAGATION): Promise<RenderedFrame> {
+export async function renderPropagatedFrame(
+  frame: FrameToRender,
+  options: PropagationOptions = DEFAULT_PROPAGATION,
+): Promise<RenderedFrame> {
   const { ref, current, correspondence: c, weights, prevNnf } = frame;
   let image = backwardWarpRgb(ref.edited, c.flow);
   let synthesized = 0;
   let nnf: NearestNeighbourField | undefined;
   const t0 = performance.now();
   if (options.synthesis !== 'off') {
-    const mask = options.synthesis === 'full' ? new Uint8Array(current.width * current.height).fill(1) : uncertainMask(c.sigma, options.tau);
+    const mask =
+      options.synthesis === 'full'
+        ? new Uint8Array(current.width * current.height).fill(1)
+        : uncertainMask(c.sigma, options.tau);
     for (const m of mask) synthesized += m;
     if (synthesized > 0) {
       const flowNnf = nnfFromFlow(c.flow);
@@ -259,12 +284,22 @@ export async function renderPropagatedFrame(frame: FrameToRender, options: Propa
     synthesized /= mask.length;
   }
   const synthesisMs = performance.now() - t0;
-  return { image: composite(current, image, warpWeights(weights, c.flow)), sigma: c.sigma, synthesized, synthesisMs, nnf };
+  return {
+    image: composite(current, image, warpWeights(weights, c.flow)),
+    sigma: c.sigma,
+    synthesized,
+    synthesisMs,
+    nnf,
+  };
 }
 
 function warpWeights(weights: Float32Array, flow: FlowField): Float32Array {
   let all = true;
-  for (const w of weights) if (w !== 1) { all = false; break; }
+  for (const w of weights)
+    if (w !== 1) {
+      all = false;
+      break;
+    }
   return all ? weights : backwardWarpPlanar(weights, 1, flow);
 }
 
@@ -273,7 +308,8 @@ function composite(real: RgbFrame, edit: RgbFrame, weights: Float32Array): RgbFr
   const out = new Uint8Array(real.data.length);
   for (let i = 0; i < weights.length; i++) {
     const w = weights[i]!;
-    for (let c = 0; c < 3; c++) out[3 * i + c] = Math.round(w * edit.data[3 * i + c]! + (1 - w) * real.data[3 * i + c]!);
+    for (let c = 0; c < 3; c++)
+      out[3 * i + c] = Math.round(w * edit.data[3 * i + c]! + (1 - w) * real.data[3 * i + c]!);
   }
   return createFrame(real.width, real.height, out);
 }

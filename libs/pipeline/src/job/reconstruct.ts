@@ -56,12 +56,24 @@ export interface ReconstructionResult {
   /** The trainer's speed during the fit (iterations/s; NaN for the landmark method). */
   readonly trainIterPerSecond: number;
   readonly all: ReconstructionScores;
-  readonly perFrame: ReadonlyArray<{ readonly index: number; readonly psnr: number; readonly ssim: number; readonly reference: boolean; readonly synthesisMs: number; readonly synthesized: number }>;
+  readonly perFrame: ReadonlyArray<{
+    readonly index: number;
+    readonly psnr: number;
+    readonly ssim: number;
+    readonly reference: boolean;
+    readonly synthesisMs: number;
+    readonly synthesized: number;
+  }>;
   /** Mean guided-synthesis wall time per propagated frame, and the mean fraction of pixels synthesised. */
   readonly synthesisMsPerFrame: number;
   readonly synthesizedFraction: number;
   /** Fitted on the first 60 % only: scores of the fitted frames and of the last 40 % (unseen in training). */
-  readonly streaming?: { readonly trainFrames: number; readonly fitted: ReconstructionScores; readonly unseen: ReconstructionScores; readonly references: number };
+  readonly streaming?: {
+    readonly trainFrames: number;
+    readonly fitted: ReconstructionScores;
+    readonly unseen: ReconstructionScores;
+    readonly references: number;
+  };
   readonly timingsMs: Readonly<Record<string, number>>;
 }
 
@@ -69,7 +81,11 @@ export interface ReconstructionResult {
  * The reconstruction protocol: the unedited reference is propagated to every frame as an edit would be (for later
  * windows the reference itself comes from the previous one, warped and inpainted) and compared with the real frame.
  */
-export async function reconstructVideo(video: string, options: ReconstructOptions = {}, onProgress: ProgressListener = noProgress): Promise<ReconstructionResult> {
+export async function reconstructVideo(
+  video: string,
+  options: ReconstructOptions = {},
+  onProgress: ProgressListener = noProgress,
+): Promise<ReconstructionResult> {
   const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'streamedit-rec-')));
   const method = options.method ?? 'model';
   const synthesis = options.synthesis ?? DEFAULT_PROPAGATION.synthesis;
@@ -78,17 +94,29 @@ export async function reconstructVideo(video: string, options: ReconstructOption
     const t0 = Date.now();
     const frames = options.frames ?? 300;
     const analysis =
-      (options.reuse ? await loadAnalysis(workDir, video, frames) : undefined) ?? (await analyzeVideo(video, workDir, { maxFrames: frames }, onProgress));
+      (options.reuse ? await loadAnalysis(workDir, video, frames) : undefined) ??
+      (await analyzeVideo(video, workDir, { maxFrames: frames }, onProgress));
     const t1 = Date.now();
     const main = await fitAndScore(workDir, analysis, { ...options, method, synthesis, arr }, undefined, onProgress);
     const t2 = Date.now();
     let streaming: ReconstructionResult['streaming'];
     if ((options.streamingSplit ?? true) && method === 'model') {
       const trainFrames = Math.round(0.6 * analysis.count);
-      const split = await fitAndScore(workDir, analysis, { ...options, method, synthesis, arr }, trainFrames, onProgress);
+      const split = await fitAndScore(
+        workDir,
+        analysis,
+        { ...options, method, synthesis, arr },
+        trainFrames,
+        onProgress,
+      );
       const fitted = split.perFrame.filter((f) => f.index < trainFrames && !f.reference);
       const unseen = split.perFrame.filter((f) => f.index >= trainFrames && !f.reference);
-      streaming = { trainFrames, fitted: summarize(fitted), unseen: summarize(unseen), references: split.windows.length };
+      streaming = {
+        trainFrames,
+        fitted: summarize(fitted),
+        unseen: summarize(unseen),
+        references: split.windows.length,
+      };
     }
     const scored = main.perFrame.filter((f) => !f.reference);
     return {
@@ -108,7 +136,14 @@ export async function reconstructVideo(video: string, options: ReconstructOption
       synthesisMsPerFrame: scored.reduce((a, f) => a + f.synthesisMs, 0) / Math.max(1, scored.length),
       synthesizedFraction: scored.reduce((a, f) => a + f.synthesized, 0) / Math.max(1, scored.length),
       streaming,
-      timingsMs: { ...analysis.timingsMs, fit: main.fitMs, render: main.renderMs, streamingSplit: Date.now() - t2, total: Date.now() - t0, analyze: t1 - t0 },
+      timingsMs: {
+        ...analysis.timingsMs,
+        fit: main.fitMs,
+        render: main.renderMs,
+        streamingSplit: Date.now() - t2,
+        total: Date.now() - t0,
+        analyze: t1 - t0,
+      },
     };
   } finally {
     if (!options.workDir) await rm(workDir, { recursive: true, force: true });
@@ -119,7 +154,14 @@ interface Scored {
   readonly windows: readonly ReferenceWindow[];
   readonly iterations: number;
   readonly iterPerSecond: number;
-  readonly perFrame: { index: number; psnr: number; ssim: number; reference: boolean; synthesisMs: number; synthesized: number }[];
+  readonly perFrame: {
+    index: number;
+    psnr: number;
+    ssim: number;
+    reference: boolean;
+    synthesisMs: number;
+    synthesized: number;
+  }[];
   readonly fitMs: number;
   readonly renderMs: number;
 }
@@ -143,12 +185,24 @@ async function fitAndScore(
   } else {
     // One folder per kind of fit, so a benchmark can reuse each (`reuse`).
     const modelDir = fitDirName(o.arr !== undefined, trainFrames !== undefined);
-    const reused = o.reuse ? await loadFit(join(workDir, modelDir), analysis.count, o.preset ?? 'cpu', o.maxIterations) : undefined;
-    const fit = reused ?? await fitModel(
-      workDir,
-      { preset: o.preset ?? 'cpu', maxIterations: o.maxIterations, checkEvery: o.checkEvery, keyframes: [0], arr: o.arr, trainFrames, modelDir },
-      onProgress,
-    );
+    const reused = o.reuse
+      ? await loadFit(join(workDir, modelDir), analysis.count, o.preset ?? 'cpu', o.maxIterations)
+      : undefined;
+    const fit =
+      reused ??
+      (await fitModel(
+        workDir,
+        {
+          preset: o.preset ?? 'cpu',
+          maxIterations: o.maxIterations,
+          checkEvery: o.checkEvery,
+          keyframes: [0],
+          arr: o.arr,
+          trainFrames,
+          modelDir,
+        },
+        onProgress,
+      ));
     source = await ModelCorrespondence.open(workDir, fit.onnxPath);
     windows = fit.windows;
     iterations = fit.iterations;
@@ -159,13 +213,25 @@ async function fitAndScore(
   try {
     const reference = await frames.read(windows[0]!.reference);
     const stream = propagateEdit(
-      { frameAt: (i) => frames.read(i), windows, edits: new Map([[windows[0]!.reference, reference]]), correspondence: source },
+      {
+        frameAt: (i) => frames.read(i),
+        windows,
+        edits: new Map([[windows[0]!.reference, reference]]),
+        correspondence: source,
+      },
       { ...DEFAULT_PROPAGATION, synthesis: o.synthesis, editRegion: 'full' },
       onProgress,
     );
     for await (const f of stream) {
       const real = await frames.read(f.index);
-      perFrame.push({ index: f.index, psnr: psnr(f.image, real), ssim: ssim(f.image, real), reference: f.isReference, synthesisMs: f.synthesisMs, synthesized: f.synthesized });
+      perFrame.push({
+        index: f.index,
+        psnr: psnr(f.image, real),
+        ssim: ssim(f.image, real),
+        reference: f.isReference,
+        synthesisMs: f.synthesisMs,
+        synthesized: f.synthesized,
+      });
     }
   } finally {
     await source.close();
