@@ -42,6 +42,7 @@ describe('fuzzing the API (fast-check): never a 5xx, never a half-stored job', (
   let clip: Buffer;
   let png: Buffer;
   const accepted = new Set<string>();
+  const benchmarks: string[] = [];
   const statuses = new Map<number, number>();
 
   before(async () => {
@@ -192,15 +193,31 @@ describe('fuzzing the API (fast-check): never a 5xx, never a half-stored job', (
   });
 
   test('JSON bodies, queries, ids and credentials of every shape', async () => {
+    const benchmarkBody = fc.record(
+      {
+        clips: fc.array(fc.oneof(fc.constantFrom('may_theresa_5s_512.mp4', '../may_theresa_5s_512.mp4'), fc.string()), {
+          maxLength: 3,
+        }),
+        frames: fc.oneof(fc.integer({ min: -5, max: 400 }), fc.string({ maxLength: 5 })),
+        preset: fc.oneof(fc.constantFrom('fast', 'balanced', 'quality'), fc.string({ maxLength: 8 })),
+        ablations: fc.oneof(fc.boolean(), fc.string({ maxLength: 4 })),
+      },
+      { requiredKeys: [] },
+    );
     const anyJson = fc.oneof(
       fc.jsonValue({ maxDepth: 3 }),
       fc.record({ jobId: fc.string(), warmup: fc.jsonValue({ maxDepth: 2 }) }),
+      benchmarkBody,
     );
     await fc.assert(
       fc.asyncProperty(anyJson, fc.string({ maxLength: 60 }), async (value, raw) => {
         const json = { 'content-type': 'application/json' };
         await send('POST', '/v1/streams', { headers: json, body: JSON.stringify(value) });
         await send('POST', '/v1/streams', { headers: json, body: raw });
+        for (const body of [JSON.stringify(value), raw]) {
+          const res = await send('POST', '/v1/benchmarks', { headers: json, body });
+          if (res.status === 202) benchmarks.push((JSON.parse(res.text) as { id: string }).id);
+        }
         const admin = { ...json, authorization: `Bearer ${ADMIN_TOKEN}`, origin: api.url };
         await send('POST', `/admin/api/jobs/${encodeURIComponent(raw)}/priority`, {
           headers: admin,
@@ -227,6 +244,8 @@ describe('fuzzing the API (fast-check): never a 5xx, never a half-stored job', (
         await send('GET', path);
         await send('GET', `${path}/result?${qs}`);
         await send('DELETE', path);
+        await send('GET', `/v1/benchmarks/${encodeURIComponent(id)}`);
+        await send('GET', `/v1/benchmarks/${encodeURIComponent(id)}/report?${qs}`);
       }),
       { numRuns: 120, seed: SEED, endOnFailure: true },
     );
@@ -257,6 +276,9 @@ describe('fuzzing the API (fast-check): never a 5xx, never a half-stored job', (
     } finally {
       await analyze.close();
     }
+    // Benchmarks: a record for every 202 and only for them (nothing runs them here: no trainer serves the queue).
+    const benchmarkRecords = (await client.keys('farm:benchmark:*')).map((k) => k.slice('farm:benchmark:'.length));
+    assert.deepEqual(benchmarkRecords.sort(), [...benchmarks].sort());
     const prefixes = new Set((await store.list('')).map((o) => o.key.split('/')[1]!));
     for (const id of prefixes) assert.ok(records.includes(id), `stored jobs/${id}/ without a record`);
     t.diagnostic(
