@@ -42,6 +42,9 @@ test('download cache: immutable artifacts are fetched once per worker; outputs a
   assert.equal(inner.downloads.filter((k) => k === keys.model).length, 1);
   assert.equal(inner.downloads.filter((k) => k.endsWith('frames.u8')).length, 1);
   assert.equal(inner.downloads.filter((k) => k.endsWith('stats.json')).length, 3, 'render outputs are not cached');
+  // Like the stores, it creates the destination's folders (a stage's fresh work dir has none).
+  await store.downloadToFile(keys.model, join(dir, 'fresh', 'model', 'model.onnx'));
+  assert.equal((await readFile(join(dir, 'fresh', 'model', 'model.onnx'))).toString(), 'model bytes');
   // A copy, not a link: writing the file a stage was given leaves the cache intact.
   const given = join(dir, 'given');
   await store.downloadToFile(keys.model, given);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ArtifactInfo, ArtifactStore, PutOptions } from './artifact-store';
 
@@ -52,6 +52,7 @@ export class DownloadCachingStore implements ArtifactStore {
       await utimes(cached, now, now); // recently used: evicted last
     }
     // A copy (a reflink where the file system can), never a hard link: a stage may rewrite a file it was given.
+    await mkdir(dirname(path), { recursive: true });
     await copyFile(cached, path, constants.COPYFILE_FICLONE);
   }
 
