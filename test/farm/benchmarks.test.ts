@@ -49,7 +49,6 @@ describe('benchmarks on the farm (real pipeline, tiny preset)', () => {
     });
     store = await createArtifactStore(config);
     api = await startApi(config);
-    for (let i = 0; i < 100 && (await fetch(`${api.url}/health/ready`)).status !== 200; i++) await sleep(100);
     const log = logger('benchmark-test');
     workers = [1, 2].map((i) =>
       BenchmarkWorker.start({ config: { ...config, workerId: `bench-test-${i}` }, store, log }),

@@ -60,6 +60,8 @@ export async function startApi(
   );
   SwaggerModule.setup('docs', app, document);
   warnIfAuthOff(config, log);
+  // Listen once Redis answers (or after 5 s: a farm whose Redis is down still starts and answers 503).
+  await redisReady(redis, 5000);
   await app.listen(config.port, config.host);
   const { port } = app.getHttpServer().address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -72,6 +74,20 @@ export async function startApi(
       if (!given.store) await store.close();
     },
   };
+}
+
+/** Resolves when the connection is ready, or after `timeoutMs` whatever its state. */
+function redisReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((done) => {
+    const timer = setTimeout(finish, timeoutMs);
+    function finish() {
+      clearTimeout(timer);
+      redis.off('ready', finish);
+      done();
+    }
+    redis.once('ready', finish);
+  });
 }
 
 /** Auth off is for one developer's machine: said loudly at every start, with how to turn it on. */
