@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { newS3rver, redisServerArgs } from '@streamedit/farm';
 import { freePort, ping } from '../../support/services';
 
 export interface RestartableService {
@@ -38,26 +39,7 @@ export async function startRestartableRedis(): Promise<RestartableRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'always',
-        '--maxmemory-policy',
-        'noeviction',
-        '--dir',
-        dir,
-      ],
-      { stdio: 'ignore' },
-    );
+    child = spawn('redis-server', redisServerArgs(port, dir, true), { stdio: 'ignore' });
     for (let i = 0; i < 200 && !(await ping(port)); i++) await sleep(50);
     if (!(await ping(port))) throw new Error(`redis-server did not answer on port ${port}`);
   };
@@ -85,20 +67,9 @@ export async function startRestartableRedis(): Promise<RestartableRedis> {
 export async function startRestartableS3(bucket = 'streamedit-faults'): Promise<RestartableS3> {
   const dir = await mkdtemp(join(tmpdir(), 'streamedit-faults-s3-'));
   const port = await freePort();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const S3rver = require('s3rver') as new (options: Record<string, unknown>) => {
-    run(): Promise<unknown>;
-    close(): Promise<void>;
-  };
   let server: { close(): Promise<void> } | undefined;
   const start = async () => {
-    const s = new S3rver({
-      address: '127.0.0.1',
-      port,
-      silent: true,
-      directory: dir,
-      configureBuckets: [{ name: bucket }],
-    });
+    const s = newS3rver(dir, bucket, port);
     await s.run();
     server = s;
   };

@@ -40,28 +40,47 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * redis-server's arguments for a private instance on 127.0.0.1:`port` with its files in `dir` and BullMQ's
+ * `noeviction`; `durable`: an append-only file synced at every write (survives a restart), else nothing on disk.
+ */
+export function redisServerArgs(port: number, dir: string, durable = false): string[] {
+  const persistence = durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    ...persistence,
+    '--maxmemory-policy',
+    'noeviction',
+    '--dir',
+    dir,
+  ];
+}
+
+/** An s3rver (not started) on 127.0.0.1:`port` (0: the OS picks) keeping its objects in `dir`, with one bucket. */
+export function newS3rver(
+  dir: string,
+  bucket: string,
+  port: number,
+): { run(): Promise<unknown>; close(): Promise<void> } {
+  // s3rver ships no types; this is the part of its API used here.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const S3rver = require('s3rver') as new (options: Record<string, unknown>) => {
+    run(): Promise<unknown>;
+    close(): Promise<void>;
+  };
+  return new S3rver({ address: '127.0.0.1', port, silent: true, directory: dir, configureBuckets: [{ name: bucket }] });
+}
+
 /** Starts redis-server on a free port; resolves once it answers PING. */
 export async function startRedis(): Promise<DevRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'streamedit-redis-'));
   const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--maxmemory-policy',
-      'noeviction',
-      '--dir',
-      dir,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const child = spawn('redis-server', redisServerArgs(port, dir), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
@@ -84,20 +103,8 @@ export async function startRedis(): Promise<DevRedis> {
 /** Starts s3rver on 127.0.0.1 (port chosen by the OS) with one empty bucket. */
 export async function startS3(bucket = 'streamedit-dev'): Promise<DevS3> {
   const dir = await mkdtemp(join(tmpdir(), 'streamedit-s3rver-'));
-  // s3rver ships no types; this is the part of its API used here.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const S3rver = require('s3rver') as new (options: Record<string, unknown>) => {
-    run(): Promise<{ port: number }>;
-    close(): Promise<void>;
-  };
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory: dir,
-    configureBuckets: [{ name: bucket }],
-  });
-  const { port } = await server.run();
+  const server = newS3rver(dir, bucket, 0);
+  const { port } = (await server.run()) as { port: number };
   return {
     endpoint: `http://127.0.0.1:${port}`,
     bucket,
