@@ -33,3 +33,4 @@ export * from './auth/api-keys';
 export * from './auth/rate-limit';
 export * from './auth/job-quota';
 export * from './benchmarks';
+export * from './dev/worker-process';

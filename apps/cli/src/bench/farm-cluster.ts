@@ -3,16 +3,15 @@
  * this process, trainer and renderer worker processes (dist/apps/…, as `npm run farm` runs them). Every artifact-store
  * call of all of them is timed into one JSON-lines file (`FARM_STORE_TIMINGS`). `stop()` ends everything it started.
  */
-import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { REPO_ROOT } from '@streamedit/pipeline';
 import { Redis } from 'ioredis';
 import {
   farmEnv,
   loadFarmConfig,
   startRedis,
   startS3,
+  startWorkerProcess,
   type DevRedis,
   type DevS3,
   type StoreOperation,
@@ -94,36 +93,13 @@ async function readOperations(path: string): Promise<Array<StoreOperation & { so
     .map((l) => JSON.parse(l) as StoreOperation & { source: string });
 }
 
-/** A worker app as its own process group, so that stopping it also ends its children (PyTorch, ffmpeg). */
+/** A worker app process (its own group: stopping it ends its children too), seen by the bench by id and log tail. */
 function startWorker(role: 'trainer' | 'renderer', env: NodeJS.ProcessEnv): BenchWorker {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'apps', role, 'src', 'main.js')], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, STREAMEDIT_LOG_LEVEL: 'info', ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const keep = (d: Buffer) => (output = (output + d.toString()).slice(-100_000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const killGroup = () => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  };
+  const worker = startWorkerProcess(role, env);
   return {
     id: String(env.FARM_WORKER_ID),
-    tail: (lines = 15) => output.split('\n').slice(-lines).join('\n'),
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(killGroup, 10_000);
-      await exited;
-      clearTimeout(timer);
-      killGroup(); // children that outlived it
-    },
+    tail: (lines = 15) => worker.output().split('\n').slice(-lines).join('\n'),
+    stop: () => worker.stop(),
   };
 }
 
