@@ -103,20 +103,9 @@ async function ensureRedis() {
       `Nothing answers at REDIS_URL (${host}:${port}) and it is not local, so it cannot be started here.`,
     );
   const dir = mkdtempSync(join(tmpdir(), 'streamedit-farm-redis-'));
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--maxmemory-policy',
-    'noeviction',
-    '--dir',
-    dir,
-  ];
+  // The same arguments as the tests' Redis (built: main() checked dist/ exists before this runs).
+  const { redisServerArgs } = (await import(join(root, 'dist/libs/farm/src/dev/services.js'))).default;
+  const args = redisServerArgs(port, dir);
   startChild('redis', 'redis-server', args, { critical: true });
   started[started.length - 1].cleanup = () => rmSync(dir, { recursive: true, force: true });
   for (let i = 0; i < 100 && !(await ping(port, host)); i++) await sleep(100);
