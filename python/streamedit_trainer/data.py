@@ -23,6 +23,7 @@ class TrainingData:
     init_flow: Optional[np.ndarray]  # [N, 2, Hm, Wm] float16 (memmap) or None = zeros
     init_size: Optional[tuple]  # (Wm, Hm) of init_flow
     fps: float
+    train_count: int  # frames the trainer may sample: the first `trainFrames` (the streaming split), else all
 
     @property
     def count(self) -> int:
@@ -68,13 +69,16 @@ def read_training_data(directory: str) -> TrainingData:
         raise DataError(f"references.json needs one frameReference per frame ({n}) and at least one reference.")
     if any(r < 0 or r >= len(references) for r in frame_reference) or any(r < 0 or r >= n for r in references):
         raise DataError("references.json points outside its references or outside the frames.")
+    train_count = int(refs.get("trainFrames", n))
+    if not 1 <= train_count <= n:
+        raise DataError(f"references.json has trainFrames {train_count}; it must be between 1 and the frame count ({n}).")
     init_flow, init_size = None, None
     if os.path.exists(os.path.join(directory, "init_flow.json")):
         imeta = _json(os.path.join(directory, "init_flow.json"))
         init_size = (int(imeta["width"]), int(imeta["height"]))
         init_flow = _memmap(os.path.join(directory, "init_flow.f16"), np.float16, (n, 2, init_size[1], init_size[0]))
     fps = meta.get("fps") or {"num": 25, "den": 1}
-    return TrainingData(frames, features, masks, references, frame_reference, init_flow, init_size, fps["num"] / fps["den"])
+    return TrainingData(frames, features, masks, references, frame_reference, init_flow, init_size, fps["num"] / fps["den"], train_count)
 
 
 def _write_json(path: str, value: Any) -> None:
@@ -91,6 +95,7 @@ def write_training_data(
     masks: Optional[np.ndarray] = None,
     init_flow: Optional[np.ndarray] = None,
     backbone: str = "synthetic",
+    train_frames: Optional[int] = None,
 ) -> None:
     """Writes a data directory in the contract's layout (tests only; the product's writer is TypeScript)."""
     os.makedirs(directory, exist_ok=True)
@@ -100,7 +105,8 @@ def write_training_data(
     features.astype(np.float32).tofile(os.path.join(directory, "features.f32"))
     _, c, fh, fw = features.shape
     _write_json(os.path.join(directory, "features.json"), {"count": n, "channels": c, "width": fw, "height": fh, "backbone": backbone})
-    _write_json(os.path.join(directory, "references.json"), {"references": references, "frameReference": frame_reference})
+    split = {} if train_frames is None else {"trainFrames": train_frames}
+    _write_json(os.path.join(directory, "references.json"), {"references": references, "frameReference": frame_reference, **split})
     if masks is not None:
         masks.astype(np.uint8).tofile(os.path.join(directory, "masks.u8"))
     if init_flow is not None:

@@ -18,7 +18,8 @@ Training data directory (written by TypeScript; read with numpy.memmap by data.p
   frames.u8 [N, H, W, 3] uint8 + frames.json {count, width, height, fps: {num, den}}
   features.f32 [N, C, h, w] float32 + features.json {count, channels, width, height, backbone}
   masks.u8 [N, H, W] uint8 person mask 0..255 (optional: absent means every pixel is the person)
-  references.json {references: [frame index, …], frameReference: [index into references, per frame]}
+  references.json {references: [frame index, …], frameReference: [index into references, per frame],
+                   trainFrames?: the trainer samples only frames below it (the streaming split; default all)}
   init_flow.f16 [N, 2, Hm, Wm] float16 + init_flow.json {width: Wm, height: Hm} (optional: absent means zeros;
                 another size is resampled with resize_flow)
 Trainer outputs in --out: checkpoint-ITER.pt (+ .sha256), scores-ITER.json, one JSON line per event on stdout.

@@ -146,11 +146,11 @@ class Trainer:
         emit({"type": "resumed", "iteration": self.iteration, "checkpoint": path})
 
     def step(self) -> Dict[str, float]:
-        """One Adam step on a random frame and its window's reference; returns the loss terms."""
+        """One Adam step on a random frame (among the first `train_count`) and its window's reference; returns the loss terms."""
         total = self.preset.iterations
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.preset, self.iteration, total)
-        inputs = self.source.pair(int(self.rng.integers(self.source.data.count)))
+        inputs = self.source.pair(int(self.rng.integers(self.source.data.train_count)))
         out = self.model(**inputs)
         terms = total_loss(out, inputs["ref_image"], inputs["cur_image"], self.preset.weights)
         self.optimizer.zero_grad(set_to_none=True)

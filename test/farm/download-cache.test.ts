@@ -28,9 +28,10 @@ test('download cache: immutable artifacts are fetched once per worker; outputs a
   const inner = new CountingStore(join(dir, 'store'));
   const store = new DownloadCachingStore(inner, { dir: join(dir, 'cache-1'), maxBytes: 1 << 20 });
   const keys = jobKeys(randomUUID());
-  await store.putBuffer(keys.file('frames', 'frames.u8'), Buffer.alloc(1000, 7));
-  await store.putBuffer(keys.model, 'model bytes');
-  await store.putBuffer(keys.windowFile(0, 'stats.json'), '{"v":1}');
+  // Written by other workers (straight to the store).
+  await inner.putBuffer(keys.file('frames', 'frames.u8'), Buffer.alloc(1000, 7));
+  await inner.putBuffer(keys.model, 'model bytes');
+  await inner.putBuffer(keys.windowFile(0, 'stats.json'), '{"v":1}');
   for (let round = 0; round < 3; round++) {
     for (const key of [keys.file('frames', 'frames.u8'), keys.model, keys.windowFile(0, 'stats.json')]) {
       const out = join(dir, `out-${round}`);
@@ -59,7 +60,7 @@ test('download cache: the least recently used files go once the cache is over it
   const store = new DownloadCachingStore(inner, { dir: cacheDir, maxBytes: 2500 });
   const keys = jobKeys(randomUUID());
   const names = ['a.bin', 'b.bin', 'c.bin'];
-  for (const n of names) await store.putBuffer(keys.file('features', n), Buffer.alloc(1000, 1));
+  for (const n of names) await inner.putBuffer(keys.file('features', n), Buffer.alloc(1000, 1));
   for (const n of names) {
     await store.downloadToFile(keys.file('features', n), join(dir, n));
     await new Promise((r) => setTimeout(r, 20)); // distinct use times
@@ -72,4 +73,22 @@ test('download cache: the least recently used files go once the cache is over it
     ['a.bin', 'b.bin', 'c.bin', 'a.bin'],
     'a was evicted and fetched again; c was still cached',
   );
+});
+
+test('download cache: what a worker uploads itself is never downloaded back; outputs still are', async () => {
+  const inner = new CountingStore(join(dir, 'store-3'));
+  const store = new DownloadCachingStore(inner, { dir: join(dir, 'cache-3'), maxBytes: 1 << 20 });
+  const keys = jobKeys(randomUUID());
+  const file = join(dir, 'features.f32');
+  await writeFile(file, Buffer.alloc(2000, 3));
+  await store.putFile(keys.file('features', 'features.f32'), file);
+  await store.putBuffer(keys.model, 'model bytes');
+  await store.putFile(keys.windowFile(0, 'frames.mp4'), file);
+  await writeFile(file, 'the stage reuses its file'); // the cache kept its own copy
+  await store.downloadToFile(keys.file('features', 'features.f32'), join(dir, 'f3'));
+  await store.downloadToFile(keys.model, join(dir, 'm3'));
+  await store.downloadToFile(keys.windowFile(0, 'frames.mp4'), join(dir, 'w3'));
+  assert.deepEqual(await readFile(join(dir, 'f3')), Buffer.alloc(2000, 3));
+  assert.equal((await readFile(join(dir, 'm3'))).toString(), 'model bytes');
+  assert.deepEqual(inner.downloads, [keys.windowFile(0, 'frames.mp4')], 'only the render output came from the store');
 });

@@ -11,17 +11,21 @@ import { after, before, describe, test } from 'node:test';
 import {
   createFrame,
   decodeFrames,
+  DEFAULT_PROPAGATION,
   editVideo,
   FrameStore,
   InputError,
   LiveEditSession,
   ModelCorrespondence,
+  OnlineArr,
   propagateEdit,
+  propagateOnline,
   psnr,
   readPng,
   rgbaToRgb,
   type EditedLiveFrame,
   type LiveEvent,
+  type OnlineFrame,
   type ReferenceWindow,
   type RgbFrame,
 } from '@streamedit/pipeline';
@@ -110,6 +114,28 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
     return images;
   }
 
+  /** propagateOnline over the analysed frames 1… from the user's keyframe at 0, with the live session's ARR rule. */
+  async function replayOnline(threshold: number): Promise<OnlineFrame[]> {
+    const store = await FrameStore.open(join(workDir, 'frames'));
+    const correspondence = await ModelCorrespondence.open(workDir, join(workDir, 'model', 'model.onnx'));
+    const edited = rgbaToRgb(await readPng(join(workDir, 'edits', 'ref-0.png')));
+    const out: OnlineFrame[] = [];
+    try {
+      const start = { index: 0, original: await store.read(0), edited };
+      const arr = new OnlineArr({ threshold, maxWindow: Number.POSITIVE_INFINITY, budgetPer100: 2 });
+      const input = { frameAt: (i: number) => store.read(i), scored: correspondence.scored.bind(correspondence) };
+      for await (const f of propagateOnline(input, start, { start: 1, end: FRAMES }, arr, DEFAULT_PROPAGATION))
+        out.push(f);
+    } finally {
+      await correspondence.close();
+      store.close();
+    }
+    return [
+      { index: 0, window: 0, image: edited, isReference: true, synthesized: 0, synthesisMs: 0, score: 0 },
+      ...out,
+    ];
+  }
+
   function assertMatchesOffline(out: readonly EditedLiveFrame[], expected: readonly RgbFrame[]): void {
     assert.deepEqual(
       out.map((f) => f.index),
@@ -122,7 +148,7 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
     }
   }
 
-  test('frames come back in order and match the offline render; ARR replaces the reference where the uncertainty first passes the threshold', async () => {
+  test('frames come back in order and match the offline render; ARR replaces the reference where the uncertainty first passes the threshold, as the offline replay does', async () => {
     const fixed = await stream(false);
     assert.equal(fixed.events.filter((e) => e.type === 'reference-replaced').length, 0);
     assertMatchesOffline(fixed.out, await offline([]));
@@ -146,6 +172,20 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
     assert.equal(events[0]!.cause, 'uncertainty');
     assert.ok(replaced.out[first]!.isReference);
     assertMatchesOffline(replaced.out, await offline(events.map((e) => e.frame)));
+
+    // The reconstruction protocol's streaming split replays live editing offline (propagateOnline): same decisions.
+    const replay = await replayOnline(threshold);
+    assert.deepEqual(
+      replay.filter((f) => f.isReference && f.index > 0).map((f) => f.index),
+      events.map((e) => e.frame),
+      'the replay replaces the reference at the same frames',
+    );
+    for (const f of replay) {
+      const live = replaced.out[f.index]!.score;
+      assert.ok(Math.abs(f.score - live) < 0.01, `frame ${f.index}: score ${f.score} vs live ${live}`);
+      const db = psnr(f.image, replaced.out[f.index]!.image);
+      assert.ok(db >= 40, `frame ${f.index}: replay vs live ${db.toFixed(2)} dB`);
+    }
   });
 
   test('drop-oldest: a source faster than the session loses the oldest queued frames, never the order', async () => {

@@ -7,6 +7,7 @@ export * from './image/png';
 export * from './image/warp';
 export * from './models/onnx';
 export * from './arr/reference-windows';
+export * from './arr/uncertainty-score';
 export * from './edit/looks';
 export * from './image/resize';
 export * from './edit/edit-spec';

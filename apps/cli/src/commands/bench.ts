@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Argument, Command, Option } from 'commander';
 import { REPO_ROOT, settings, type CorrespondencePreset, type ProgressListener } from '@streamedit/pipeline';
+import { PRESETS, type Preset } from '@streamedit/farm';
 import { benchFarm } from '../bench/farm';
 import { benchHdtf, writeHdtfReport } from '../bench/hdtf';
 import { benchLive } from '../bench/live';
@@ -20,6 +21,7 @@ interface BenchFlags {
   out?: string;
   ablations: boolean;
   progress: boolean;
+  jobPreset: Preset;
 }
 
 const SUITES = ['ppce', 'hdtf', 'synthesis', 'live', 'farm'] as const;
@@ -33,6 +35,7 @@ interface SuiteOptions {
   readonly clips?: string[];
   readonly cacheDir: string;
   readonly noAblations: boolean;
+  readonly jobPreset: Preset;
 }
 
 /** Writes `{suite, date, ...result}` as JSON at `out`. */
@@ -85,6 +88,11 @@ export function register(program: Command): void {
     .option('--clips <list>', 'comma-separated substrings selecting clips')
     .option('--out <json>', 'JSON output (default bench-results/SUITE.json)')
     .option('--no-ablations', 'hdtf: skip the without-PPCE / without-ARR runs')
+    .addOption(
+      new Option('--job-preset <name>', 'farm: preset of the overhead job (the 4-window jobs run `fast`)')
+        .choices([...PRESETS])
+        .default('balanced'),
+    )
     .option('--no-progress', 'no progress bars')
     .action(
       action(async (suite: Suite, o: BenchFlags) => {
@@ -100,7 +108,11 @@ export function register(program: Command): void {
           cacheDir: resolve(settings().cacheDir, 'bench'),
         };
         try {
-          const table = await SUITE_RUNNERS[suite]({ ...common, noAblations: !o.ablations }, out, bars.listener);
+          const table = await SUITE_RUNNERS[suite](
+            { ...common, noAblations: !o.ablations, jobPreset: o.jobPreset },
+            out,
+            bars.listener,
+          );
           process.stdout.write(`${table}\n`);
         } finally {
           bars.stop();

@@ -29,7 +29,7 @@ export function summaryLines(r: ReconstructionResult): string[] {
   ];
   if (r.streaming) {
     lines.push(
-      `  streaming split fitted ${r.streaming.fitted.psnr.toFixed(2)} dB / ${r.streaming.fitted.ssimPercent.toFixed(1)} %, unseen last 40 % ${r.streaming.unseen.psnr.toFixed(2)} dB / ${r.streaming.unseen.ssimPercent.toFixed(1)} %`,
+      `  streaming split fitted ${r.streaming.fitted.psnr.toFixed(2)} dB / ${r.streaming.fitted.ssimPercent.toFixed(1)} %, unseen last 40 % ${r.streaming.unseen.psnr.toFixed(2)} dB / ${r.streaming.unseen.ssimPercent.toFixed(1)} % (${r.streaming.unseenFullyFitted.psnr.toFixed(2)} dB with the model fitted on every frame), ${r.streaming.references} references`,
     );
   }
   lines.push(`  wall time ${Object.entries(r.timingsMs).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}`);

@@ -18,8 +18,8 @@ export type Preset = (typeof PRESETS)[number];
 /**
  * THE mapping of the farm's presets to the trainer's (python/streamedit_trainer/presets.py):
  * - `fast` → `tiny`: 64² model resolution, 20 iterations, a narrow network: previews and tests, seconds on a CPU;
- * - `balanced` → `cpu`: 256², 3000 iterations (ARR checks every 1000): sized for a few CPU cores;
- * - `quality` → `paper`: 256², 40000 iterations (checks every 10000), the paper's schedule: meant for a GPU trainer.
+ * - `balanced` → `cpu`: 512², 2000 iterations (ARR checks every 500): sized for a few CPU cores;
+ * - `quality` → `paper`: 512², 40000 iterations (checks every 10000), the paper's schedule: meant for a GPU trainer.
  */
 export const TRAINER_PRESET: Readonly<Record<Preset, CorrespondencePreset>> = {
   fast: 'tiny',

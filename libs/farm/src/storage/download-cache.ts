@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ArtifactInfo, ArtifactStore, PutOptions } from './artifact-store';
@@ -21,8 +21,9 @@ export interface DownloadCacheOptions {
 
 /**
  * A worker-local cache in front of a store, for downloads of immutable artifacts ({@link IMMUTABLE}): a renderer that
- * takes several windows of one job fetches the job's frames, features and model once. A hit is a local copy of the
- * cached file; everything else passes through unchanged.
+ * takes several windows of one job fetches the job's frames, features and model once, and a worker never downloads
+ * what it uploaded itself (uploads of those keys seed the cache). A hit is a local copy of the cached file;
+ * everything else passes through unchanged.
  */
 export class DownloadCachingStore implements ArtifactStore {
   readonly kind: ArtifactStore['kind'];
@@ -36,17 +37,9 @@ export class DownloadCachingStore implements ArtifactStore {
 
   async downloadToFile(key: string, path: string): Promise<void> {
     if (!IMMUTABLE.test(key)) return this.inner.downloadToFile(key, path);
-    const cached = join(this.options.dir, createHash('sha256').update(key).digest('hex'));
+    const cached = this.cachedPath(key);
     if (!(await isFile(cached))) {
-      await mkdir(this.options.dir, { recursive: true });
-      const partial = `${cached}.${process.pid}.part`;
-      try {
-        await this.inner.downloadToFile(key, partial);
-        await rename(partial, cached);
-      } finally {
-        await rm(partial, { force: true });
-      }
-      await this.evict(cached);
+      await this.fill(cached, (partial) => this.inner.downloadToFile(key, partial));
     } else {
       const now = new Date();
       await utimes(cached, now, now); // recently used: evicted last
@@ -54,6 +47,31 @@ export class DownloadCachingStore implements ArtifactStore {
     // A copy (a reflink where the file system can), never a hard link: a stage may rewrite a file it was given.
     await mkdir(dirname(path), { recursive: true });
     await copyFile(cached, path, constants.COPYFILE_FICLONE);
+  }
+
+  private cachedPath(key: string): string {
+    return join(this.options.dir, createHash('sha256').update(key).digest('hex'));
+  }
+
+  /** Writes a cache entry through a `.part` file (never half a file under the final name), then evicts. */
+  private async fill(cached: string, write: (partial: string) => Promise<void>): Promise<void> {
+    await mkdir(this.options.dir, { recursive: true });
+    const partial = `${cached}.${process.pid}.part`;
+    try {
+      await write(partial);
+      await rename(partial, cached);
+    } finally {
+      await rm(partial, { force: true });
+    }
+    await this.evict(cached);
+  }
+
+  /**
+   * Seeds the cache with what this worker itself uploads (write-through): the trainer that analysed a job trains it
+   * from its own copy of the analysis instead of downloading what it has just uploaded.
+   */
+  private async seed(key: string, write: (partial: string) => Promise<void>): Promise<void> {
+    if (IMMUTABLE.test(key)) await this.fill(this.cachedPath(key), write);
   }
 
   /** Removes the least recently used files until the cache fits `maxBytes` (never `keep`, the file just added). */
@@ -75,11 +93,15 @@ export class DownloadCachingStore implements ArtifactStore {
   putStream(key: string, body: Readable, options?: PutOptions): Promise<number> {
     return this.inner.putStream(key, body, options);
   }
-  putFile(key: string, path: string, options?: PutOptions): Promise<number> {
-    return this.inner.putFile(key, path, options);
+  async putFile(key: string, path: string, options?: PutOptions): Promise<number> {
+    const bytes = await this.inner.putFile(key, path, options);
+    await this.seed(key, (partial) => copyFile(path, partial, constants.COPYFILE_FICLONE));
+    return bytes;
   }
-  putBuffer(key: string, body: Uint8Array | string, options?: PutOptions): Promise<number> {
-    return this.inner.putBuffer(key, body, options);
+  async putBuffer(key: string, body: Uint8Array | string, options?: PutOptions): Promise<number> {
+    const bytes = await this.inner.putBuffer(key, body, options);
+    await this.seed(key, (partial) => writeFile(partial, body));
+    return bytes;
   }
   getStream(key: string): Promise<Readable> {
     return this.inner.getStream(key);

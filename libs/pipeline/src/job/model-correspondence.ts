@@ -1,10 +1,18 @@
+import { modelSizePersonMask, uncertainFraction } from '../arr/uncertainty-score';
 import { CorrespondenceModel } from '../correspondence/model';
+import type { FloatImage } from '../image/frame';
 import { frameToModelInput, toWorkingSize } from '../correspondence/inputs';
 import { FeatureCache } from '../features/feature-cache';
 import type { LandmarkWarp } from '../landmarks/landmark-warp';
 import { LandmarkTrack } from '../landmarks/landmark-track';
 import { FrameStore } from '../media/frame-store';
 import type { Correspondence, CorrespondenceSource } from './propagate';
+
+/** A correspondence with the current frame's uncertainty score (the ARR statistic). */
+export interface ScoredCorrespondence {
+  readonly correspondence: Correspondence;
+  readonly score: number;
+}
 import { initFlowFor } from './training-data';
 import { workLayout } from './work-dir';
 
@@ -36,6 +44,20 @@ export class ModelCorrespondence implements CorrespondenceSource {
   }
 
   async between(ref: number, cur: number): Promise<Correspondence> {
+    return toWorkingSize(...(await this.predictPair(ref, cur)), this.frames.width, this.frames.height);
+  }
+
+  /** `between`, and frame `cur`'s ARR score (`uncertainFraction` at model size, as live sessions score frames). */
+  async scored(ref: number, cur: number, tau: number): Promise<ScoredCorrespondence> {
+    const [flow, sigma] = await this.predictPair(ref, cur);
+    const mask = modelSizePersonMask(await this.track.maskAt(cur), this.frames, this.model.shape);
+    return {
+      correspondence: toWorkingSize(flow, sigma, this.frames.width, this.frames.height),
+      score: uncertainFraction(sigma, mask, tau),
+    };
+  }
+
+  private async predictPair(ref: number, cur: number): Promise<[FloatImage, FloatImage]> {
     const { width, height } = this.model.shape;
     const [refImage, curImage, refFeat, curFeat] = await Promise.all([
       this.imageAt(ref),
@@ -45,12 +67,14 @@ export class ModelCorrespondence implements CorrespondenceSource {
     ]);
     const initFlow = initFlowFor(this.track, cur, ref, { width, height }, this.warps);
     const p = await this.model.predict({ refImage, curImage, refFeat: refFeat.data, curFeat: curFeat.data, initFlow });
-    return toWorkingSize(p.flow, p.sigma, this.frames.width, this.frames.height);
+    return [p.flow, p.sigma];
   }
 
   private async imageAt(i: number): Promise<Float32Array> {
     // Least recently used first in the Map's order: re-insert on every hit.
-    const img = this.imageCache.get(i) ?? frameToModelInput(await this.frames.read(i), this.model.shape.width, this.model.shape.height);
+    const img =
+      this.imageCache.get(i) ??
+      frameToModelInput(await this.frames.read(i), this.model.shape.width, this.model.shape.height);
     this.imageCache.delete(i);
     this.imageCache.set(i, img);
     if (this.imageCache.size > 8) this.imageCache.delete(this.imageCache.keys().next().value!);

@@ -11,7 +11,20 @@ import { analyzeVideo, loadAnalysis, type Analysis } from './analyze';
 import { fitDirName, fitModel, loadFit } from './fit';
 import { LandmarkCorrespondence } from './landmark-correspondence';
 import { ModelCorrespondence } from './model-correspondence';
-import { DEFAULT_PROPAGATION, propagateEdit, type CorrespondenceSource, type SynthesisMode } from './propagate';
+import { OnlineArr } from '../stream/online-arr';
+import { propagateOnline, type OnlineFrame, type OnlineInput } from '../stream/online-propagation';
+import {
+  DEFAULT_PROPAGATION,
+  propagateEdit,
+  propagateWindow,
+  windowReferences,
+  type CorrespondenceSource,
+  type EditedReference,
+  type PropagatedFrame,
+  type PropagationInput,
+  type PropagationOptions,
+  type SynthesisMode,
+} from './propagate';
 
 /** Options of the reconstruction protocol (../shared/data/README.md); defaults in brackets. */
 export interface ReconstructOptions {
@@ -67,12 +80,18 @@ export interface ReconstructionResult {
   /** Mean guided-synthesis wall time per propagated frame, and the mean fraction of pixels synthesised. */
   readonly synthesisMsPerFrame: number;
   readonly synthesizedFraction: number;
-  /** Fitted on the first 60 % only: scores of the fitted frames and of the last 40 % (unseen in training). */
+  /**
+   * Fitted on the first 60 % only, the rest streamed (edited frame by frame with online ARR, as a live session does):
+   * scores of the fitted frames, of the last 40 % (unseen in training), and of those same frames in the main run
+   * (whose model was fitted on every frame).
+   */
   readonly streaming?: {
     readonly trainFrames: number;
     readonly fitted: ReconstructionScores;
     readonly unseen: ReconstructionScores;
+    readonly unseenFullyFitted: ReconstructionScores;
     readonly references: number;
+    readonly windows: readonly ReferenceWindow[];
   };
   readonly timingsMs: Readonly<Record<string, number>>;
 }
@@ -111,11 +130,16 @@ export async function reconstructVideo(
       );
       const fitted = split.perFrame.filter((f) => f.index < trainFrames && !f.reference);
       const unseen = split.perFrame.filter((f) => f.index >= trainFrames && !f.reference);
+      // The same frames as `unseen`, propagated by the model fitted on every frame: what not seeing them costs.
+      const unseenIndices = new Set(unseen.map((f) => f.index));
+      const sameFrames = main.perFrame.filter((f) => unseenIndices.has(f.index) && !f.reference);
       streaming = {
         trainFrames,
         fitted: summarize(fitted),
         unseen: summarize(unseen),
+        unseenFullyFitted: summarize(sameFrames),
         references: split.windows.length,
+        windows: split.windows,
       };
     }
     const scored = main.perFrame.filter((f) => !f.reference);
@@ -176,6 +200,7 @@ async function fitAndScore(
   const t0 = Date.now();
   const frames = await FrameStore.open(join(workDir, 'frames'));
   let source: CorrespondenceSource & { close(): Promise<void> };
+  let model: ModelCorrespondence | undefined;
   let windows: readonly ReferenceWindow[];
   let iterations = 0;
   let iterPerSecond = Number.NaN;
@@ -203,27 +228,46 @@ async function fitAndScore(
         },
         onProgress,
       ));
-    source = await ModelCorrespondence.open(workDir, fit.onnxPath);
+    model = await ModelCorrespondence.open(workDir, fit.onnxPath);
+    source = model;
     windows = fit.windows;
     iterations = fit.iterations;
     iterPerSecond = fit.iterPerSecond;
   }
   const t1 = Date.now();
   const perFrame: Scored['perFrame'] = [];
+  const streamedReferences: ReferenceWindow[] = [];
   try {
     const reference = await frames.read(windows[0]!.reference);
-    const stream = propagateEdit(
-      {
-        frameAt: (i) => frames.read(i),
-        windows,
-        edits: new Map([[windows[0]!.reference, reference]]),
-        correspondence: source,
-      },
-      { ...DEFAULT_PROPAGATION, synthesis: o.synthesis, editRegion: 'full' },
-      onProgress,
-    );
+    const input = {
+      frameAt: (i: number) => frames.read(i),
+      windows,
+      edits: new Map([[windows[0]!.reference, reference]]),
+      correspondence: source,
+    };
+    const options: PropagationOptions = { ...DEFAULT_PROPAGATION, synthesis: o.synthesis, editRegion: 'full' };
+    const m = model;
+    const stream =
+      trainFrames === undefined || !m
+        ? propagateEdit(input, options)
+        : streamingSplit(
+            { ...input, scored: (ref, cur, tau) => m.scored(ref, cur, tau) },
+            trainFrames,
+            analysis.count,
+            new OnlineArr(o.arr ?? NO_ARR, onlineBudget(o.arr, windows, analysis.count)),
+            options,
+          );
     for await (const f of stream) {
       const real = await frames.read(f.index);
+      const online = f as Partial<OnlineFrame>;
+      if (online.cause)
+        streamedReferences.push({
+          reference: f.index,
+          start: f.index,
+          end: f.index,
+          cause: online.cause,
+          score: online.score,
+        });
       perFrame.push({
         index: f.index,
         psnr: psnr(f.image, real),
@@ -232,12 +276,53 @@ async function fitAndScore(
         synthesisMs: f.synthesisMs,
         synthesized: f.synthesized,
       });
+      onProgress({ stage: 'render', done: perFrame.length, total: analysis.count });
     }
   } finally {
     await source.close();
     frames.close();
   }
-  return { windows, iterations, iterPerSecond, perFrame, fitMs: t1 - t0, renderMs: Date.now() - t1 };
+  const all = trainFrames === undefined ? windows : closeWindows([...windows, ...streamedReferences], analysis.count);
+  return { windows: all, iterations, iterPerSecond, perFrame, fitMs: t1 - t0, renderMs: Date.now() - t1 };
+}
+
+/** Never replaces (the split of a single-reference fit streams without ARR too). */
+const NO_ARR: ArrOptions = {
+  threshold: Number.POSITIVE_INFINITY,
+  maxWindow: Number.POSITIVE_INFINITY,
+  budgetPer100: 0,
+};
+
+/** References online ARR may still add: the per-video budget less the fitted windows (none without ARR). */
+function onlineBudget(arr: ArrOptions | undefined, windows: readonly ReferenceWindow[], frameCount: number): number {
+  return arr ? Math.max(0, referenceBudget(frameCount, arr.budgetPer100) - windows.length) : 0;
+}
+
+/**
+ * The streaming split's frames: the fitted windows over the first `trainFrames` frames, then the unseen rest edited
+ * as a live session would (`propagateOnline`: frame by frame from the last fitted reference, online ARR).
+ */
+async function* streamingSplit(
+  input: PropagationInput & OnlineInput,
+  trainFrames: number,
+  frameCount: number,
+  arr: OnlineArr,
+  options: PropagationOptions,
+): AsyncGenerator<PropagatedFrame | OnlineFrame> {
+  let last: EditedReference | undefined;
+  let wi = 0;
+  for await (const ref of windowReferences(input, input.windows, options.tau)) {
+    const w = input.windows[wi]!;
+    yield* propagateWindow(input, { start: w.start, end: Math.min(w.end, trainFrames) }, wi, ref, options);
+    last = ref;
+    wi++;
+  }
+  yield* propagateOnline(input, last!, { start: trainFrames, end: frameCount }, arr, options, wi - 1);
+}
+
+/** Windows with each one's end set to the next one's start (streamed references are found one at a time). */
+function closeWindows(windows: readonly ReferenceWindow[], frameCount: number): ReferenceWindow[] {
+  return windows.map((w, i) => ({ ...w, end: windows[i + 1]?.start ?? frameCount }));
 }
 
 function summarize(frames: ReadonlyArray<{ psnr: number; ssim: number }>): ReconstructionScores {

@@ -1,6 +1,7 @@
 export * from './bounded-queue';
 export * from './latency';
 export * from './online-arr';
+export * from './online-propagation';
 export * from './live-frame';
 export * from './live-correspondence';
 export * from './live-source';

@@ -1,6 +1,6 @@
+import { uncertainFraction } from '../arr/uncertainty-score';
 import { toWorkingSize } from '../correspondence/inputs';
 import type { CorrespondenceModel } from '../correspondence/model';
-import type { FloatImage } from '../image/frame';
 import { LandmarkWarp } from '../landmarks/landmark-warp';
 import type { Correspondence } from '../job/propagate';
 import type { LiveFrame } from './live-frame';
@@ -47,17 +47,4 @@ export async function liveCorrespondence(
   });
   const score = uncertainFraction(p.sigma, cur.personMask, tau);
   return { correspondence: toWorkingSize(p.flow, p.sigma, cur.image.width, cur.image.height), score };
-}
-
-/** Fraction of mask pixels with σ > τ (0 when the mask is empty), σ and mask at the same size. */
-export function uncertainFraction(sigma: FloatImage, mask: Uint8Array, tau: number): number {
-  if (mask.length !== sigma.data.length) throw new RangeError(`mask has ${mask.length} pixels, σ ${sigma.data.length}`);
-  let person = 0;
-  let uncertain = 0;
-  for (let i = 0; i < mask.length; i++) {
-    if (!mask[i]) continue;
-    person++;
-    if (sigma.data[i]! > tau) uncertain++;
-  }
-  return person ? uncertain / person : 0;
 }

@@ -1,4 +1,5 @@
-import { frameToModelInput, resizeAreaPlanar } from '../correspondence/inputs';
+import { modelSizePersonMask } from '../arr/uncertainty-score';
+import { frameToModelInput } from '../correspondence/inputs';
 import type { CorrespondenceShape } from '../correspondence/io-spec';
 import { InputError } from '../errors';
 import type { Backbone, FeatureMap } from '../features/backbone';
@@ -55,22 +56,8 @@ export function toLiveFrame(
     modelImage: frameToModelInput(image, shape.width, shape.height),
     features,
     landmarks,
-    personMask: personMaskAt(observation.mask, image, size),
+    personMask: modelSizePersonMask(observation.mask, image, size),
   };
-}
-
-/** Person confidence (0..255 at frame size) → 0/1 at model size. */
-function personMaskAt(
-  mask: Uint8Array,
-  frame: { width: number; height: number },
-  size: { width: number; height: number },
-): Uint8Array {
-  const confidence = new Float32Array(mask.length);
-  for (let i = 0; i < mask.length; i++) confidence[i] = mask[i]! / 255;
-  const small = resizeAreaPlanar(confidence, 1, frame.width, frame.height, size.width, size.height);
-  const out = new Uint8Array(small.length);
-  for (let i = 0; i < small.length; i++) out[i] = small[i]! > 0.5 ? 1 : 0;
-  return out;
 }
 
 /**

@@ -19,7 +19,15 @@ export class OnlineArr {
   private readonly replacedAt: number[] = [];
   private total = 0;
 
-  constructor(readonly options: ArrOptions = DEFAULT_ARR) {}
+  /**
+   * @param options threshold, maximum window length and sliding budget [`DEFAULT_ARR`]
+   * @param limit replacements allowed in all, on top of the sliding budget [none]: a replay over a finite video
+   *   keeps the offline per-video budget with it
+   */
+  constructor(
+    readonly options: ArrOptions = DEFAULT_ARR,
+    private readonly limit = Number.POSITIVE_INFINITY,
+  ) {}
 
   /** Whether frame `frame` (scored `score` against the reference it is `sinceReference` frames past) replaces it. */
   decide(frame: number, sinceReference: number, score: number): ReferenceDecision | undefined {
@@ -45,6 +53,7 @@ export class OnlineArr {
   }
 
   private withinBudget(frame: number): boolean {
+    if (this.total >= this.limit) return false;
     while (this.replacedAt.length > 0 && this.replacedAt[0]! <= frame - 100) this.replacedAt.shift();
     return this.replacedAt.length < this.options.budgetPer100;
   }
