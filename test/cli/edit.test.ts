@@ -80,6 +80,9 @@ test("edit --reuse: another look on the same video reuses the work dir's analysi
   const alone = await runCli(['edit', may, '--look', 'noir', '-o', join(dir, 'x.mp4'), '--reuse', ...tiny]);
   assert.equal(alone.code, 2);
   assert.match(firstLine(alone), /--reuse needs --work-dir/);
+  const reconstructAlone = await runCli(['reconstruct', may, '--reuse', ...tiny]);
+  assert.equal(reconstructAlone.code, 2);
+  assert.match(firstLine(reconstructAlone), /--reuse needs --work-dir/);
   // Another frame count: an explicit --reuse refuses rather than re-analysing (which would discard the model).
   const other = await runCli([
     'edit',

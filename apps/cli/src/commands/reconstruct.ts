@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { DEFAULT_ARR, reconstructVideo, type ReconstructionResult } from '@streamedit/pipeline';
+import { DEFAULT_ARR, InputError, reconstructVideo, type ReconstructionResult } from '@streamedit/pipeline';
 import { progressBars } from '../progress';
 import { action } from '../run-command';
 import { parseCount, parsePreset, parseSynthesis } from './options';
@@ -18,6 +18,7 @@ interface ReconstructFlags {
   json?: string;
   progress: boolean;
   workDir?: string;
+  reuse?: boolean;
 }
 
 /** One line of the human summary. */
@@ -32,14 +33,20 @@ export function summaryLines(r: ReconstructionResult): string[] {
       `  streaming split fitted ${r.streaming.fitted.psnr.toFixed(2)} dB / ${r.streaming.fitted.ssimPercent.toFixed(1)} %, unseen last 40 % ${r.streaming.unseen.psnr.toFixed(2)} dB / ${r.streaming.unseen.ssimPercent.toFixed(1)} % (${r.streaming.unseenFullyFitted.psnr.toFixed(2)} dB with the model fitted on every frame), ${r.streaming.references} references`,
     );
   }
-  lines.push(`  wall time ${Object.entries(r.timingsMs).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}`);
+  lines.push(
+    `  wall time ${Object.entries(r.timingsMs)
+      .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
+      .join(', ')}`,
+  );
   return lines;
 }
 
 export function register(program: Command): void {
   program
     .command('reconstruct')
-    .description('the reconstruction protocol of ../shared/data/README.md: propagate the unedited reference, compare with the real frames')
+    .description(
+      'the reconstruction protocol of ../shared/data/README.md: propagate the unedited reference, compare with the real frames',
+    )
     .argument('<file>', 'the video')
     .option('--frames <n>', 'first N frames', '300')
     .option('--no-arr', 'a single reference (frame 0), no adaptive reference replacement')
@@ -47,13 +54,27 @@ export function register(program: Command): void {
     .addOption(new Option('--preset <name>', 'trainer preset').choices(['cpu', 'paper', 'tiny']).default('cpu'))
     .option('--iterations <n>', "override the preset's training iterations")
     .option('--check-every <n>', "override the preset's uncertainty-check period")
-    .addOption(new Option('--synthesis <mode>', 'guided synthesis of uncertain pixels').choices(['off', 'uncertain', 'full']).default('uncertain'))
-    .addOption(new Option('--method <m>', 'model = trained PPCE; landmark = landmark warp only (ablation)').choices(['model', 'landmark']).default('model'))
+    .addOption(
+      new Option('--synthesis <mode>', 'guided synthesis of uncertain pixels')
+        .choices(['off', 'uncertain', 'full'])
+        .default('uncertain'),
+    )
+    .addOption(
+      new Option('--method <m>', 'model = trained PPCE; landmark = landmark warp only (ablation)')
+        .choices(['model', 'landmark'])
+        .default('model'),
+    )
     .option('--json <file>', 'write the full result as JSON')
     .option('--work-dir <dir>', 'keep intermediate artifacts here')
+    .option(
+      '--reuse',
+      'with --work-dir: reuse its analysis and fits made with the same settings (e.g. a bench hdtf cache)',
+    )
     .option('--no-progress', 'no progress bars')
     .action(
       action(async (file: string, o: ReconstructFlags) => {
+        if (o.reuse && !o.workDir)
+          throw new InputError('--reuse needs --work-dir DIR (a folder of an earlier run on this video).');
         const bars = progressBars(o.progress);
         let result: ReconstructionResult;
         try {
@@ -69,6 +90,7 @@ export function register(program: Command): void {
               streamingSplit: o.split,
               method: o.method,
               workDir: o.workDir ? resolve(o.workDir) : undefined,
+              reuse: o.reuse,
             },
             bars.listener,
           );
