@@ -79,6 +79,14 @@ describe('OnlineArr', () => {
     assert.equal(arr.decide(9, 9, 0), undefined);
     assert.deepEqual(arr.decide(10, 10, 0.01), { cause: 'max-length', score: 0.01 });
   });
+
+  test('a limit in all (a replay keeps the per-video budget) holds on top of the sliding one', () => {
+    const arr = new OnlineArr({ threshold: 0.1, maxWindow: Number.POSITIVE_INFINITY, budgetPer100: 2 }, 1);
+    assert.deepEqual(arr.decide(3, 3, 0.5), { cause: 'uncertainty', score: 0.5 });
+    arr.accept(3);
+    assert.equal(arr.decide(250, 247, 0.9), undefined, 'the sliding budget has room, the limit has not');
+    assert.equal(new OnlineArr(undefined, 0).decide(1, 1, 1), undefined, 'a limit of 0 never replaces');
+  });
 });
 
 describe('frame messages', () => {
