@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_ARR, editVideo, InputError, loadAnalysis, REPO_ROOT, type EditSpec } from '@streamedit/pipeline';
 import { progressBars } from '../progress';
 import { action, printJson } from '../run-command';
-import { parseCount, parsePreset, parseSynthesis } from './options';
+import { parseCount, parsePreset, parseSynthesis, synthesisOption } from './options';
 
 /** The sample clip `--sample` edits (the shared test footage beside the checkout; never shipped in the product). */
 export const SAMPLE_CLIP = resolve(REPO_ROOT, '../shared/data/videos/may_theresa_5s_512.mp4');
@@ -74,11 +74,7 @@ export function register(program: Command): void {
     .addOption(new Option('--preset <name>', 'trainer preset').choices(['cpu', 'paper', 'tiny']).default('cpu'))
     .option('--iterations <n>', "override the preset's training iterations")
     .option('--frames <n>', 'edit only the first N frames')
-    .addOption(
-      new Option('--synthesis <mode>', 'guided synthesis of uncertain pixels')
-        .choices(['off', 'uncertain', 'full'])
-        .default('uncertain'),
-    )
+    .addOption(synthesisOption())
     .option('--work-dir <dir>', 'keep intermediate artifacts here')
     .option('--reuse', 'with --work-dir: reuse its analysis and model when they match (another edit, no retraining)')
     .option('--json', 'print the report as JSON on stdout')

@@ -22,7 +22,7 @@ import {
 import { progressBars } from '../progress';
 import { action } from '../run-command';
 import { editSpecFrom } from './edit';
-import { parseCount, parsePreset, parseSynthesis } from './options';
+import { parseCount, parsePreset, parseSynthesis, synthesisOption } from './options';
 
 interface LiveFlags {
   model?: string;
@@ -86,11 +86,7 @@ export function register(program: Command): void {
     .option('--no-arr', 'never replace the reference')
     .option('--arr-threshold <x>', `uncertainty score that replaces the reference (default ${DEFAULT_ARR.threshold})`)
     .option('--budget <n>', `references allowed per 100 frames (default ${DEFAULT_ARR.budgetPer100})`)
-    .addOption(
-      new Option('--synthesis <mode>', 'guided synthesis of uncertain pixels')
-        .choices(['off', 'uncertain', 'full'])
-        .default('uncertain'),
-    )
+    .addOption(synthesisOption())
     .addOption(
       new Option('--policy <name>', 'a full input queue: wait, or drop the oldest frame')
         .choices(['block', 'drop-oldest'])

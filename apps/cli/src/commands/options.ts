@@ -1,3 +1,4 @@
+import { Option } from 'commander';
 import { InputError, type CorrespondencePreset, type SynthesisMode } from '@streamedit/pipeline';
 
 /** A whole number ≥ min from a flag, or an InputError naming the flag. */
@@ -15,4 +16,11 @@ export function parsePreset(value: string): CorrespondencePreset {
 export function parseSynthesis(value: string): SynthesisMode {
   if (value === 'off' || value === 'uncertain' || value === 'full') return value;
   throw new InputError(`Unknown synthesis mode "${value}": use off, uncertain or full.`);
+}
+
+/** `--synthesis off|uncertain|full` [uncertain], read with {@link parseSynthesis}. */
+export function synthesisOption(): Option {
+  return new Option('--synthesis <mode>', 'guided synthesis of uncertain pixels')
+    .choices(['off', 'uncertain', 'full'])
+    .default('uncertain');
 }

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_ARR, InputError, reconstructVideo, type ReconstructionResult } from '@streamedit/pipeline';
 import { progressBars } from '../progress';
 import { action } from '../run-command';
-import { parseCount, parsePreset, parseSynthesis } from './options';
+import { parseCount, parsePreset, parseSynthesis, synthesisOption } from './options';
 
 interface ReconstructFlags {
   frames: string;
@@ -54,11 +54,7 @@ export function register(program: Command): void {
     .addOption(new Option('--preset <name>', 'trainer preset').choices(['cpu', 'paper', 'tiny']).default('cpu'))
     .option('--iterations <n>', "override the preset's training iterations")
     .option('--check-every <n>', "override the preset's uncertainty-check period")
-    .addOption(
-      new Option('--synthesis <mode>', 'guided synthesis of uncertain pixels')
-        .choices(['off', 'uncertain', 'full'])
-        .default('uncertain'),
-    )
+    .addOption(synthesisOption())
     .addOption(
       new Option('--method <m>', 'model = trained PPCE; landmark = landmark warp only (ablation)')
         .choices(['model', 'landmark'])

@@ -1,20 +1,20 @@
 import { modelSizePersonMask, uncertainFraction } from '../arr/uncertainty-score';
 import { CorrespondenceModel } from '../correspondence/model';
-import type { FloatImage } from '../image/frame';
 import { frameToModelInput, toWorkingSize } from '../correspondence/inputs';
+import type { FloatImage } from '../image/frame';
 import { FeatureCache } from '../features/feature-cache';
 import type { LandmarkWarp } from '../landmarks/landmark-warp';
 import { LandmarkTrack } from '../landmarks/landmark-track';
 import { FrameStore } from '../media/frame-store';
 import type { Correspondence, CorrespondenceSource } from './propagate';
+import { initFlowFor } from './training-data';
+import { workLayout } from './work-dir';
 
 /** A correspondence with the current frame's uncertainty score (the ARR statistic). */
 export interface ScoredCorrespondence {
   readonly correspondence: Correspondence;
   readonly score: number;
 }
-import { initFlowFor } from './training-data';
-import { workLayout } from './work-dir';
 
 /**
  * The trained model as a `CorrespondenceSource` over one analysed video: gathers the pair's inputs (frames at model
