@@ -24,7 +24,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
-ENV NODE_ENV=production STREAMEDIT_LOG_LEVEL=info
+# The correspondence model and the backbone run on the GPU (ops CUDA lacks fall back to the CPU).
+ENV NODE_ENV=production STREAMEDIT_LOG_LEVEL=info STREAMEDIT_ORT_PROVIDER=cuda
 RUN useradd --create-home --uid 10001 farm
 USER farm
 CMD ["node", "dist/apps/renderer/src/main.js"]

@@ -33,6 +33,7 @@ ENV NODE_ENV=production \
     STREAMEDIT_LOG_LEVEL=info \
     STREAMEDIT_PYTHON=/opt/conda/bin/python \
     STREAMEDIT_CHROMIUM=/usr/local/bin/chromium-headless-shell \
+    STREAMEDIT_ORT_PROVIDER=cuda \
     FARM_TRAIN_DEVICE=gpu
 RUN useradd --create-home --uid 10001 farm && mkdir -p /home/farm/.cache && chown -R farm /home/farm
 USER farm

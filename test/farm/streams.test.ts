@@ -179,10 +179,10 @@ describe('live streams over the API (real sessions, tiny preset)', () => {
   }
 
   test('a finished job: frames sent over the socket come back edited, in order, with the client’s indices', async () => {
-    // `block`: the socket holds the client back instead of dropping frames (drop-oldest is the default). Threshold 0:
-    // every frame passes it (the first one too: the stream is not the fitted video), so online ARR replaces the
-    // reference as often as the budget (2 per 100 frames) allows: at the first two frames.
-    const arr = { threshold: 0, budgetPer100: 2 };
+    // `block`: the socket holds the client back instead of dropping frames (drop-oldest is the default). Threshold 0
+    // and persistence 1: every frame passes (the first one too: the stream is not the fitted video), so online ARR
+    // replaces the reference as often as the budget (2 per 100 frames) allows: at the first two frames.
+    const arr = { threshold: 0, budgetPer100: 2, persistence: 1 };
     const created = await createStream({ jobId, policy: 'block', arr });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     assert.match(String(created.body.url), new RegExp(`^ws://127\\.0\\.0\\.1:\\d+/v1/streams/${created.body.id}$`));

@@ -64,7 +64,7 @@ describe('BoundedQueue', () => {
 
 describe('OnlineArr', () => {
   test('a score above the threshold replaces the reference, within the budget per 100 frames', () => {
-    const arr = new OnlineArr({ threshold: 0.1, maxWindow: Number.POSITIVE_INFINITY, budgetPer100: 2 });
+    const arr = new OnlineArr({ threshold: 0.1, maxWindow: Number.POSITIVE_INFINITY, budgetPer100: 2, persistence: 1 });
     assert.equal(arr.decide(5, 5, 0.1), undefined, 'equal to the threshold is not above it');
     assert.deepEqual(arr.decide(6, 6, 0.2), { cause: 'uncertainty', score: 0.2 });
     arr.accept(6);
@@ -75,13 +75,16 @@ describe('OnlineArr', () => {
   });
 
   test('the maximum window length forces a replacement', () => {
-    const arr = new OnlineArr({ threshold: 0.5, maxWindow: 10, budgetPer100: 5 });
+    const arr = new OnlineArr({ threshold: 0.5, maxWindow: 10, budgetPer100: 5, persistence: 1 });
     assert.equal(arr.decide(9, 9, 0), undefined);
     assert.deepEqual(arr.decide(10, 10, 0.01), { cause: 'max-length', score: 0.01 });
   });
 
   test('a limit in all (a replay keeps the per-video budget) holds on top of the sliding one', () => {
-    const arr = new OnlineArr({ threshold: 0.1, maxWindow: Number.POSITIVE_INFINITY, budgetPer100: 2 }, 1);
+    const arr = new OnlineArr(
+      { threshold: 0.1, maxWindow: Number.POSITIVE_INFINITY, budgetPer100: 2, persistence: 1 },
+      1,
+    );
     assert.deepEqual(arr.decide(3, 3, 0.5), { cause: 'uncertainty', score: 0.5 });
     arr.accept(3);
     assert.equal(arr.decide(250, 247, 0.9), undefined, 'the sliding budget has room, the limit has not');

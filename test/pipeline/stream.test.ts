@@ -59,7 +59,7 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
   async function stream(arr: { threshold: number } | false): Promise<{ out: EditedLiveFrame[]; events: LiveEvent[] }> {
     const session = await LiveEditSession.fromWorkDir(workDir, {
       sameVideo: true,
-      arr: arr && { threshold: arr.threshold, maxWindow: Number.POSITIVE_INFINITY, budgetPer100: 2 },
+      arr: arr && { threshold: arr.threshold, maxWindow: Number.POSITIVE_INFINITY, budgetPer100: 2, persistence: 1 },
     });
     const events: LiveEvent[] = [];
     session.on((e) => events.push(e));
@@ -122,7 +122,7 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
     const out: OnlineFrame[] = [];
     try {
       const start = { index: 0, original: await store.read(0), edited };
-      const arr = new OnlineArr({ threshold, maxWindow: Number.POSITIVE_INFINITY, budgetPer100: 2 });
+      const arr = new OnlineArr({ threshold, maxWindow: Number.POSITIVE_INFINITY, budgetPer100: 2, persistence: 1 });
       const input = { frameAt: (i: number) => store.read(i), scored: correspondence.scored.bind(correspondence) };
       for await (const f of propagateOnline(input, start, { start: 1, end: FRAMES }, arr, DEFAULT_PROPAGATION))
         out.push(f);

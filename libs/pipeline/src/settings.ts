@@ -50,6 +50,11 @@ const schema = z.object({
   editorTimeoutMs: int(100, 3_600_000).default(120_000),
   /** `STREAMEDIT_ORT_THREADS`: onnxruntime intra-op threads. Default: the core count. */
   ortThreads: int(1, 256).default(Math.max(1, cpus().length)),
+  /**
+   * `STREAMEDIT_ORT_PROVIDER`: where ONNX models run: `cpu`, or `cuda` (an NVIDIA GPU; needs onnxruntime-node
+   * installed with `ONNXRUNTIME_NODE_INSTALL=cuda12`, as the GPU images do). Default `cpu`.
+   */
+  ortProvider: z.enum(['cpu', 'cuda']).default('cpu'),
   /** `STREAMEDIT_SYNTH_THREADS`: threads of guided patch synthesis (1 = on the calling thread). Default: the core count. */
   synthThreads: int(1, 64).default(Math.max(1, cpus().length)),
 });
@@ -69,6 +74,7 @@ const ENV: Record<keyof Settings, string> = {
   ffprobePath: 'STREAMEDIT_FFPROBE',
   dinov2: 'STREAMEDIT_DINOV2',
   ortThreads: 'STREAMEDIT_ORT_THREADS',
+  ortProvider: 'STREAMEDIT_ORT_PROVIDER',
   editorUrl: 'STREAMEDIT_EDITOR_URL',
   editorToken: 'STREAMEDIT_EDITOR_TOKEN',
   editorTimeoutMs: 'STREAMEDIT_EDITOR_TIMEOUT_MS',

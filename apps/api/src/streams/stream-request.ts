@@ -38,6 +38,7 @@ export const streamRequestSchema = z
           .object({
             threshold: z.number().min(0).max(1).optional(),
             budgetPer100: z.number().int().min(0).max(100).optional(),
+            persistence: z.number().int().min(1).max(1000).optional(),
           })
           .strict(),
       ])

@@ -42,7 +42,7 @@ export class StreamsController {
             'Fit on the first frames instead: {frames, preset: tiny|cpu, iterations?, edit: {look|prompt, at?}}.',
         },
         policy: { type: 'string', enum: ['drop-oldest', 'block'], default: 'drop-oldest' },
-        arr: { description: 'false, or {threshold, budgetPer100}' },
+        arr: { description: 'false, or {threshold, budgetPer100, persistence}' },
         output: { type: 'string', enum: ['same', 'rgb', 'jpeg'], default: 'same' },
       },
     },

@@ -64,6 +64,8 @@ export interface LiveBenchResult {
   readonly width: number;
   readonly height: number;
   readonly preset: CorrespondencePreset;
+  /** Where ONNX Runtime ran the backbone and the model (`STREAMEDIT_ORT_PROVIDER`). */
+  readonly provider: 'cpu' | 'cuda';
   readonly trainFrames: number;
   readonly runs: readonly LiveRun[];
   readonly dis: DisTiming | { readonly skipped: string };
@@ -100,12 +102,14 @@ export async function benchLive(o: LiveBenchOptions, onProgress: ProgressListene
   ];
   const dis = await timeDis(video, frames.length);
   const loadAverage = { before, after: loadavg()[0]!, cores: cpus().length };
-  const table = `${liveTable(runs, dis)}\n${frames[0]!.width}×${frames[0]!.height}, model fitted on frames 0–${TRAIN_FRAMES - 1} (${o.preset}); load average ${before.toFixed(1)} → ${loadAverage.after.toFixed(1)} on ${loadAverage.cores} cores`;
+  const provider = settings().ortProvider;
+  const table = `${liveTable(runs, dis)}\n${frames[0]!.width}×${frames[0]!.height}, model fitted on frames 0–${TRAIN_FRAMES - 1} (${o.preset}), ONNX Runtime on ${provider}; load average ${before.toFixed(1)} → ${loadAverage.after.toFixed(1)} on ${loadAverage.cores} cores`;
   return {
     clip: file,
     width: frames[0]!.width,
     height: frames[0]!.height,
     preset: o.preset,
+    provider,
     trainFrames: TRAIN_FRAMES,
     runs,
     dis,

@@ -46,6 +46,7 @@ interface LiveFlags {
   arr: boolean;
   arrThreshold?: string;
   budget?: string;
+  arrPersistence?: string;
   synthesis: string;
   policy: string;
   queue: string;
@@ -86,6 +87,10 @@ export function register(program: Command): void {
     .option('--no-arr', 'never replace the reference')
     .option('--arr-threshold <x>', `uncertainty score that replaces the reference (default ${DEFAULT_ARR.threshold})`)
     .option('--budget <n>', `references allowed per 100 frames (default ${DEFAULT_ARR.budgetPer100})`)
+    .option(
+      '--arr-persistence <n>',
+      `frames in a row above the threshold before a replacement (default ${DEFAULT_ARR.persistence})`,
+    )
     .addOption(synthesisOption())
     .addOption(
       new Option('--policy <name>', 'a full input queue: wait, or drop the oldest frame')
@@ -159,6 +164,7 @@ function arrOptions(o: LiveFlags): ArrOptions | false {
     ...DEFAULT_ARR,
     threshold,
     budgetPer100: o.budget ? parseCount(o.budget, '--budget', 0) : DEFAULT_ARR.budgetPer100,
+    persistence: o.arrPersistence ? parseCount(o.arrPersistence, '--arr-persistence', 1) : DEFAULT_ARR.persistence,
   };
 }
 

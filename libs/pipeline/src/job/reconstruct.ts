@@ -291,6 +291,7 @@ const NO_ARR: ArrOptions = {
   threshold: Number.POSITIVE_INFINITY,
   maxWindow: Number.POSITIVE_INFINITY,
   budgetPer100: 0,
+  persistence: 1,
 };
 
 /** References online ARR may still add: the per-video budget less the fitted windows (none without ARR). */

@@ -9,15 +9,17 @@ export interface ReferenceDecision {
 
 /**
  * Adaptive reference replacement on a live stream (paper 3.2, "streamable"): the offline rule of
- * `replaceReferences` applied frame by frame, since later frames are unknown. A frame whose uncertainty score
- * against the current reference passes the threshold — or that is `maxWindow` frames past it — becomes the new
- * reference, as long as the budget allows: at most `budgetPer100` replacements in any 100 consecutive frames
+ * `replaceReferences` applied frame by frame, since later frames are unknown. The frame that ends a run of
+ * `persistence` frames whose uncertainty scores against the current reference pass the threshold — or a frame
+ * `maxWindow` frames past it — becomes the new reference, as long as the budget allows: at most `budgetPer100` replacements in any 100 consecutive frames
  * (offline, the budget is per video; a stream has no end, so it slides).
  */
 export class OnlineArr {
   /** Replacements within the last 100 frames. */
   private readonly replacedAt: number[] = [];
   private total = 0;
+  /** Consecutive frames so far whose score passed the threshold. */
+  private run = 0;
 
   /**
    * @param options threshold, maximum window length and sliding budget [`DEFAULT_ARR`]
@@ -29,10 +31,14 @@ export class OnlineArr {
     private readonly limit = Number.POSITIVE_INFINITY,
   ) {}
 
-  /** Whether frame `frame` (scored `score` against the reference it is `sinceReference` frames past) replaces it. */
+  /**
+   * Whether frame `frame` (scored `score` against the reference it is `sinceReference` frames past) replaces it. Call
+   * it once per frame, in order: it counts the run of frames above the threshold.
+   */
   decide(frame: number, sinceReference: number, score: number): ReferenceDecision | undefined {
+    this.run = score > this.options.threshold ? this.run + 1 : 0;
     const cause =
-      score > this.options.threshold
+      this.run >= Math.max(1, this.options.persistence)
         ? 'uncertainty'
         : sinceReference >= this.options.maxWindow
           ? 'max-length'
@@ -43,6 +49,7 @@ export class OnlineArr {
 
   /** Records that `frame` became a reference (counts against the budget). */
   accept(frame: number): void {
+    this.run = 0;
     this.replacedAt.push(frame);
     this.total++;
   }
