@@ -13,6 +13,7 @@ import {
   frameToMessage,
   MalformedFrameError,
   OnlineArr,
+  AnalysisPacer,
   psnr,
   QueueClosedError,
   summarizeLatencies,
@@ -151,4 +152,31 @@ test('summarizeLatencies gives nearest-rank percentiles', () => {
   const s = summarizeLatencies(Array.from({ length: 100 }, (_, i) => i + 1));
   assert.deepEqual([s.p50Ms, s.p95Ms, s.maxMs, s.meanMs], [50, 95, 100, 50.5]);
   assert.equal(summarizeLatencies([]).count, 0);
+});
+
+test('AnalysisPacer: the next analysis starts when it will end with the current edit, at once when analysis is the slower stage', async () => {
+  const pacer = new AnalysisPacer();
+  await pacer.turn(); // the first frame goes at once
+  let started = false;
+  const next = pacer.turn().then(() => (started = true));
+  pacer.analyzed(10);
+  pacer.edited(120); // edits take 120 ms, analyses 10: start the next one ~110 ms into this edit
+  pacer.editStarted();
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(started, false, 'not 30 ms into a 120 ms edit');
+  await next;
+  const analysisBound = new AnalysisPacer();
+  await analysisBound.turn();
+  analysisBound.analyzed(200); // analyses take longer than edits: no wait
+  analysisBound.edited(50);
+  analysisBound.editStarted();
+  const t0 = performance.now();
+  await analysisBound.turn();
+  assert.ok(performance.now() - t0 < 50);
+  let released = false;
+  const waiting = pacer.turn().then(() => (released = true));
+  pacer.close();
+  await waiting;
+  assert.ok(released, 'close releases a waiting turn');
+  await pacer.turn();
 });

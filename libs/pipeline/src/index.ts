@@ -6,6 +6,7 @@ export * from './image/frame';
 export * from './image/png';
 export * from './image/warp';
 export * from './models/onnx';
+export * from './models/onnx-thread';
 export * from './arr/reference-windows';
 export * from './arr/uncertainty-score';
 export * from './edit/looks';

@@ -2,6 +2,7 @@ import { InputError } from '../errors';
 import type { FloatImage } from '../image/frame';
 import { createFlow, type FlowField } from '../image/warp';
 import { createOrtSession, ort } from '../models/onnx';
+import { ThreadedOrtSession } from '../models/onnx-thread';
 import { PPCE_INPUT_NAMES, PPCE_OUTPUT_NAMES, type CorrespondenceInputs, type CorrespondenceShape } from './io-spec';
 
 /** One prediction at the model resolution. */
@@ -14,19 +15,32 @@ export interface CorrespondencePrediction {
   readonly sigma: FloatImage;
 }
 
+/** What the model needs of an ONNX Runtime session: an `ort.InferenceSession`, or one in a worker thread. */
+interface ModelSession {
+  readonly inputNames: readonly string[];
+  readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, { readonly data: unknown }>>;
+  release(): Promise<void>;
+}
+
 /**
  * The trained PPCE correspondence model running in onnxruntime-node (graph from `exportOnnx`; interface in
  * python/streamedit_trainer/io_spec.py). Fixed input size: read from the graph on load.
  */
 export class CorrespondenceModel {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: ModelSession,
     readonly shape: CorrespondenceShape,
   ) {}
 
-  /** Opens `onnxPath` with the project's ORT settings (`createOrtSession`). */
-  static async load(onnxPath: string, threads?: number): Promise<CorrespondenceModel> {
-    const session = await createOrtSession(onnxPath, threads);
+  /**
+   * Opens `onnxPath` with the project's ORT settings (`createOrtSession`); `inWorker` runs it in a worker thread
+   * (`ThreadedOrtSession`: the event loop stays free during a forward, as a live session needs) [false].
+   */
+  static async load(onnxPath: string, threads?: number, inWorker = false): Promise<CorrespondenceModel> {
+    const session: ModelSession = inWorker
+      ? await ThreadedOrtSession.open(onnxPath, threads)
+      : await createOrtSession(onnxPath, threads);
     const names = session.inputNames.join(',');
     if (names !== PPCE_INPUT_NAMES.join(',')) {
       await session.release();
@@ -65,7 +79,7 @@ function tensor(name: string, data: Float32Array, dims: number[]): ort.Tensor {
   return new ort.Tensor('float32', data, dims);
 }
 
-function shapeOf(session: ort.InferenceSession): CorrespondenceShape {
+function shapeOf(session: ModelSession): CorrespondenceShape {
   const dims = (name: string): number[] => {
     const meta = session.inputMetadata.find((m) => m.name === name);
     if (!meta || !meta.isTensor || meta.shape.some((d) => typeof d !== 'number')) {

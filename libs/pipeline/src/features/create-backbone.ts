@@ -43,5 +43,5 @@ export async function createBackbone(store: ModelStore, options: CreateBackboneO
     return Dinov2Backbone.load(store, choice.spec, options);
   }
   log.warn({ model: choice.model }, choice.message);
-  return XFeatBackbone.load(store, choice.model);
+  return XFeatBackbone.load(store, choice.model, options.threads);
 }

@@ -32,6 +32,8 @@ export function dinov2InputSize(
 export interface Dinov2Options {
   /** Longer side of the input in pixels before snapping to multiples of 14. Default 448. */
   readonly maxSide?: number;
+  /** ONNX Runtime intra-op threads. Default `STREAMEDIT_ORT_THREADS`. */
+  readonly threads?: number;
 }
 
 /**
@@ -56,7 +58,7 @@ export class Dinov2Backbone implements Backbone {
   /** Loads the model of `spec` (a path or URL, optionally `#sha256=HEX`; the value of `STREAMEDIT_DINOV2`). */
   static async load(store: ModelStore, spec: string, options: Dinov2Options = {}): Promise<Dinov2Backbone> {
     const model = await store.resolveSpec(spec, 'dinov2', 'dinov2');
-    const session = await createOrtSession(model.path);
+    const session = await createOrtSession(model.path, options.threads);
     const outputName = session.outputNames.includes('last_hidden_state')
       ? 'last_hidden_state'
       : session.outputNames[0]!;

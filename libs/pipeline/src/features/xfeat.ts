@@ -38,10 +38,14 @@ export class XFeatBackbone implements Backbone {
     this.input = XFEAT_VARIANTS[name];
   }
 
-  /** Loads an XFeat export through the model store (default `xfeat_256x256`). */
-  static async load(store: ModelStore, variant: XFeatVariant = 'xfeat_256x256'): Promise<XFeatBackbone> {
+  /** Loads an XFeat export through the model store (default `xfeat_256x256`; threads: `STREAMEDIT_ORT_THREADS`). */
+  static async load(
+    store: ModelStore,
+    variant: XFeatVariant = 'xfeat_256x256',
+    threads?: number,
+  ): Promise<XFeatBackbone> {
     const model = await store.locate(variant);
-    const session = await createOrtSession(model.path);
+    const session = await createOrtSession(model.path, threads);
     // The descriptor output is named `output` in the published exports; the two heads have numeric names.
     const outputName = session.outputNames.includes('output') ? 'output' : session.outputNames[0]!;
     log.debug(

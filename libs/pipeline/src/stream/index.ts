@@ -1,3 +1,4 @@
+export * from './analysis-pacer';
 export * from './bounded-queue';
 export * from './latency';
 export * from './online-arr';

@@ -24,6 +24,7 @@ import {
   type PropagationOptions,
 } from '../job/propagate';
 import type { NearestNeighbourField } from '../synthesis/types';
+import { AnalysisPacer } from './analysis-pacer';
 import { BoundedQueue, QueueClosedError, type BackpressurePolicy } from './bounded-queue';
 import { LatencyWindow, type LatencySummary } from './latency';
 import { liveCorrespondence, liveReference, type LiveReference } from './live-correspondence';
@@ -53,11 +54,10 @@ export interface LiveSessionOptions {
   readonly policy?: BackpressurePolicy;
   /** Edited frames waiting for the consumer at most; when full, editing pauses (and input backs up) [8]. */
   readonly outputCapacity?: number;
-  /** Frames analysed (landmarks, features) ahead of the one being rendered [1]. */
-  readonly analyzeAhead?: number;
   /**
-   * Intra-op threads of the correspondence model [1]: it runs while the next frame's features run in their own ONNX
-   * session, so more threads oversubscribe the cores (measured on 2 cores: 12 ms per prediction with 1, 22 with 2).
+   * Intra-op threads of the correspondence model, which runs in its own worker thread [`STREAMEDIT_ORT_THREADS`]. On
+   * 2 cores the cpu model (512²) edits 4.3 frames/s with 2 threads against 3.3 with 1; the 64² `tiny` test model is
+   * faster with 1 (15.6 against 13.3 frames/s), the pool's overhead outweighing its share of a 13 ms forward.
    */
   readonly modelThreads?: number;
   /** A landmark detector to use (the caller closes it) [a Chromium detector owned by the session]. */
@@ -226,7 +226,7 @@ export class LiveEditSession {
 
   private constructor(
     private readonly source: EngineSource,
-    private readonly options: LiveSessionOptions,
+    options: LiveSessionOptions,
     private readonly detector: LandmarkDetector,
     private readonly ownsDetector: boolean,
     private readonly backbone: Backbone,
@@ -260,7 +260,7 @@ export class LiveEditSession {
     const resources = await openResources(options);
     let model: CorrespondenceModel | undefined;
     try {
-      model = await CorrespondenceModel.load(fitted.onnxPath, options.modelThreads ?? 1);
+      model = await CorrespondenceModel.load(fitted.onnxPath, options.modelThreads, true);
       const window = options.window ?? 0;
       const start = await loadStartReference(fitted, window, model.shape);
       const keyframes = options.sameVideo ? await userKeyframes(fitted) : new Map<number, RgbFrame>();
@@ -465,7 +465,7 @@ export class LiveEditSession {
       },
       options.onProgress ?? noProgress,
     );
-    const model = await CorrespondenceModel.load(warm.fitted.onnxPath, options.modelThreads ?? 1);
+    const model = await CorrespondenceModel.load(warm.fitted.onnxPath, options.modelThreads, true);
     this.model = model;
     const analysis = await openAnalysis(workDir);
     try {
@@ -501,20 +501,29 @@ export class LiveEditSession {
     }
   }
 
-  /** The live loop: a pump analyses frames ahead (in order) while this loop renders them. */
+  /**
+   * The live loop: a pump analyses the next frame while this loop edits the current one, started by an
+   * `AnalysisPacer` so that it is ready when the edit ends, not before.
+   */
   private async editLive(engine: Engine): Promise<void> {
+    const pacer = new AnalysisPacer();
     const analysed = new BoundedQueue<{
       item: Incoming;
       started: number;
       frame: Promise<{ frame: LiveFrame; ms: number }>;
-    }>(this.options.analyzeAhead ?? 1, 'block');
+    }>(1, 'block');
     const pump = (async () => {
       try {
-        for (let item = await this.input.shift(); item !== undefined; item = await this.input.shift()) {
+        for (;;) {
+          await pacer.turn();
+          const item = await this.input.shift();
+          if (item === undefined) break;
           const started = performance.now();
-          const frame = engine.analyzer
-            .analyze(item.index, item.image)
-            .then((f) => ({ frame: f, ms: performance.now() - started }));
+          const frame = engine.analyzer.analyze(item.index, item.image).then((f) => {
+            const ms = performance.now() - started;
+            pacer.analyzed(ms);
+            return { frame: f, ms };
+          });
           frame.catch(() => undefined); // awaited in order by the loop below
           await analysed.push({ item, started, frame });
         }
@@ -528,13 +537,18 @@ export class LiveEditSession {
       for (let next = await analysed.shift(); next !== undefined; next = await analysed.shift()) {
         if (this.closing) break;
         const { frame, ms } = await next.frame;
-        await this.deliver(next.item, await this.editFrame(engine, frame, ms), next.started, true);
+        const editStart = performance.now();
+        pacer.editStarted();
+        const edited = await this.editFrame(engine, frame, ms);
+        pacer.edited(performance.now() - editStart);
+        await this.deliver(next.item, edited, next.started, true);
       }
     } catch (err) {
       // Recorded before the input closes, so a producer blocked in `push` is told why.
       if (!this.closing) this.failure ??= err instanceof Error ? err : new Error(String(err));
       throw err;
     } finally {
+      pacer.close();
       analysed.close(true);
       this.input.close(true);
       await pump;
@@ -649,7 +663,9 @@ async function openResources(
   const detector = options.detector ?? new ChromiumLandmarkDetector({ modelStore: store });
   try {
     if (detector instanceof ChromiumLandmarkDetector) await detector.warmUp();
-    const backbone = await createBackbone(store);
+    // One thread: a frame's features run beside the model's forward, and a multi-threaded ONNX Runtime pool spins
+    // on the cores the model needs (cpu model at 512², 2 cores: 306 vs 351 ms per frame end to end).
+    const backbone = await createBackbone(store, { threads: 1 });
     return {
       detector,
       ownsDetector,
