@@ -12,6 +12,7 @@ import type { RgbFrame } from '../image/frame';
 import { ChromiumLandmarkDetector } from '../landmarks/chromium-detector';
 import type { LandmarkDetector } from '../landmarks/face-observation';
 import { logger } from '../log';
+import { settings } from '../settings';
 import type { Fps } from '../media/ffmpeg-commands';
 import { ModelStore } from '../models/model-store';
 import { noProgress, type ProgressListener } from '../progress';
@@ -54,11 +55,7 @@ export interface LiveSessionOptions {
   readonly policy?: BackpressurePolicy;
   /** Edited frames waiting for the consumer at most; when full, editing pauses (and input backs up) [8]. */
   readonly outputCapacity?: number;
-  /**
-   * Intra-op threads of the correspondence model, which runs in its own worker thread [`STREAMEDIT_ORT_THREADS`]. On
-   * 2 cores the cpu model (512²) edits 4.3 frames/s with 2 threads against 3.3 with 1; the 64² `tiny` test model is
-   * faster with 1 (15.6 against 13.3 frames/s), the pool's overhead outweighing its share of a 13 ms forward.
-   */
+  /** Intra-op threads of the correspondence model, which runs in its own worker thread [{@link liveModelThreads}]. */
   readonly modelThreads?: number;
   /** A landmark detector to use (the caller closes it) [a Chromium detector owned by the session]. */
   readonly detector?: LandmarkDetector;
@@ -260,7 +257,7 @@ export class LiveEditSession {
     const resources = await openResources(options);
     let model: CorrespondenceModel | undefined;
     try {
-      model = await CorrespondenceModel.load(fitted.onnxPath, options.modelThreads, true);
+      model = await CorrespondenceModel.load(fitted.onnxPath, liveModelThreads(fitted.preset, options), true);
       const window = options.window ?? 0;
       const start = await loadStartReference(fitted, window, model.shape);
       const keyframes = options.sameVideo ? await userKeyframes(fitted) : new Map<number, RgbFrame>();
@@ -465,7 +462,11 @@ export class LiveEditSession {
       },
       options.onProgress ?? noProgress,
     );
-    const model = await CorrespondenceModel.load(warm.fitted.onnxPath, options.modelThreads, true);
+    const model = await CorrespondenceModel.load(
+      warm.fitted.onnxPath,
+      liveModelThreads(warm.fitted.preset, options),
+      true,
+    );
     this.model = model;
     const analysis = await openAnalysis(workDir);
     try {
@@ -652,6 +653,15 @@ export class LiveEditSession {
       since,
     };
   }
+}
+
+/**
+ * The model's threads unless given: `STREAMEDIT_ORT_THREADS`, but 1 for the 64² `tiny` model. On 2 cores the cpu
+ * model (512²) edits 4.3 frames/s with 2 threads against 3.3 with 1; the tiny one 15.6 with 1 against 13.3 with 2,
+ * the pool's overhead outweighing its share of a 13 ms forward.
+ */
+export function liveModelThreads(preset: CorrespondencePreset, options: LiveSessionOptions): number {
+  return options.modelThreads ?? (preset === 'tiny' ? 1 : settings().ortThreads);
 }
 
 /** The landmark detector (started now) and the backbone of a session. */

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ReferenceWindow } from '../arr/reference-windows';
-import type { CorrespondenceShape } from '../correspondence/io-spec';
+import type { CorrespondencePreset, CorrespondenceShape } from '../correspondence/io-spec';
 import { InputError } from '../errors';
 import { FeatureCache } from '../features/feature-cache';
 import type { RgbFrame } from '../image/frame';
@@ -20,6 +20,8 @@ export interface FittedEdit {
   readonly onnxPath: string;
   /** The ARR windows of the fit (`model/fit.json`). */
   readonly windows: readonly ReferenceWindow[];
+  /** The trainer preset of the fit (the model's size). */
+  readonly preset: CorrespondencePreset;
   /** Working size of the analysed frames: live frames must have it. */
   readonly width: number;
   readonly height: number;
@@ -62,7 +64,15 @@ export async function readFittedEdit(workDir: string): Promise<FittedEdit> {
       );
     }),
   ) as { width: number; height: number; fps: { num: number; den: number } };
-  return { workDir, onnxPath, windows: fit.windows, width: meta.width, height: meta.height, fps: meta.fps };
+  return {
+    workDir,
+    onnxPath,
+    windows: fit.windows,
+    preset: fit.preset,
+    width: meta.width,
+    height: meta.height,
+    fps: meta.fps,
+  };
 }
 
 /** `edits/ref-<window>.png` of a work dir. */

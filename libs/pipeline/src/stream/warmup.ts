@@ -98,7 +98,7 @@ export async function warmUpFit(request: WarmUpRequest, onProgress: ProgressList
       request.tau ?? DEFAULT_PROPAGATION.tau,
     );
     return {
-      fitted: { workDir, onnxPath: fit.onnxPath, windows: fit.windows, width, height, fps },
+      fitted: { workDir, onnxPath: fit.onnxPath, windows: fit.windows, preset: fit.preset, width, height, fps },
       keyframes,
       iterations: fit.iterations,
     };
