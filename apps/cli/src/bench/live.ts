@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { basename, join, resolve } from 'node:path';
 import {
   decodeFrames,
@@ -50,6 +51,11 @@ export interface LiveRun {
   /** Mean milliseconds per stage: landmarks+features, model, warp/synthesis/composite. */
   readonly stagesMs: { readonly analyze: number; readonly model: number; readonly render: number };
   readonly synthesizedPercent: number;
+  /**
+   * 99th percentile of the event loop's delay during the run (ms): how long the process — an API hosting streams —
+   * could not answer anything else.
+   */
+  readonly eventLoopDelayP99Ms: number;
 }
 
 export interface DisTiming {
@@ -150,6 +156,8 @@ async function streamRun(
     propagation: { synthesis },
   });
   const out: EditedLiveFrame[] = [];
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const t0 = performance.now();
   try {
     const consumer = (async () => {
@@ -165,6 +173,7 @@ async function streamRun(
     await session.close();
   }
   const wall = (performance.now() - t0) / 1000;
+  loop.disable();
   const stats = session.stats();
   const live = out.filter((f) => !f.isReference);
   const mean = (pick: (f: EditedLiveFrame) => number) =>
@@ -186,6 +195,7 @@ async function streamRun(
       render: mean((f) => f.timingsMs.render),
     },
     synthesizedPercent: 100 * mean((f) => f.synthesized),
+    eventLoopDelayP99Ms: loop.percentile(99) / 1e6,
   };
 }
 
@@ -250,6 +260,7 @@ function liveTable(runs: readonly LiveRun[], dis: LiveBenchResult['dis']): strin
     `${f1(r.stagesMs.analyze)} / ${f1(r.stagesMs.model)} / ${f1(r.stagesMs.render)}`,
     f1(r.synthesizedPercent),
     String(r.references),
+    f1(r.eventLoopDelayP99Ms),
   ]);
   rows.push(
     'fps' in dis
@@ -262,8 +273,9 @@ function liveTable(runs: readonly LiveRun[], dis: LiveBenchResult['dis']): strin
           '—',
           '—',
           '—',
+          '—',
         ]
-      : [`DIS: ${dis.skipped}`, '—', '—', '—', '—', '—', '—', '—'],
+      : [`DIS: ${dis.skipped}`, '—', '—', '—', '—', '—', '—', '—', '—'],
   );
   return formatTable(
     [
@@ -275,6 +287,7 @@ function liveTable(runs: readonly LiveRun[], dis: LiveBenchResult['dis']): strin
       'analyze / model / render ms',
       'synth %',
       'new refs',
+      'event loop p99 ms',
     ],
     rows,
   );
