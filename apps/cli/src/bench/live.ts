@@ -16,6 +16,7 @@ import {
   type LatencySummary,
   type ProgressListener,
   type RgbFrame,
+  type Settings,
   type SynthesisMode,
   f1,
   formatTable,
@@ -71,7 +72,7 @@ export interface LiveBenchResult {
   readonly height: number;
   readonly preset: CorrespondencePreset;
   /** Where ONNX Runtime ran the backbone and the model (`STREAMEDIT_ORT_PROVIDER`). */
-  readonly provider: 'cpu' | 'cuda';
+  readonly provider: Settings['ortProvider'];
   readonly trainFrames: number;
   readonly runs: readonly LiveRun[];
   readonly dis: DisTiming | { readonly skipped: string };

@@ -15,12 +15,28 @@ export interface CorrespondencePrediction {
   readonly sigma: FloatImage;
 }
 
-/** What the model needs of an ONNX Runtime session: an `ort.InferenceSession`, or one in a worker thread. */
+/**
+ * What the model needs of an ONNX Runtime session — one in this thread (`inThread`) or in a worker
+ * (`ThreadedOrtSession`): `run` resolves with output arrays the caller owns.
+ */
 interface ModelSession {
   readonly inputNames: readonly string[];
   readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
-  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, { readonly data: unknown }>>;
+  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, Float32Array>>;
   release(): Promise<void>;
+}
+
+/** A session in this thread, its outputs copied out (ONNX Runtime may reuse their buffers on the next run). */
+function inThread(session: ort.InferenceSession): ModelSession {
+  return {
+    inputNames: session.inputNames,
+    inputMetadata: session.inputMetadata,
+    run: async (feeds) => {
+      const out = await session.run(feeds);
+      return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Float32Array.from(v.data as Float32Array)]));
+    },
+    release: () => session.release(),
+  };
 }
 
 /**
@@ -40,7 +56,7 @@ export class CorrespondenceModel {
   static async load(onnxPath: string, threads?: number, inWorker = false): Promise<CorrespondenceModel> {
     const session: ModelSession = inWorker
       ? await ThreadedOrtSession.open(onnxPath, threads)
-      : await createOrtSession(onnxPath, threads);
+      : inThread(await createOrtSession(onnxPath, threads));
     const names = session.inputNames.join(',');
     if (names !== PPCE_INPUT_NAMES.join(',')) {
       await session.release();
@@ -60,8 +76,8 @@ export class CorrespondenceModel {
       init_flow: tensor('initFlow', inputs.initFlow, [1, 2, height, width]),
     };
     const out = await this.session.run(feeds);
-    const flow = new Float32Array(out[PPCE_OUTPUT_NAMES[0]]!.data as Float32Array);
-    const logSigma = new Float32Array(out[PPCE_OUTPUT_NAMES[1]]!.data as Float32Array);
+    const flow = out[PPCE_OUTPUT_NAMES[0]]!;
+    const logSigma = out[PPCE_OUTPUT_NAMES[1]]!;
     const sigma = new Float32Array(logSigma.length);
     for (let i = 0; i < sigma.length; i++) sigma[i] = Math.exp(logSigma[i]!);
     return { flow: createFlow(width, height, flow), logSigma, sigma: { width, height, data: sigma } };

@@ -73,20 +73,18 @@ export class ThreadedOrtSession {
     });
     if (ready.kind === 'failed') {
       await worker.terminate();
-      throw ready.input
-        ? new InputError(ready.message)
-        : new ToolError(`ONNX Runtime could not open ${path}: ${ready.message}`);
+      throw workerError(ready, `ONNX Runtime could not open ${path}`);
     }
     return new ThreadedOrtSession(worker, ready.inputNames, ready.inputMetadata);
   }
 
-  /** Runs the graph on float32 feeds; resolves with every output's data. */
-  async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, { data: Float32Array }>> {
+  /** Runs the graph on float32 feeds; resolves with every output's data (the caller's to keep). */
+  async run(feeds: Record<string, ort.Tensor>): Promise<Record<string, Float32Array>> {
     const plain: Record<string, { data: Float32Array; dims: number[] }> = {};
     for (const [name, t] of Object.entries(feeds)) plain[name] = { data: t.data as Float32Array, dims: [...t.dims] };
     const reply = await this.request({ kind: 'run', id: this.nextId++, feeds: plain });
     if (reply.kind !== 'result') throw new ToolError('the ONNX Runtime worker answered out of turn.');
-    return Object.fromEntries(Object.entries(reply.outputs).map(([name, data]) => [name, { data }]));
+    return reply.outputs;
   }
 
   async release(): Promise<void> {
@@ -109,8 +107,7 @@ export class ThreadedOrtSession {
     if (!p) return;
     this.pending.delete(reply.id);
     if (this.pending.size === 0) this.worker.unref();
-    if (reply.kind === 'error')
-      p.reject(reply.input ? new InputError(reply.message) : new ToolError(`ONNX Runtime failed: ${reply.message}`));
+    if (reply.kind === 'error') p.reject(workerError(reply, 'ONNX Runtime failed'));
     else p.resolve(reply);
   }
 
@@ -119,4 +116,9 @@ export class ThreadedOrtSession {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
   }
+}
+
+/** A failure the worker reported: bad input stays an `InputError`, anything else is a `ToolError` after `what`. */
+function workerError(r: { readonly message: string; readonly input: boolean }, what: string): Error {
+  return r.input ? new InputError(r.message) : new ToolError(`${what}: ${r.message}`);
 }
