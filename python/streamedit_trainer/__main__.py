@@ -1,4 +1,4 @@
-"""Command line of the trainer: `python -m streamedit_trainer train|export|forward|parity|evaluate …`.
+"""Command line of the trainer: `python -m streamedit_trainer train|export|forward|parity|evaluate|gpu-bench|gpu-pack …`.
 
 Exit codes: 0 done, 2 bad input (message on stderr, one line), 1 anything else.
 """
@@ -30,6 +30,7 @@ def parse(argv: Optional[List[str]]) -> argparse.Namespace:
     t.add_argument("--max-iterations", type=int)
     t.add_argument("--check-every", type=int)
     t.add_argument("--stop-at-check", action="store_true")
+    t.add_argument("--batch", type=int, help="frame pairs per step (default: the preset's, 1)")
     e = sub.add_parser("export", help="export a checkpoint to ONNX")
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--out", required=True)
@@ -50,6 +51,22 @@ def parse(argv: Optional[List[str]]) -> argparse.Namespace:
     te.add_argument("--output", required=True)
     te.add_argument("--original", required=True)
     te.add_argument("--frames", type=int, default=10**9)
+    g = sub.add_parser("gpu-bench", help="train and time the model on a real clip packed by `streamedit bench gpu`")
+    g.add_argument("--pack", required=True, help="the pack folder (manifest.json + .xz arrays)")
+    g.add_argument("--out", required=True, help="writes gpu.json here")
+    g.add_argument("--preset", choices=sorted(PRESETS), default="paper")
+    g.add_argument("--budget-s", type=float, default=240.0, help="training seconds of the train phase (default 240)")
+    g.add_argument("--limit-s", type=float, default=450.0, help="the whole run, rebuild included (default 450)")
+    g.add_argument("--eval-at", type=int, default=1000, help="iteration of the first PSNR (default 1000)")
+    g.add_argument("--batch", type=int, help="frame pairs per step (default: picked by the batch phase)")
+    g.add_argument("--forward-runs", type=int, default=50)
+    g.add_argument("--work", help="rebuild the data directory here and keep it (default: a temp dir)")
+    k = sub.add_parser("gpu-pack", help="pack a training data directory for gpu-bench (lossless frames, float16 features)")
+    k.add_argument("--data", required=True)
+    k.add_argument("--pack", required=True)
+    k.add_argument("--clip", default="")
+    k.add_argument("--frames", type=int, help="only the first N frames")
+    k.add_argument("--flow-scale", type=int, default=2, help="init flow stored at 1/N of the model resolution (default 2)")
     v = sub.add_parser("evaluate", help="reconstruction PSNR of every frame from one reference")
     v.add_argument("--checkpoint", required=True)
     v.add_argument("--data", required=True)
@@ -63,7 +80,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "train":
             from .train import TrainOptions, train, preset_with
 
-            preset = preset_with(args.preset, args.max_iterations, args.check_every)
+            preset = preset_with(args.preset, args.max_iterations, args.check_every, args.batch)
             train(TrainOptions(args.data, args.out, preset, args.stop_at_check))
         elif args.command == "export":
             from .export import export_onnx
@@ -82,6 +99,21 @@ def main(argv: Optional[List[str]] = None) -> int:
             from .temporal import warping_error
 
             print(json.dumps({"type": "temporal-error", **warping_error(args.output, args.original, args.frames)}))
+        elif args.command == "gpu-bench":
+            from .gpu_bench import BenchOptions, gpu_bench
+
+            if args.budget_s <= 0 or args.limit_s <= 0 or args.eval_at < 1 or (args.batch is not None and args.batch < 1):
+                raise ValueError("--budget-s and --limit-s must be positive, --eval-at and --batch at least 1.")
+            return gpu_bench(BenchOptions(args.pack, args.out, args.preset, args.budget_s, args.limit_s, args.eval_at,
+                                          args.batch, args.forward_runs, args.work))
+        elif args.command == "gpu-pack":
+            from .gpu_pack import write_pack
+
+            if args.flow_scale not in (1, 2, 4):
+                raise ValueError("--flow-scale must be 1, 2 or 4.")
+            manifest = write_pack(args.data, args.pack, args.clip, args.flow_scale, frames=args.frames)
+            print(json.dumps({"type": "packed", "path": args.pack, "frames": manifest["frames"], "bytes": manifest["bytes"],
+                              "initFlow": manifest["initFlow"], "arrays": {a["file"]: a["packBytes"] for a in manifest["arrays"]}}))
         elif args.command == "evaluate":
             from .evaluate import reconstruct_psnr
 

@@ -19,6 +19,7 @@ class Preset:
     warmup: int = 100
     tau: float = 0.08  # σ above this (0..1 intensities) counts a pixel as uncertain in the scores
     seed: int = 0
+    batch: int = 1  # frame pairs per Adam step (a GPU idles on one 512² pair: gpu-bench measures it)
     model: Dict[str, int] = field(default_factory=dict)  # ModelConfig overrides
     weights: LossWeights = LossWeights()
 

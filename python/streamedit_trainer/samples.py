@@ -1,7 +1,7 @@
 """Builds model inputs for a (current, reference) frame pair from the data directory, at model resolution."""
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from typing import Dict, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -51,3 +51,10 @@ class PairSource:
             "cur_feat": self.features(t),
             "init_flow": self.init_flow(t),
         }
+
+    def pairs(self, frames: Sequence[int]) -> Dict[str, Tensor]:
+        """Inputs for several frames against their references, stacked along the batch dimension."""
+        if len(frames) == 1:
+            return self.pair(frames[0])
+        each = [self.pair(t) for t in frames]
+        return {name: torch.cat([p[name] for p in each], dim=0) for name in each[0]}

@@ -146,11 +146,16 @@ class Trainer:
         emit({"type": "resumed", "iteration": self.iteration, "checkpoint": path})
 
     def step(self) -> Dict[str, float]:
-        """One Adam step on a random frame (among the first `train_count`) and its window's reference; returns the loss terms."""
+        """One Adam step on `preset.batch` random frames (among the first `train_count`), each against its window's
+        reference (the loss is the batch mean); returns the loss terms."""
         total = self.preset.iterations
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.preset, self.iteration, total)
-        inputs = self.source.pair(int(self.rng.integers(self.source.data.train_count)))
+        count = self.source.data.train_count
+        if self.preset.batch == 1:  # one draw per step, as before batching: older checkpoints resume identically
+            inputs = self.source.pair(int(self.rng.integers(count)))
+        else:
+            inputs = self.source.pairs([int(t) for t in self.rng.integers(count, size=self.preset.batch)])
         out = self.model(**inputs)
         terms = total_loss(out, inputs["ref_image"], inputs["cur_image"], self.preset.weights)
         self.optimizer.zero_grad(set_to_none=True)
@@ -214,7 +219,7 @@ def train(options: TrainOptions) -> int:
     return trainer.iteration
 
 
-def preset_with(name: str, iterations: Optional[int], check_every: Optional[int]) -> Preset:
+def preset_with(name: str, iterations: Optional[int], check_every: Optional[int], batch: Optional[int] = None) -> Preset:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; use one of {', '.join(PRESETS)}.")
     preset = PRESETS[name]
@@ -222,4 +227,8 @@ def preset_with(name: str, iterations: Optional[int], check_every: Optional[int]
         preset = replace(preset, iterations=iterations)
     if check_every is not None:
         preset = replace(preset, check_every=check_every)
+    if batch is not None:
+        if batch < 1:
+            raise ValueError(f"--batch must be at least 1 (got {batch}).")
+        preset = replace(preset, batch=batch)
     return preset

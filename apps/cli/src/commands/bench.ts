@@ -4,6 +4,7 @@ import { Argument, Command, Option } from 'commander';
 import { REPO_ROOT, settings, type CorrespondencePreset, type ProgressListener } from '@streamedit/pipeline';
 import { PRESETS, type Preset } from '@streamedit/farm';
 import { benchFarm } from '../bench/farm';
+import { packGpuBench } from '../bench/gpu';
 import { benchHdtf, writeHdtfReport } from '../bench/hdtf';
 import { benchLive } from '../bench/live';
 import { benchPpce } from '../bench/ppce';
@@ -22,9 +23,11 @@ interface BenchFlags {
   ablations: boolean;
   progress: boolean;
   jobPreset: Preset;
+  pack: string;
+  clip: string;
 }
 
-const SUITES = ['ppce', 'hdtf', 'synthesis', 'live', 'farm'] as const;
+const SUITES = ['ppce', 'hdtf', 'synthesis', 'live', 'farm', 'gpu'] as const;
 type Suite = (typeof SUITES)[number];
 
 interface SuiteOptions {
@@ -36,6 +39,8 @@ interface SuiteOptions {
   readonly cacheDir: string;
   readonly noAblations: boolean;
   readonly jobPreset: Preset;
+  readonly pack: string;
+  readonly clip: string;
 }
 
 /** Writes `{suite, date, ...result}` as JSON at `out`. */
@@ -71,6 +76,11 @@ const SUITE_RUNNERS: Record<Suite, (o: SuiteOptions, out: string, onProgress: Pr
     await writeJson(out, 'farm', r);
     return `${r.table}\n(wrote ${out})`;
   },
+  gpu: async (o, out, p) => {
+    const r = await packGpuBench({ clip: o.clip, pack: o.pack, frames: o.frames, cacheDir: o.cacheDir }, p);
+    await writeJson(out, 'gpu', { pack: r.summary, command: r.command });
+    return `${r.table}\n(wrote ${out}; the device run writes its own gpu.json under $OUT)`;
+  },
 };
 
 /** `--frames` when not given: the farm suite runs whole farm jobs (3 of them), so it edits fewer frames. */
@@ -93,6 +103,12 @@ export function register(program: Command): void {
         .choices([...PRESETS])
         .default('balanced'),
     )
+    .option('--pack <dir>', 'gpu: the pack folder (git-ignored test data)', resolve(REPO_ROOT, '.gpu-pack'))
+    .option(
+      '--clip <file>',
+      'gpu: the clip to pack',
+      resolve(REPO_ROOT, '../shared/data/videos/may_theresa_5s_512.mp4'),
+    )
     .option('--no-progress', 'no progress bars')
     .action(
       action(async (suite: Suite, o: BenchFlags) => {
@@ -109,7 +125,13 @@ export function register(program: Command): void {
         };
         try {
           const table = await SUITE_RUNNERS[suite](
-            { ...common, noAblations: !o.ablations, jobPreset: o.jobPreset },
+            {
+              ...common,
+              noAblations: !o.ablations,
+              jobPreset: o.jobPreset,
+              pack: resolve(o.pack),
+              clip: resolve(o.clip),
+            },
             out,
             bars.listener,
           );
