@@ -170,6 +170,7 @@ class GpuBench:
         self.json_path = os.path.join(options.out, "gpu.json")
         self.work = options.work or tempfile.mkdtemp(prefix="streamedit-gpu-bench-")
         self.data_dir = os.path.join(self.work, "train")
+        self.train_deadline = float("inf")
         self.result: Dict[str, Any] = {
             "suite": "gpu", "format": 1, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "status": "running",
             "options": {"preset": options.preset, "budget_s": options.budget_s, "limit_s": options.limit_s,
@@ -271,10 +272,21 @@ class GpuBench:
         sizes = [self.o.batch] if self.o.batch else list(PROBE_BATCHES)
         if self.o.batch and self.o.batch != 1:
             sizes = [1, self.o.batch]
+        try:
+            self._probe_sizes(sizes, rows, deadline)
+        finally:  # a probe cut short still picks among the sizes it measured
+            choice = {"batch": self.o.batch, "reason": "--batch"} if self.o.batch else pick_batch(rows)
+            self.result["batch"].update(chosen=choice["batch"], reason=choice["reason"])
+
+    def _probe_sizes(self, sizes: List[int], rows: List[Dict[str, Any]], deadline: float) -> None:
+        step_s = 0.0  # seconds per pair of the last size measured
         for i, batch in enumerate(sizes):
             until = time.time() + (deadline - time.time()) / (len(sizes) - i)
             row: Dict[str, Any] = {"batch": batch}
             rows.append(row)
+            if i > 0 and batch != self.o.batch and time.time() + 6 * step_s * batch > deadline:  # 3 warm-up + 3 timed steps would not fit
+                row["skipped"] = "no time left in the phase's cap"
+                continue
             try:
                 trainer = self.trainer(batch, 10**6)
                 for _ in range(3):
@@ -286,6 +298,7 @@ class GpuBench:
                         trainer.step()  # reads the loss back (.item()): synchronised, as in the real trainer
                         steps += 1
                 seconds = time.time() - t0
+                step_s = seconds / steps / batch
                 row.update(steps=steps, ms_per_step=round(1000 * seconds / steps, 2), it_per_s=round(steps / seconds, 3),
                            pairs_per_s=round(batch * steps / seconds, 3), gpu_util_percent=util.mean)
                 del trainer
@@ -297,15 +310,15 @@ class GpuBench:
                     torch.cuda.empty_cache()
             log(f"  batch {batch}: {row.get('it_per_s')} it/s, {row.get('pairs_per_s')} pairs/s, GPU {row.get('gpu_util_percent')} %")
             self.save()
-        choice = {"batch": self.o.batch, "reason": "--batch"} if self.o.batch else pick_batch(rows)
-        self.result["batch"].update(chosen=choice["batch"], reason=choice["reason"])
 
     def train(self, deadline: float) -> None:
         """The preset at the chosen batch, its schedule sized to the budget; PSNR at 0, eval_at and the end."""
+        self.train_deadline = deadline
         batch = int(self.result["batch"].get("chosen") or 1)
         rate = next((r.get("it_per_s") for r in self.result["batch"].get("probe", []) if r["batch"] == batch), None)
         budget = max(1.0, min(self.o.budget_s, deadline - time.time() - 3 * self.eval_estimate()))
-        schedule = max(self.o.eval_at, int(rate * budget * 0.95)) if rate else self.o.eval_at
+        # no probe figure: the preset's own schedule, cut by the budget
+        schedule = max(self.o.eval_at, int(rate * budget * 0.95)) if rate else preset_with(self.o.preset, None, None).iterations
         trainer = self.trainer(batch, schedule)
         record: Dict[str, Any] = {"batch": batch, "schedule_iterations": schedule, "budget_s": round(budget, 1), "psnr": {}}
         self.result["train"] = record
@@ -336,13 +349,17 @@ class GpuBench:
             self.evaluate(trainer, record, trainer.iteration)
 
     def eval_estimate(self) -> float:
-        """Seconds one evaluation may take: the median forward × frames, with margin (unknown: 10 s)."""
+        """Seconds one evaluation may take: 1.5 × the median forward × frames + 5 s (unknown: 10 s)."""
         fp32 = self.result["forward"].get("fp32")
         frames = self.result["pack"].get("frames") or 0
-        return 10.0 if not fp32 else 5.0 + 3.0 * frames * fp32["median_ms"] / 1000.0
+        return 10.0 if not fp32 else 5.0 + 1.5 * frames * fp32["median_ms"] / 1000.0
 
     def evaluate(self, trainer: Trainer, record: Dict[str, Any], iteration: int) -> None:
         t0 = time.time()
+        if t0 + self.eval_estimate() > self.train_deadline:  # it would be cut by the phase cap: say so instead
+            record.setdefault("skipped_evals", []).append(iteration)
+            log(f"  PSNR after {iteration} iterations: skipped (~{self.eval_estimate():.0f} s would pass the phase cap)")
+            return
         result = model_psnr(trainer.model, trainer.source.data, self.device)
         record["psnr"][str(iteration)] = round(float(result["psnr"]), 3)  # type: ignore[arg-type]
         record.setdefault("eval_s", []).append(round(time.time() - t0, 2))
@@ -391,7 +408,7 @@ def table(r: Dict[str, Any]) -> str:
         lines.append(f"  forward {p:4s} {fwd.get('width')}×{fwd.get('height')}: " +
                      (f"median {f['median_ms']:.2f} ms (p10 {f['p10_ms']:.2f}, p90 {f['p90_ms']:.2f}), {f['fps']:.1f} fps" if "median_ms" in f else f.get("error", "not measured")))
     for row in batch.get("probe", []):
-        lines.append(f"  train batch {row['batch']}: " + (f"{row['it_per_s']:.2f} it/s, {row['pairs_per_s']:.2f} pairs/s, GPU {row.get('gpu_util_percent')} %" if "it_per_s" in row else row.get("error", "not measured")))
+        lines.append(f"  train batch {row['batch']}: " + (f"{row['it_per_s']:.2f} it/s, {row['pairs_per_s']:.2f} pairs/s, GPU {row.get('gpu_util_percent')} %" if "it_per_s" in row else row.get("error") or row.get("skipped") or "not measured"))
     lines.append(f"  picked batch {batch.get('chosen')}: {batch.get('reason')}")
     if train.get("iterations") is not None:
         psnr = ", ".join(f"{k} it {v:.2f} dB" for k, v in train.get("psnr", {}).items())

@@ -117,10 +117,13 @@ class DryRunTest(unittest.TestCase):
                 self.assertLessEqual(timing["median_ms"], timing["p90_ms"])
             probe = r["batch"]["probe"]
             self.assertEqual([p["batch"] for p in probe], [1, 2, 4, 8])
+            self.assertIn("it_per_s", probe[0])
             for p in probe:
+                if "skipped" in p:  # a loaded machine: the probe's cap left no time for the bigger batches
+                    continue
                 self.assertGreater(p["it_per_s"], 0.0)
                 self.assertAlmostEqual(p["pairs_per_s"], p["batch"] * p["it_per_s"], delta=0.01 * p["pairs_per_s"] + 0.01)
-            self.assertIn(r["batch"]["chosen"], [1, 2, 4, 8])
+            self.assertIn(r["batch"]["chosen"], [p["batch"] for p in probe if "it_per_s" in p])
             train = r["train"]
             self.assertEqual(train["batch"], r["batch"]["chosen"])
             self.assertGreaterEqual(train["iterations"], 5)
