@@ -12,6 +12,8 @@ export * from './dev/services';
 export * from './jobs/states';
 export * from './jobs/job-record';
 export * from './jobs/job-repository';
+export * from './jobs/leftover-sweeper';
+export * from './jobs/user-message';
 export * from './jobs/queues';
 export * from './jobs/stages';
 export * from './jobs/job-map';

@@ -21,6 +21,8 @@ export interface DevRedis {
 /** A running s3rver owned by its starter; `S3RVER`/`S3RVER` are its fixed credentials. */
 export interface DevS3 {
   readonly endpoint: string;
+  /** s3rver's folder: objects, and the parts of multipart uploads (which no listing shows). */
+  readonly directory: string;
   readonly bucket: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
@@ -107,6 +109,7 @@ export async function startS3(bucket = 'streamedit-dev'): Promise<DevS3> {
   const { port } = (await server.run()) as { port: number };
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    directory: dir,
     bucket,
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
@@ -152,7 +155,7 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 /** The farm settings (as environment variables) that point a process at a dev Redis and S3 server. */
-export function farmEnv(redis: DevRedis, s3: DevS3): Record<string, string> {
+export function farmEnv(redis: DevRedis, s3: Omit<DevS3, 'directory'>): Record<string, string> {
   return {
     REDIS_URL: redis.url,
     FARM_STORAGE: 's3',
