@@ -32,18 +32,15 @@ export interface VideoGeometry {
 /** Checks an edit against the video before any expensive work: indices in range, a look that exists. */
 export function validateEditSpec(spec: EditSpec, video: VideoGeometry): void {
   const indices = spec.kind === 'keyframes' ? spec.keyframes.map((k) => k.at) : [spec.at ?? 0];
-  if (spec.kind === 'keyframes' && spec.keyframes.length === 0)
-    throw new InputError('No keyframe given: pass at least one edited keyframe image.');
+  if (spec.kind === 'keyframes' && spec.keyframes.length === 0) throw new InputError('No keyframe given: pass at least one edited keyframe image.');
   for (const at of indices) {
     if (!Number.isInteger(at) || at < 0 || at >= video.frameCount) {
       throw new InputError(`Keyframe index ${at} is out of range: the video has frames 0–${video.frameCount - 1}.`);
     }
   }
-  if (new Set(indices).size !== indices.length)
-    throw new InputError('Two keyframes share a frame index: give each index once.');
+  if (new Set(indices).size !== indices.length) throw new InputError('Two keyframes share a frame index: give each index once.');
   if (spec.kind === 'look') getLook(spec.name);
-  if (spec.kind === 'prompt' && spec.text.trim() === '')
-    throw new InputError('The prompt is empty: describe the edit in words.');
+  if (spec.kind === 'prompt' && spec.text.trim() === '') throw new InputError('The prompt is empty: describe the edit in words.');
 }
 
 /** Builds the edited keyframes at working size; `frameAt` reads an original frame at working size. */
@@ -88,20 +85,13 @@ export async function resolveEdit(
  * @returns whether the image is at working size (used as is) or source size (to be resized).
  * @throws InputError naming the image (`what`), its size and the accepted ones.
  */
-export function checkEditImageSize(
-  img: { readonly width: number; readonly height: number },
-  video: VideoGeometry,
-  what: string,
-): 'working' | 'source' {
+export function checkEditImageSize(img: { readonly width: number; readonly height: number }, video: VideoGeometry, what: string): 'working' | 'source' {
   if (img.width === video.width && img.height === video.height) return 'working';
   if (img.width === video.sourceWidth && img.height === video.sourceHeight) return 'source';
-  const sizes =
-    video.width === video.sourceWidth && video.height === video.sourceHeight
-      ? `${video.width}×${video.height}`
-      : `${video.sourceWidth}×${video.sourceHeight} (source) or ${video.width}×${video.height} (working size)`;
-  throw new InputError(
-    `${what} is ${img.width}×${img.height} but the video frame is ${sizes}: give an image of that size.`,
-  );
+  const sizes = video.width === video.sourceWidth && video.height === video.sourceHeight
+    ? `${video.width}×${video.height}`
+    : `${video.sourceWidth}×${video.sourceHeight} (source) or ${video.width}×${video.height} (working size)`;
+  throw new InputError(`${what} is ${img.width}×${img.height} but the video frame is ${sizes}: give an image of that size.`);
 }
 
 /** Accepts an image at working size or at source size (resized); any other size is a clear error. */
@@ -110,14 +100,8 @@ function toWorkingSize(img: RgbFrame, video: VideoGeometry, what: string): RgbFr
 }
 
 /** Composites an RGBA overlay (straight alpha) onto the keyframe. An overlay without alpha is refused. */
-export function compositeOverlay(
-  frame: RgbFrame,
-  overlay: RgbaImage,
-  video: VideoGeometry,
-  what = 'overlay',
-): RgbFrame {
-  if (!overlay.hasAlpha)
-    throw new InputError(`${what} has no alpha channel: give an RGBA PNG whose transparent pixels keep the frame.`);
+export function compositeOverlay(frame: RgbFrame, overlay: RgbaImage, video: VideoGeometry, what = 'overlay'): RgbFrame {
+  if (!overlay.hasAlpha) throw new InputError(`${what} has no alpha channel: give an RGBA PNG whose transparent pixels keep the frame.`);
   let rgba = overlay;
   if (overlay.width !== video.width || overlay.height !== video.height) {
     const rgb = toWorkingSize(rgbaToRgb(overlay), video, what);
@@ -132,8 +116,7 @@ export function compositeOverlay(
   const out = new Uint8Array(frame.data.length);
   for (let i = 0; i < frame.width * frame.height; i++) {
     const a = rgba.data[i * 4 + 3]! / 255;
-    for (let c = 0; c < 3; c++)
-      out[i * 3 + c] = Math.round(rgba.data[i * 4 + c]! * a + frame.data[i * 3 + c]! * (1 - a));
+    for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.round(rgba.data[i * 4 + c]! * a + frame.data[i * 3 + c]! * (1 - a));
   }
   return createFrame(frame.width, frame.height, out);
 }
