@@ -26,6 +26,9 @@ import { startInProcessFarm, type InProcessFarm } from './support/in-process-far
 import { recordingStagesForTest } from './support/recording-stages';
 
 const CLIP = clipPath('may'); // 512×512, 125 frames
+
+// This farm has no image editor: prompt edits must be refused at upload.
+delete process.env.STREAMEDIT_EDITOR_URL;
 const PEPPER = 'contract-test-pepper-0123456789';
 const ADMIN_TOKEN = 'contract-test-admin-token-0123456789';
 
@@ -286,6 +289,21 @@ describe('API contract and refusals at upload (auth on; pipeline stages are a te
     const { links: _a, updatedAt: _b, ...last } = events.at(-1)!.data;
     const { links: _c, updatedAt: _d, ...now } = final.body;
     assert.deepEqual(last, now, 'the last event is the job GET returns');
+
+    // The result redirect points at the store, which checks its signature (the dev store via its signing gate).
+    const result = await call(`/v1/jobs/${id}/result`);
+    assert.equal(result.status, 302);
+    const location = result.headers.get('location')!;
+    const download = await fetch(location);
+    assert.equal(download.status, 200, 'the presigned URL works');
+    await download.arrayBuffer();
+    const sig = new URL(location).searchParams.get('X-Amz-Signature')!;
+    const bad = await fetch(location.replace(sig, sig.slice(0, -1) + (sig.endsWith('0') ? '1' : '0')));
+    await bad.arrayBuffer();
+    assert.equal(bad.status, 403, 'a tampered presigned URL is refused');
+    const swapped = await fetch(location.replace('/output.mp4', '/report.json'));
+    await swapped.arrayBuffer();
+    assert.equal(swapped.status, 403, 'the same signature for another key is refused');
 
     const access = new URL(signed).searchParams.get('access')!;
     const tampered = access.slice(0, -2) + (access.endsWith('AA') ? 'BB' : 'AA');

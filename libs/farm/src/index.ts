@@ -9,6 +9,7 @@ export * from './storage/create-store';
 export * from './storage/instrumented-store';
 export * from './storage/download-cache';
 export * from './dev/services';
+export * from './dev/s3-signing-gate';
 export * from './jobs/states';
 export * from './jobs/job-record';
 export * from './jobs/job-repository';
