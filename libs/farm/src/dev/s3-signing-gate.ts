@@ -26,6 +26,8 @@ export interface S3SigningGateOptions {
   readonly credentials: Readonly<Record<string, string>>;
   /** Largest clock difference for header-signed requests [15 min, as S3]. */
   readonly maxSkewMs?: number;
+  /** Port to listen on [0: a free one]. */
+  readonly port?: number;
 }
 
 /** Why a request is refused: S3's error code and message. */
@@ -34,7 +36,7 @@ interface Refusal {
   readonly message: string;
 }
 
-/** Starts the gate on 127.0.0.1 (a free port). */
+/** Starts the gate on 127.0.0.1 (`options.port`, or a free port). */
 export async function startS3SigningGate(options: S3SigningGateOptions): Promise<S3SigningGate> {
   const upstream = new URL(options.upstream);
   const server = createServer((req, res) => {
@@ -56,7 +58,7 @@ export async function startS3SigningGate(options: S3SigningGateOptions): Promise
     forward.on('error', () => res.destroy());
     req.pipe(forward);
   });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  await new Promise<void>((done) => server.listen(options.port ?? 0, '127.0.0.1', done));
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
