@@ -3,7 +3,8 @@
 //   - Redis: uses REDIS_URL when something answers there; otherwise starts redis-server on that (local) port with
 //     production-like settings (noeviction, no persistence) in a temp dir.
 //   - Storage: FARM_STORAGE=local uses a folder (FARM_LOCAL_DIR); otherwise S3_ENDPOINT when set, else an s3rver
-//     (S3-compatible dev server) on S3RVER_PORT (default: a free port) with bucket S3_BUCKET.
+//     (S3-compatible dev server, development only) with bucket S3_BUCKET, behind a SigV4 signature check of ours
+//     (libs/farm/src/dev/s3-signing-gate.ts; s3rver checks none) on S3RVER_PORT (default: a free port).
 //   - Then the API, one trainer and one renderer (node dist/…: run `npm run build` first), with their output
 //     prefixed. Prints the URLs once the API answers. Ctrl-C (or SIGTERM) stops everything it started, in reverse.
 // Settings are the farm's (libs/farm/src/config.ts); this script only fills in where the services it starts live.
@@ -125,28 +126,37 @@ async function ensureStorage() {
   env.S3_BUCKET ??= 'streamedit';
   const dir = mkdtempSync(join(tmpdir(), 'streamedit-farm-s3-'));
   const port = Number(env.S3RVER_PORT ?? (await freePort()));
+  // s3rver checks no signature (anyone on this machine could read and overwrite every object): the farm talks to
+  // it through a signature check of its own on S3RVER_PORT, as it would talk to S3 or MinIO. Development only.
   const server = new S3rver({
     address: '127.0.0.1',
-    port,
+    port: await freePort(),
     silent: true,
     directory: dir,
     configureBuckets: [{ name: env.S3_BUCKET }],
   });
-  await server.run();
+  const { port: uncheckedPort } = await server.run();
+  const { startS3SigningGate } = (await import(join(root, 'dist/libs/farm/src/dev/s3-signing-gate.js'))).default;
+  const gate = await startS3SigningGate({
+    upstream: `http://127.0.0.1:${uncheckedPort}`,
+    credentials: { S3RVER: 'S3RVER' },
+    port,
+  });
   started.push({
     name: 's3rver',
     stop: async () => {
+      await gate.close();
       await server.close();
       rmSync(dir, { recursive: true, force: true });
     },
   });
   Object.assign(env, {
-    S3_ENDPOINT: `http://127.0.0.1:${port}`,
+    S3_ENDPOINT: gate.endpoint,
     S3_ACCESS_KEY_ID: 'S3RVER',
     S3_SECRET_ACCESS_KEY: 'S3RVER',
     FARM_STORAGE: 's3',
   });
-  return `s3rver ${env.S3_ENDPOINT} bucket ${env.S3_BUCKET} (started here)`;
+  return `s3rver behind a signature check ${env.S3_ENDPOINT} bucket ${env.S3_BUCKET} (started here; development only)`;
 }
 
 async function waitForApi(url) {

@@ -28,7 +28,10 @@ import { startRedis, type TestRedis } from '../support/services';
 import { ffmpegTool } from '../support/tools';
 import { getJson, pollJob, postJob } from './support/farm-client';
 import { waitFor } from './support/processes';
-import { recordingStagesForTest } from './support/recording-stages';
+import { recordingStagesForTest, acceptPromptEditsForTest } from './support/recording-stages';
+
+// The double fails a `fail-for-test` prompt edit on purpose (the blocked-worker test).
+acceptPromptEditsForTest();
 
 const CLIP = '/work/shared/data/videos/may_theresa_5s_512.mp4'; // 125 frames
 const TOKEN = 'admin-api-test-token-9f8e7d6c5b';

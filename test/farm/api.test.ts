@@ -28,7 +28,15 @@ import { startApi, type RunningApi } from '../../apps/api/src/api-app';
 import { farmEnv, startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
 import { getJson, pollJob, postJob, readSse } from './support/farm-client';
 import { isAlive, readChildPids, waitFor } from './support/processes';
-import { recordingStagesForTest, stageSequence, type StageCallForTest } from './support/recording-stages';
+import {
+  recordingStagesForTest,
+  stageSequence,
+  type StageCallForTest,
+  acceptPromptEditsForTest,
+} from './support/recording-stages';
+
+// The double fails a `fail-for-test` prompt edit on purpose (the blocked-worker test).
+acceptPromptEditsForTest();
 
 const CLIP = '/work/shared/data/videos/may_theresa_5s_512.mp4'; // 125 frames, 359 KB
 const BIG_CLIP = '/work/shared/data/videos/hdtf_katiehill_WDA_000_512.mp4'; // 3.5 MB: over the 1 MB test limit

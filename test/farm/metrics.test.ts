@@ -22,7 +22,10 @@ import { startInProcessFarm, type InProcessFarm } from './support/in-process-far
 import { freePort, startRedis, type TestRedis } from '../support/services';
 import { getJson, pollJob, postJob } from './support/farm-client';
 import { readChildPids, waitFor } from './support/processes';
-import { recordingStagesForTest } from './support/recording-stages';
+import { recordingStagesForTest, acceptPromptEditsForTest } from './support/recording-stages';
+
+// The double fails a `fail-for-test` prompt edit on purpose (the blocked-worker test).
+acceptPromptEditsForTest();
 
 const CLIP = '/work/shared/data/videos/may_theresa_5s_512.mp4'; // 125 frames
 const WORKER_ID = 'metrics-test-worker';

@@ -122,3 +122,48 @@ test('Redis down 10 s mid-job: API 503s at once (no 500, no hang), workers recon
       `job done in ${((Date.parse(String(job.finishedAt)) - Date.parse(String(job.createdAt))) / 1000).toFixed(1)} s`,
   );
 });
+
+test('Redis frozen (SIGSTOP, connection open, no answers): Redis-backed routes 503 + Retry-After within 3 s', async (t) => {
+  const list = await probe('GET /v1/jobs', `${api.url}/v1/jobs`);
+  assert.equal(list.status, 200, 'answers before the freeze');
+  redis.pause();
+  const frozen = performance.now();
+  const probes: Probe[] = [];
+  try {
+    // The first round reaches Redis before the API knows: the command timeout (FARM_REDIS_TIMEOUT_MS) answers it.
+    // Later rounds are answered at once by the PING watch.
+    while (performance.now() - frozen < 5000) {
+      probes.push(
+        ...(await Promise.all([
+          probe('GET /v1/jobs', `${api.url}/v1/jobs`),
+          probe('GET /v1/queues', `${api.url}/v1/queues`),
+          probe('GET /v1/jobs/:id', `${api.url}/v1/jobs/${randomUUID()}`),
+          probe('GET /health', `${api.url}/health`),
+        ])),
+      );
+      await sleep(200);
+    }
+  } finally {
+    redis.resume();
+  }
+  for (const p of probes.filter((p) => p.what !== 'GET /health')) {
+    assert.equal(p.status, 503, `${p.what} while Redis is frozen: ${p.status}`);
+    assert.equal(p.retryAfter, '5', `${p.what}: Retry-After`);
+    assert.ok(p.ms < 3000, `${p.what} answered in ${p.ms.toFixed(0)} ms`);
+  }
+  assert.ok(
+    probes.filter((p) => p.what === 'GET /health').every((p) => p.status === 200),
+    'liveness stays up',
+  );
+  const resumed = performance.now();
+  for (;;) {
+    if ((await probe('GET /v1/jobs', `${api.url}/v1/jobs`)).status === 200) break;
+    assert.ok(performance.now() - resumed < 10_000, 'answers again after Redis resumes');
+    await sleep(100);
+  }
+  const slowest = Math.max(...probes.filter((p) => p.what !== 'GET /health').map((p) => p.ms));
+  t.diagnostic(
+    `frozen 5 s: ${probes.length} requests, Redis-backed all 503, slowest ${slowest.toFixed(0)} ms; ` +
+      `200 again ${(performance.now() - resumed).toFixed(0)} ms after SIGCONT`,
+  );
+});

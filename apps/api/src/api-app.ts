@@ -11,7 +11,7 @@ import { ApiModule } from './app.module';
 import { ApiExceptionFilter } from './filters/api-exception.filter';
 import { jsonBody } from './filters/json-body.middleware';
 import { applyHttpSecurity } from './security/http-security';
-import { redisAvailability } from './security/redis-availability';
+import { redisAvailability, RedisWatch } from './security/redis-availability';
 
 /** A running API. `close()` stops the server and releases Redis and the store (when the API made them). */
 export interface RunningApi {
@@ -30,7 +30,11 @@ export async function startApi(
   given: { redis?: Redis; store?: ArtifactStore } = {},
 ): Promise<RunningApi> {
   const log = logger('api');
-  const redis = given.redis ?? watchRedis(new Redis(config.redisUrl, { maxRetriesPerRequest: null }), log);
+  // A command that gets no answer within FARM_REDIS_TIMEOUT_MS fails (503) instead of hanging the request.
+  const redis =
+    given.redis ??
+    watchRedis(new Redis(config.redisUrl, { maxRetriesPerRequest: null, commandTimeout: config.redisTimeoutMs }), log);
+  const redisWatch = new RedisWatch(redis, { intervalMs: 500, timeoutMs: config.redisTimeoutMs }).start();
   const store = given.store ?? (await createArtifactStore(config));
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot({ config, redis, store }), {
     bodyParser: false,
@@ -44,7 +48,7 @@ export async function startApi(
   });
   applyHttpSecurity(app, config);
   mountOps(app, config);
-  app.use(redisAvailability(redis));
+  app.use(redisAvailability(redisWatch));
   app.use(jsonBody());
   app.useGlobalFilters(new ApiExceptionFilter());
   app.disable('x-powered-by');
@@ -55,7 +59,13 @@ export async function startApi(
       .setTitle('StreamEdit Farm')
       .setDescription('Edit one frame of a portrait video; the farm propagates the edit to every frame.')
       .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key: sek_… (npm run farm:keys -- create)' })
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        // Not a JWT (Swagger's default): an opaque key.
+        bearerFormat: 'sek_<id>_<secret>',
+        description: 'An API key: sek_… (npm run farm:keys -- create)',
+      })
       .build(),
   );
   SwaggerModule.setup('docs', app, document);
@@ -69,6 +79,7 @@ export async function startApi(
     app,
     url: `http://${host}:${port}`,
     close: async () => {
+      redisWatch.stop();
       await app.close();
       if (!given.redis) await redis.quit().catch(() => redis.disconnect());
       if (!given.store) await store.close();

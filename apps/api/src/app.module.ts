@@ -13,6 +13,7 @@ import { farmProviders, type ApiDependencies } from './repositories/farm.provide
 import { BenchmarksService } from './services/benchmarks.service';
 import { JobEventsService } from './services/job-events.service';
 import { JobsService } from './services/jobs.service';
+import { LeftoverSweeperService } from './services/leftover-sweeper.service';
 import { UploadService } from './services/upload.service';
 import { StreamsModule } from './streams/streams.module';
 
@@ -35,6 +36,7 @@ export class ApiModule {
         UploadService,
         JobEventsService,
         BenchmarksService,
+        LeftoverSweeperService,
       ],
       exports: [
         FARM_CONFIG,

@@ -142,6 +142,19 @@ const schema = z.object({
     )
     .pipe(z.array(z.string().url().max(200)).max(100))
     .default(''),
+  /**
+   * `FARM_REDIS_TIMEOUT_MS`: longest wait of the API for one Redis command. A Redis that holds its connection but
+   * does not answer (frozen, overloaded, a half-open network) turns into 503 + `Retry-After` after this, not a hang.
+   * Default 1500.
+   */
+  redisTimeoutMs: int(100, 60_000).default(1500),
+  /**
+   * `FARM_SWEEP_INTERVAL_S`: how often the API looks for stored leftovers (job folders without a job record, and
+   * multipart uploads never completed) older than `FARM_SWEEP_AGE_S`, and deletes them; 0 turns it off. Default 900.
+   */
+  sweepIntervalS: int(0, 7 * 24 * 3600).default(900),
+  /** `FARM_SWEEP_AGE_S`: how old a leftover must be before the sweeper deletes it (an upload still running is younger). Default 3600. */
+  sweepAgeS: int(60, 30 * 24 * 3600).default(3600),
   /** `FARM_STAGES_MODULE`: module exporting `createFarmStages(config)`: the pipeline behind the stage handlers. Default `libs/farm/src/stages/pipeline-stages` (compiled). */
   stagesModule: z.string().min(1).default('libs/farm/src/stages/pipeline-stages'),
   /**
@@ -199,6 +212,9 @@ export const FARM_ENV: Readonly<Record<keyof FarmConfig, string>> = {
   maxVideoSide: 'FARM_MAX_VIDEO_SIDE',
   corsOrigins: 'FARM_CORS_ORIGINS',
   stagesModule: 'FARM_STAGES_MODULE',
+  redisTimeoutMs: 'FARM_REDIS_TIMEOUT_MS',
+  sweepIntervalS: 'FARM_SWEEP_INTERVAL_S',
+  sweepAgeS: 'FARM_SWEEP_AGE_S',
   storeTimings: 'FARM_STORE_TIMINGS',
 };
 

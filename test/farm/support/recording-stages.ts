@@ -64,6 +64,15 @@ export function stageSequence(calls: readonly StageCallForTest[], jobId: string)
   return [...others.slice(0, before), ...renders, ...others.slice(before)];
 }
 
+/**
+ * Lets this test process's API accept prompt edits (it refuses them when no image editor is configured): the
+ * double's analyze fails a `fail-for-test` prompt on purpose and never calls an editor. Call at the top of a test
+ * file, before anything reads the pipeline settings.
+ */
+export function acceptPromptEditsForTest(): void {
+  process.env.STREAMEDIT_EDITOR_URL ??= 'http://127.0.0.1:9/editor-never-called-by-the-test-double';
+}
+
 export function recordingStagesForTest(options: RecordingStagesOptions = {}): FarmStages {
   const calls = options.calls ?? [];
   const windowCount = options.windows ?? 3;

@@ -24,6 +24,9 @@ export interface RestartableService {
 
 export interface RestartableRedis extends RestartableService {
   readonly url: string;
+  /** Freezes redis-server (SIGSTOP): connections stay open, nothing is answered, until `resume()` (SIGCONT). */
+  pause(): void;
+  resume(): void;
 }
 
 export interface RestartableS3 extends RestartableService {
@@ -56,6 +59,8 @@ export async function startRestartableRedis(): Promise<RestartableRedis> {
     port,
     stop,
     start,
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     close: async () => {
       await stop();
       await rm(dir, { recursive: true, force: true });

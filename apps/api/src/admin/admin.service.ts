@@ -1,3 +1,4 @@
+import type { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
@@ -49,6 +50,8 @@ const SOURCE = 'admin';
 /** BullMQ counts shown per queue. */
 const QUEUE_COUNTS = ['wait', 'prioritized', 'active', 'delayed', 'waiting-children', 'failed', 'completed'] as const;
 const WORKING_STATES = JOB_STATES.filter((s) => !isTerminal(s));
+/** Failed BullMQ jobs per queue checked for a cancelled farm job (the overview's `cancelled` count). */
+const FAILED_SCAN = 500;
 
 /**
  * What the operators' dashboard reads and does: an overview (queues, workers with what they run, recent jobs with
@@ -232,12 +235,34 @@ export class AdminService {
   }
 
   private async queueRows(): Promise<AdminQueueRow[]> {
+    const states = new Map<string, Promise<string | null>>();
     return Promise.all(
       [...this.queues.all].map(async ([name, q]) => {
         const [counts, paused] = await Promise.all([q.getJobCounts(...QUEUE_COUNTS), q.isPaused()]);
-        return { name, paused, counts };
+        const cancelled = await this.cancelledAmongFailed(q, states);
+        return { name, paused, counts: { ...counts, failed: (counts.failed ?? 0) - cancelled, cancelled } };
       }),
     );
+  }
+
+  /**
+   * How many of the queue's failed BullMQ jobs belong to a cancelled farm job: a cancel ends its running stage (and
+   * with it the flow's parents) as a BullMQ failure, which is no failure of the farm's. Looked up by the farm
+   * job's state (`states` caches it across queues); the newest {@link FAILED_SCAN} are looked at.
+   */
+  private async cancelledAmongFailed(q: Queue, states: Map<string, Promise<string | null>>): Promise<number> {
+    let n = 0;
+    for (const job of await q.getFailed(0, FAILED_SCAN - 1)) {
+      const id = job?.data?.jobId;
+      if (typeof id !== 'string') continue;
+      if (!states.has(id))
+        states.set(
+          id,
+          this.repo.get(id).then((r) => r?.state ?? null),
+        );
+      if ((await states.get(id)) === 'cancelled') n++;
+    }
+    return n;
   }
 
   /** Running stage jobs by the worker that took them (BullMQ's `processedBy` is the worker id). */

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import type { Router } from 'express';
+import type { Express, Router } from 'express';
 import { FarmQueues } from '../metrics/farm-queues';
 
 /** Where bull-board is served (behind the admin gate, like everything under `/admin`). */
@@ -27,6 +27,9 @@ export class QueueBoard {
         },
       },
     });
-    this.router = server.getRouter() as Router;
+    const app = server.getRouter() as Express;
+    // bull-board serves from an Express app of its own, which would add `X-Powered-By: Express` to its answers.
+    app.disable('x-powered-by');
+    this.router = app as unknown as Router;
   }
 }

@@ -5,8 +5,9 @@ import { logger } from '@streamedit/pipeline';
 import { RateLimiter, resolveAuth, type FarmConfig } from '@streamedit/farm';
 import { FARM_CONFIG } from '../api.tokens';
 import { TooManyRequestsError, UnauthorizedError } from '../security/http-errors';
-import { ACCESS_KEY, type Access } from './auth.decorators';
+import { ACCESS_KEY, EVENTS_URL_KEY, type Access } from './auth.decorators';
 import { Authenticator } from './authenticator';
+import { EVENTS_URL_PRINCIPAL, EventsUrlSigner } from './events-url';
 import { ANONYMOUS, setPrincipal, type Principal } from './principal';
 
 /**
@@ -24,6 +25,7 @@ export class ApiAuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly authenticator: Authenticator,
     private readonly limiter: RateLimiter,
+    private readonly eventsUrls: EventsUrlSigner,
     @Inject(FARM_CONFIG) private readonly config: FarmConfig,
   ) {
     this.enabled = resolveAuth(config).enabled;
@@ -40,6 +42,10 @@ export class ApiAuthGuard implements CanActivate {
       setPrincipal(req, ANONYMOUS);
       return true;
     }
+    if (this.signedEventsUrl(context, req)) {
+      setPrincipal(req, EVENTS_URL_PRINCIPAL);
+      return true;
+    }
     const result = await this.authenticator.authenticate(req.get('authorization'));
     if (!result.ok) throw new UnauthorizedError(result.message);
     const { principal } = result;
@@ -48,6 +54,16 @@ export class ApiAuthGuard implements CanActivate {
     await this.limit(principal);
     setPrincipal(req, principal);
     return true;
+  }
+
+  /** A request without a header on a route that takes signed events URLs, carrying a valid one for its job. */
+  private signedEventsUrl(context: ExecutionContext, req: Request): boolean {
+    if (req.get('authorization') !== undefined) return false;
+    if (!this.reflector.get<boolean | undefined>(EVENTS_URL_KEY, context.getHandler())) return false;
+    const access = req.query.access;
+    return (
+      typeof access === 'string' && typeof req.params.id === 'string' && this.eventsUrls.verify(req.params.id, access)
+    );
   }
 
   /** One token from the key's bucket; the admin token is an operator's bootstrap credential and is not limited. */

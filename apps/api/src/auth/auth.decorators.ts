@@ -16,3 +16,8 @@ export const AdminOnly = () => SetMetadata(ACCESS_KEY, 'admin' satisfies Access)
 export const CurrentPrincipal = createParamDecorator((_data: unknown, ctx: ExecutionContext): Principal =>
   principalOf(ctx.switchToHttp().getRequest<Request>()),
 );
+
+/** Metadata key of a route that also accepts a signed events URL (`?access=…`, see `EventsUrlSigner`). */
+export const EVENTS_URL_KEY = 'streamedit:events-url';
+/** The route (a job's events) also accepts a signed events URL for the job in its `:id` parameter. */
+export const AcceptsEventsUrl = () => SetMetadata(EVENTS_URL_KEY, true);

@@ -5,6 +5,7 @@ import { ActiveJobQuota, ApiKeyRepository, RateLimiter, type FarmConfig } from '
 import { FARM_CONFIG, REDIS } from '../api.tokens';
 import { ApiAuthGuard } from './api-auth.guard';
 import { Authenticator } from './authenticator';
+import { EventsUrlSigner } from './events-url';
 
 /** API keys, rate limits, job quotas and the global auth guard, wired to the shared Redis and settings. */
 export function authProviders(): Provider[] {
@@ -17,6 +18,7 @@ export function authProviders(): Provider[] {
     { provide: RateLimiter, useFactory: (redis: Redis) => new RateLimiter(redis), inject: [REDIS] },
     { provide: ActiveJobQuota, useFactory: (redis: Redis) => new ActiveJobQuota(redis), inject: [REDIS] },
     Authenticator,
+    EventsUrlSigner,
     { provide: APP_GUARD, useClass: ApiAuthGuard },
   ];
 }

@@ -5,9 +5,10 @@ import type { ApiKey, ApiKeyRole, JobRecord } from '@streamedit/farm';
  * Who a request acts for. `api-key`: a stored key (its id owns the jobs it creates). `admin-token`: the operators'
  * `FARM_ADMIN_TOKEN` (the bootstrap admin credential). `operator`: the admin UI acting on an admin's behalf.
  * `anonymous`: auth is off (`FARM_AUTH=off`, dev mode), and the API behaves as before keys existed.
+ * `events-url`: a signed events URL, which the auth guard accepts on that one job's events route only.
  */
 export interface Principal {
-  readonly kind: 'api-key' | 'admin-token' | 'operator' | 'anonymous';
+  readonly kind: 'api-key' | 'admin-token' | 'operator' | 'anonymous' | 'events-url';
   /** The key id (public), or the kind itself for the others. Safe to log. */
   readonly id: string;
   readonly role: ApiKeyRole;

@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param } from '@nestjs/common';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { listLooks } from '@streamedit/pipeline';
 import { FlowScheduler, WorkerRepository, type ArtifactStore, type QueueName } from '@streamedit/farm';
 import { ARTIFACT_STORE } from '../api.tokens';
@@ -38,6 +38,9 @@ export class FarmController {
 
   @Get('workers')
   @AdminOnly()
+  @ApiBearerAuth()
+  @ApiResponse({ status: 401, type: ErrorDto, description: 'No valid credential.' })
+  @ApiResponse({ status: 403, type: ErrorDto, description: 'Not an admin key.' })
   @ApiOperation({ summary: 'Workers seen recently, and blocked ones.' })
   @ApiResponse({ status: 200, type: [WorkerDto] })
   async listWorkers(): Promise<WorkerDto[]> {
@@ -46,6 +49,9 @@ export class FarmController {
 
   @Delete('workers/:id/block')
   @AdminOnly()
+  @ApiBearerAuth()
+  @ApiResponse({ status: 401, type: ErrorDto, description: 'No valid credential.' })
+  @ApiResponse({ status: 403, type: ErrorDto, description: 'Not an admin key.' })
   @HttpCode(200)
   @ApiOperation({ summary: 'Clear a blocked worker (it stopped after failing several jobs in a row).' })
   @ApiResponse({ status: 200, type: WorkerDto })

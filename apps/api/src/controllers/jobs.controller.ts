@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import { Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Query, Req, Res, Sse } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Req, Res, Sse } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -12,15 +12,16 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import type { Observable } from 'rxjs';
+import { map, type Observable } from 'rxjs';
 import { InputError } from '@streamedit/pipeline';
-import { JOB_STATES, PRESETS, PRIORITIES, publicBaseUrl, type FarmConfig } from '@streamedit/farm';
+import { JOB_STATES, PRESETS, PRIORITIES, publicBaseUrl, type FarmConfig, type JobRecord } from '@streamedit/farm';
 import { z } from 'zod';
 import { FARM_CONFIG } from '../api.tokens';
-import { CurrentPrincipal } from '../auth/auth.decorators';
+import { AcceptsEventsUrl, CurrentPrincipal } from '../auth/auth.decorators';
+import { EventsUrlSigner } from '../auth/events-url';
 import type { Principal } from '../auth/principal';
 import { CancelJobResponseDto, CreateJobResponseDto, ErrorDto, JobDto, JobListDto, toJobDto } from '../dtos/job.dto';
-import { JobEventsService, type JobEventMessage } from '../services/job-events.service';
+import { JobEventsService } from '../services/job-events.service';
 import { JobsService, RESULT_ARTIFACTS, type ResultArtifact } from '../services/jobs.service';
 
 const listQuery = z.object({
@@ -50,6 +51,7 @@ export class JobsController {
   constructor(
     private readonly jobs: JobsService,
     private readonly jobEvents: JobEventsService,
+    private readonly eventsUrls: EventsUrlSigner,
     @Inject(FARM_CONFIG) private readonly config: FarmConfig,
   ) {}
 
@@ -57,7 +59,11 @@ export class JobsController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Upload a video and its edit; the farm edits every frame.' })
   @ApiConsumes('multipart/form-data')
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key → same job (24 h).' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Same key and same body → same job (24 h); the same key with another body → 422.',
+  })
   @ApiBody({
     schema: {
       type: 'object',
@@ -77,11 +83,16 @@ export class JobsController {
           description: 'Frame index of each keyframe image, comma-separated (e.g. "0,120").',
         },
         at: { type: 'integer', description: 'Frame a look, prompt or overlay applies to (default 0).' },
+        frames: {
+          type: 'integer',
+          minimum: 1,
+          description: 'Edit only the first N frames (default: all); more than the video has is a 422.',
+        },
         preset: { type: 'string', enum: [...PRESETS], default: 'balanced' },
         priority: { type: 'string', enum: [...PRIORITIES], default: 'normal' },
         options: {
           type: 'string',
-          description: 'Alternatively, options as JSON: {"preset":"fast","priority":"high"}.',
+          description: 'Alternatively, options as JSON: {"preset":"fast","priority":"high","frames":50}.',
         },
       },
     },
@@ -92,14 +103,15 @@ export class JobsController {
   @ApiResponse({
     status: 422,
     type: ErrorDto,
-    description: 'Not a usable video (no video track, zero frames…), or over the frame, duration or size limits.',
+    description:
+      'Not a usable video (a still image, no video track, zero frames…), over the frame, duration or size limits, ' +
+      'an edit image that is not a PNG of the video’s size, a prompt edit without an image editor, or an ' +
+      'Idempotency-Key reused with another body.',
   })
-  async create(
-    @Req() req: Request,
-    @CurrentPrincipal() principal: Principal,
-    @Headers('idempotency-key') idempotencyKey?: string,
-  ): Promise<CreateJobResponseDto> {
-    const { id } = await this.jobs.create(req, idempotencyKey, principal);
+  @ApiResponse({ status: 409, type: ErrorDto, description: 'The first request with this Idempotency-Key is running.' })
+  async create(@Req() req: Request, @CurrentPrincipal() principal: Principal): Promise<CreateJobResponseDto> {
+    // Read here rather than with @Headers(): Swagger would list that as a second, required header.
+    const { id } = await this.jobs.create(req, req.get('idempotency-key'), principal);
     return { id, url: `${this.baseUrl(req)}/v1/jobs/${id}` };
   }
 
@@ -116,7 +128,7 @@ export class JobsController {
   ): Promise<JobListDto> {
     const q = parseQuery(listQuery, query);
     const page = await this.jobs.list(q.state, q.limit, q.cursor, principal);
-    return { items: page.items.map((r) => toJobDto(r, this.baseUrl(req))), nextCursor: page.nextCursor };
+    return { items: page.items.map((r) => this.dto(r, req)), nextCursor: page.nextCursor };
   }
 
   @Get(':id')
@@ -124,7 +136,7 @@ export class JobsController {
   @ApiResponse({ status: 200, type: JobDto })
   @ApiResponse({ status: 404, type: ErrorDto })
   async get(@Req() req: Request, @Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<JobDto> {
-    return toJobDto(await this.jobs.get(id, principal), this.baseUrl(req));
+    return this.dto(await this.jobs.get(id, principal), req);
   }
 
   @Get(':id/result')
@@ -134,7 +146,7 @@ export class JobsController {
   @ApiResponse({ status: 302, description: 'Presigned S3 URL (S3 storage).' })
   @ApiResponse({ status: 200, description: 'The file (local storage).' })
   @ApiResponse({ status: 404, type: ErrorDto })
-  @ApiResponse({ status: 409, type: ErrorDto, description: 'The job is not done.' })
+  @ApiResponse({ status: 409, type: ErrorDto, description: 'The job is not done (or was cancelled, or failed).' })
   async result(
     @Param('id') id: string,
     @Query() query: Record<string, unknown>,
@@ -149,15 +161,29 @@ export class JobsController {
   }
 
   @Sse(':id/events')
+  @AcceptsEventsUrl()
   @ApiOperation({
-    summary: 'Server-sent events: the job record on every change, until it is done, failed or cancelled.',
+    summary:
+      'Server-sent events: the job (the same JSON as GET /v1/jobs/{id}) on every change, until it is done, failed or ' +
+      'cancelled. Authenticate with the Bearer key, or open `links.events` (signed, no header needed: EventSource).',
+  })
+  @ApiQuery({ name: 'access', required: false, description: 'The signature of a signed events URL (links.events).' })
+  @ApiProduces('text/event-stream')
+  @ApiResponse({
+    status: 200,
+    description:
+      'An event stream: each event is `event: progress` (or the final state: `done`, `failed`, `cancelled`) with ' +
+      '`data:` a Job as JSON.',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
   })
   @ApiResponse({ status: 404, type: ErrorDto })
   async events(
+    @Req() req: Request,
     @Param('id') id: string,
     @CurrentPrincipal() principal: Principal,
-  ): Promise<Observable<JobEventMessage>> {
-    return this.jobEvents.stream(id, () => this.jobs.get(id, principal));
+  ): Promise<Observable<{ type: string; data: JobDto }>> {
+    const events = await this.jobEvents.stream(id, () => this.jobs.get(id, principal));
+    return events.pipe(map((e) => ({ type: e.type, data: this.dto(e.data, req) })));
   }
 
   @Delete(':id')
@@ -169,6 +195,11 @@ export class JobsController {
   async cancel(@Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<CancelJobResponseDto> {
     const record = await this.jobs.cancel(id, principal);
     return { id: record.id, state: record.state };
+  }
+
+  /** The one representation of a job, for REST and SSE alike. */
+  private dto(record: JobRecord, req: Request): JobDto {
+    return toJobDto(record, this.baseUrl(req), this.eventsUrls.sign(record.id));
   }
 
   private baseUrl(req: Request): string {

@@ -16,7 +16,11 @@ export class CreateJobResponseDto {
 
 export class JobLinksDto {
   @ApiProperty() self!: string;
-  @ApiProperty({ description: 'Server-sent events of progress.' }) events!: string;
+  @ApiProperty({
+    description:
+      'Server-sent events of progress: a signed URL (valid 10 min, this job only) that a browser EventSource can open without a header.',
+  })
+  events!: string;
   @ApiPropertyOptional({ description: 'The edited video (once done).' }) result?: string;
   @ApiPropertyOptional({ description: 'report.json (once done).' }) report?: string;
   @ApiPropertyOptional({ description: 'Per-pixel uncertainty video (once done).' }) uncertainty?: string;
@@ -89,12 +93,16 @@ export class CancelJobResponseDto {
 
 export class ErrorDto {
   @ApiProperty() statusCode!: number;
-  @ApiProperty() error!: string;
+  @ApiProperty({ description: 'The HTTP reason phrase of the status, e.g. "Not Found", "Too Many Requests".' })
+  error!: string;
   @ApiProperty({ description: 'One sentence: what is wrong and what to do.' }) message!: string;
 }
 
-/** The public view of a record: no storage keys (they are internal), links instead. */
-export function toJobDto(record: JobRecord, baseUrl: string): JobDto {
+/**
+ * The public view of a record, the same in `GET /v1/jobs/{id}`, listings and every server-sent event: no storage
+ * keys (they are internal), links instead. `eventsAccess`: the signed `access` value of the events link.
+ */
+export function toJobDto(record: JobRecord, baseUrl: string, eventsAccess?: string): JobDto {
   const self = `${baseUrl}/v1/jobs/${record.id}`;
   const done = record.state === 'done';
   const { edit } = record;
@@ -126,7 +134,7 @@ export function toJobDto(record: JobRecord, baseUrl: string): JobDto {
     finishedAt: record.finishedAt,
     links: {
       self,
-      events: `${self}/events`,
+      events: eventsAccess ? `${self}/events?access=${encodeURIComponent(eventsAccess)}` : `${self}/events`,
       ...(done
         ? {
             result: `${self}/result`,

@@ -1,9 +1,10 @@
-import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { InvalidVideoError, isInputError, logger } from '@streamedit/pipeline';
 import { IllegalTransitionError, InvalidCursorError, isTransientError, JobNotFoundError } from '@streamedit/farm';
 import { HttpErrorWithHeaders } from '../security/http-errors';
-import { PayloadTooLargeError, UnsupportedMediaTypeError } from '../services/upload-errors';
+import { PayloadTooLargeError, UnprocessableUploadError, UnsupportedMediaTypeError } from '../services/upload-errors';
 
 /** The one error body of the API: `{ statusCode, error, message }`; `message` is one sentence saying what to fix. */
 export interface ErrorBody {
@@ -33,7 +34,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     if (err instanceof HttpErrorWithHeaders) res.set(err.headers);
     else if (status === 503) res.set('Retry-After', '5');
-    const body: ErrorBody = { statusCode: status, error: HttpStatus[status]?.replace(/_/g, ' ') ?? 'Error', message };
+    const body: ErrorBody = { statusCode: status, error: statusName(status), message };
     res.status(status).json(body);
   }
 
@@ -45,7 +46,7 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     if (err instanceof PayloadTooLargeError) return [413, err.message];
     if (err instanceof UnsupportedMediaTypeError) return [415, err.message];
-    if (err instanceof InvalidVideoError) return [422, err.message];
+    if (err instanceof InvalidVideoError || err instanceof UnprocessableUploadError) return [422, err.message];
     if (isInputError(err) || err instanceof InvalidCursorError) return [400, (err as Error).message];
     if (err instanceof JobNotFoundError) return [404, err.message];
     if (err instanceof IllegalTransitionError) return [409, err.message];
@@ -57,12 +58,17 @@ export class ApiExceptionFilter implements ExceptionFilter {
   }
 }
 
+/** The reason phrase of `status` as HTTP names it ("Unauthorized", "Too Many Requests"): one casing everywhere. */
+export function statusName(status: number): string {
+  return STATUS_CODES[status] ?? 'Error';
+}
+
 /** ioredis' errors for a connection that is down (the request could not reach Redis at all). */
 function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   return (
     err.name === 'MaxRetriesPerRequestError' ||
-    /^(Connection is closed\.|Stream isn't writeable)/.test(err.message) ||
+    /^(Connection is closed\.|Stream isn't writeable|Command timed out)/.test(err.message) ||
     (err as { code?: string }).code === 'ECONNREFUSED'
   );
 }

@@ -65,7 +65,7 @@ function parseEdit(upload: ReceivedUpload, one: (name: string) => string | undef
     .flatMap((v) => v.split(','))
     .map((v) => v.trim())
     .filter(Boolean)
-    .map(parseIndex);
+    .map((v) => parseIndex(v, 'keyframeAt'));
   if (upload.keyframeKeys.length > 0) {
     if (indices.length !== upload.keyframeKeys.length) {
       throw new InputError(
@@ -78,7 +78,7 @@ function parseEdit(upload: ReceivedUpload, one: (name: string) => string | undef
   if (atField !== undefined && indices.length > 0)
     throw new InputError('Give the frame index once, as "at" or as "keyframeAt".');
   if (indices.length > 1) throw new InputError('A look, prompt or overlay applies to one frame: give one index.');
-  const at = atField !== undefined ? parseIndex(atField) : (indices[0] ?? 0);
+  const at = atField !== undefined ? parseIndex(atField, 'at') : (indices[0] ?? 0);
   if (look !== undefined) {
     if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(look))
       throw new InputError('The look name must be lower-case letters, digits and dashes (see GET /v1/looks).');
@@ -122,8 +122,8 @@ function parseFrameCount(raw: string): number {
   return Number(raw);
 }
 
-function parseIndex(raw: string): number {
+function parseIndex(raw: string, field: 'at' | 'keyframeAt'): number {
   if (!/^\d{1,9}$/.test(raw.trim()))
-    throw new InputError(`"${raw.slice(0, 20)}" is not a frame index: give a whole number ≥ 0.`);
+    throw new InputError(`"${field}" must be a frame index (a whole number ≥ 0), got "${raw.slice(0, 20)}".`);
   return Number(raw);
 }

@@ -3,10 +3,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { Inject, Injectable } from '@nestjs/common';
+import { ConflictException, Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import type { Redis } from 'ioredis';
-import { InputError, InvalidVideoError, logger, validateEditSpec, type EditSpec } from '@streamedit/pipeline';
+import {
+  checkEditImageSize,
+  InputError,
+  InvalidVideoError,
+  isInputError,
+  logger,
+  promptEditsAvailable,
+  validateEditSpec,
+  videoGeometry,
+  type EditSpec,
+  type VideoGeometry,
+} from '@streamedit/pipeline';
 import { probeVideo, type VideoInfo } from '@streamedit/pipeline/media/video-info';
 import {
   ActiveJobQuota,
@@ -28,8 +39,9 @@ import { ARTIFACT_STORE, FARM_CONFIG, REDIS } from '../api.tokens';
 import { canSee, listOwner, ownerOf, type Principal } from '../auth/principal';
 import { ServiceUnavailableError, TooManyRequestsError } from '../security/http-errors';
 import { parseJobRequest } from './job-request';
-import { checkMediaLimits } from './media-limits';
-import { UploadService } from './upload.service';
+import { checkIsVideo, checkMediaLimits } from './media-limits';
+import { UnprocessableUploadError } from './upload-errors';
+import { UploadService, type ReceivedUpload } from './upload.service';
 
 /** The artifacts a client may download once a job is done. */
 export const RESULT_ARTIFACTS = {
@@ -83,10 +95,7 @@ export class JobsService {
       if (!/^[\x21-\x7e]{1,255}$/.test(idempotencyKey))
         throw new InputError('The Idempotency-Key header must be 1–255 printable ASCII characters.');
       const first = await this.jobs.claimIdempotencyKey(idemKey, id);
-      if (first !== id) {
-        req.resume();
-        return { id: first, replayed: true };
-      }
+      if (first !== id) return this.replay(req, idemKey, first);
     }
     try {
       await this.reserve(principal, id);
@@ -100,20 +109,19 @@ export class JobsService {
       const upload = await this.uploads.receive(req, id, tmp);
       const request = parseJobRequest(upload);
       const info = await this.probe(upload.videoPath);
-      const frames = request.frames === undefined ? null : Math.min(request.frames, info.frameCount);
+      checkIsVideo(info, request.frames);
+      const frames = request.frames ?? null;
       checkMediaLimits(info, frames ?? info.frameCount, this.config);
       // Redis may have gone away during a long upload: answer 503 now rather than wait for it in the offline queue.
       if (this.redis.status !== 'ready')
         throw new ServiceUnavailableError(
           "The farm's job database (Redis) is not reachable right now: send the video again shortly.",
         );
-      validateEditSpec(toEditSpec(request.edit), {
-        frameCount: frames ?? info.frameCount,
-        width: info.width,
-        height: info.height,
-        sourceWidth: info.width,
-        sourceHeight: info.height,
-      });
+      const geometry = videoGeometry(info, frames ?? undefined);
+      validateEditSpec(toEditSpec(request.edit), geometry);
+      checkEditCanRun(request.edit, upload, geometry);
+      await this.uploads.storeImages(upload);
+      if (idemKey !== undefined) await this.jobs.setIdempotencyFingerprint(idemKey, upload.fingerprint);
       const record = await this.jobs.create({
         id,
         stage: null,
@@ -214,6 +222,24 @@ export class JobsService {
     };
   }
 
+  /**
+   * A request whose `Idempotency-Key` was used before: the first job when the body is the same (read and hashed,
+   * not stored), 422 when it differs, 409 while the first request is still uploading.
+   */
+  private async replay(req: Request, idemKey: string, first: string): Promise<{ id: string; replayed: boolean }> {
+    const fingerprint = await this.uploads.fingerprint(req);
+    const stored = await this.jobs.idempotencyFingerprint(idemKey);
+    if (stored === null && !(await this.jobs.get(first)))
+      throw new IdempotencyInProgressError(
+        'A request with this Idempotency-Key is still being processed: wait for its answer, then send again if needed.',
+      );
+    if (stored !== null && stored !== fingerprint)
+      throw new IdempotencyConflictError(
+        'This Idempotency-Key was already used with a different request body: use a new key for a new job.',
+      );
+    return { id: first, replayed: true };
+  }
+
   /** A slot of the key's concurrent-job quota (the admin token and auth-off requests have none to take). */
   private async reserve(principal: Principal, id: string): Promise<void> {
     if (principal.kind !== 'api-key') return;
@@ -247,11 +273,42 @@ export class JobsService {
   }
 }
 
-/** A result was asked for before the job was done (409). */
+/** A result was asked for before the job was done, or of a job that will never be (409). */
 export class JobNotDoneError extends IllegalTransitionError {
   constructor(readonly record: JobRecord) {
     super(record.state, 'done');
-    this.message = `Job ${record.id} is ${record.state}: its result exists once it is done.`;
+    this.message =
+      record.state === 'cancelled'
+        ? `Job ${record.id} was cancelled: it has no result. Send the video again to edit it.`
+        : record.state === 'failed'
+          ? `Job ${record.id} failed (see its "error"): it has no result.`
+          : `Job ${record.id} is ${record.state}: its result exists once it is done.`;
+  }
+}
+
+/** The same `Idempotency-Key` came with another body (422, as the IETF Idempotency-Key draft says). */
+export class IdempotencyConflictError extends UnprocessableUploadError {}
+
+/** The first request with this `Idempotency-Key` has not been answered yet (409). */
+export class IdempotencyInProgressError extends ConflictException {}
+
+/**
+ * What can be known at upload about whether the edit can run, refused before any job exists (422): every edit image
+ * is a PNG of an accepted size (the pipeline's own check, `checkEditImageSize`), and a prompt edit has an image
+ * editor to go to.
+ */
+function checkEditCanRun(edit: JobEdit, upload: ReceivedUpload, geometry: VideoGeometry): void {
+  if (edit.kind === 'prompt' && !promptEditsAvailable())
+    throw new UnprocessableUploadError(
+      'This farm has no image editor for prompt edits: send an edited keyframe, an overlay or a look instead.',
+    );
+  for (const image of upload.images.values()) {
+    if (!image.png) throw new UnprocessableUploadError(`The ${image.what} is not a PNG: send the edit as a PNG file.`);
+    try {
+      checkEditImageSize(image.png, geometry, `The ${image.what}`);
+    } catch (err) {
+      throw isInputError(err) ? new UnprocessableUploadError(err.message) : err;
+    }
   }
 }
 

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import busboy from 'busboy';
 import type { Request } from 'express';
@@ -10,16 +11,35 @@ import { jobKeys, type ArtifactStore, type FarmConfig } from '@streamedit/farm';
 import { ARTIFACT_STORE, FARM_CONFIG } from '../api.tokens';
 import { PayloadTooLargeError, UnsupportedMediaTypeError } from './upload-errors';
 
-/** What a multipart upload delivered: every file is already in the store; the video also on local disk for ffprobe. */
+/** An edit image held on local disk until the whole request has been checked (then `storeImages` uploads it). */
+export interface SpooledImage {
+  /** The storage key it will have. */
+  readonly key: string;
+  /** Its local copy (in the caller's temp dir). */
+  readonly path: string;
+  /** What the caller calls it in messages ("keyframe image 2", "the overlay image"). */
+  readonly what: string;
+  /** Its size from the PNG header; null when the file is not a PNG. */
+  readonly png: { readonly width: number; readonly height: number } | null;
+}
+
+/**
+ * What a multipart upload delivered: the video is already in the store (and on local disk for ffprobe); edit images
+ * are on local disk only, so a refused request never stores them (see {@link UploadService.storeImages}).
+ */
 export interface ReceivedUpload {
   readonly videoBytes: number | null;
   /** Local copy of the video (in the caller's temp dir), only meaningful when `videoBytes` is set. */
   readonly videoPath: string;
-  /** Stored keyframe images, in the order they were sent (the k-th pairs with the k-th `keyframeAt`). */
+  /** Keyframe images' storage keys, in the order they were sent (the k-th pairs with the k-th `keyframeAt`). */
   readonly keyframeKeys: readonly string[];
   readonly overlayKey: string | null;
+  /** Every edit image by storage key. */
+  readonly images: ReadonlyMap<string, SpooledImage>;
   /** Text fields; a repeated field keeps every value. */
   readonly fields: ReadonlyMap<string, readonly string[]>;
+  /** The body's content digest (see {@link BodyFingerprint}), for idempotency conflicts. */
+  readonly fingerprint: string;
 }
 
 const MiB = 1024 * 1024;
@@ -67,6 +87,8 @@ export class UploadService {
       const open = new Set<Readable>();
       const fields = new Map<string, string[]>();
       const keyframeKeys: string[] = [];
+      const images = new Map<string, SpooledImage>();
+      const fingerprint = new BodyFingerprint();
       const videoPath = join(tmpDir, 'video');
       let videoBytes: number | null = null;
       let overlayKey: string | null = null;
@@ -79,7 +101,16 @@ export class UploadService {
         settled = true;
         await Promise.allSettled(writes);
         if (failure) reject(failure);
-        else resolve({ videoBytes, videoPath, keyframeKeys, overlayKey, fields });
+        else
+          resolve({
+            videoBytes,
+            videoPath,
+            keyframeKeys,
+            overlayKey,
+            images,
+            fields,
+            fingerprint: fingerprint.digest(),
+          });
       };
       const fail = (err: Error) => {
         if (failure) return;
@@ -98,6 +129,7 @@ export class UploadService {
 
       parser.on('file', (name, stream) => {
         if (failure) return void stream.resume();
+        fingerprint.file(name, stream);
         if (name === 'video') {
           if (sawVideo) return fail(new InputError('Send one video per job.'));
           sawVideo = true;
@@ -110,11 +142,23 @@ export class UploadService {
             return fail(new InputError(`Send at most ${MAX_KEYFRAMES} keyframe images.`));
           const key = keys.keyframe(keyframeKeys.length);
           keyframeKeys.push(key);
-          track(stream, this.storeImage(stream, key, 'keyframe image'));
+          const what = `keyframe image ${keyframeKeys.length}`;
+          const path = join(tmpDir, `keyframe-${keyframeKeys.length}`);
+          track(
+            stream,
+            this.spoolImage(stream, path, what).then((png) => images.set(key, { key, path, what, png })),
+          );
         } else if (name === 'overlay') {
           if (overlayKey) return fail(new InputError('Send one overlay image.'));
           overlayKey = keys.overlay;
-          track(stream, this.storeImage(stream, keys.overlay, 'overlay image'));
+          const key = keys.overlay;
+          const path = join(tmpDir, 'overlay');
+          track(
+            stream,
+            this.spoolImage(stream, path, 'the overlay image').then((png) =>
+              images.set(key, { key, path, what: 'the overlay image', png }),
+            ),
+          );
         } else {
           stream.resume();
           fail(
@@ -129,6 +173,7 @@ export class UploadService {
           );
         if (info.valueTruncated) return fail(new InputError(`The field "${name}" is longer than 64 KiB.`));
         fields.set(name, [...(fields.get(name) ?? []), value]);
+        fingerprint.field(name, value);
       });
       for (const limit of ['partsLimit', 'filesLimit', 'fieldsLimit'] as const) {
         parser.on(limit, () =>
@@ -144,6 +189,40 @@ export class UploadService {
       req.on('aborted', () =>
         fail(new InputError('The upload was interrupted before it was complete: send it again.')),
       );
+      req.pipe(parser);
+    });
+  }
+
+  /**
+   * The fingerprint of a body that is not kept (a replay of an `Idempotency-Key`): read to the end, hashed, dropped.
+   * Bodies over the upload limit are refused (413) as in {@link receive}.
+   */
+  fingerprint(req: Request): Promise<string> {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: req.headers, limits: { files: MAX_KEYFRAMES + 2, fields: 64, parts: 100 } });
+    } catch (err) {
+      return Promise.reject(new InputError(`The multipart request cannot be read (${(err as Error).message}).`));
+    }
+    const limit = (this.config.maxUploadMb + (MAX_KEYFRAMES + 1) * this.config.maxImageMb) * MiB;
+    return new Promise((resolve, reject) => {
+      const fingerprint = new BodyFingerprint();
+      let bytes = 0;
+      const fail = (err: Error) => {
+        req.unpipe(parser);
+        req.resume();
+        reject(err);
+      };
+      parser.on('file', (name, stream) => {
+        fingerprint.file(name, stream);
+        stream.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (bytes > limit) fail(new PayloadTooLargeError('The request is larger than the upload limits.'));
+        });
+      });
+      parser.on('field', (name, value) => fingerprint.field(name, value));
+      parser.on('error', (err: Error) => fail(new InputError(`The multipart body is malformed (${err.message}).`)));
+      parser.on('close', () => resolve(fingerprint.digest()));
       req.pipe(parser);
     });
   }
@@ -177,7 +256,11 @@ export class UploadService {
     return bytes();
   }
 
-  private async storeImage(source: Readable, key: string, what: string): Promise<number> {
+  /**
+   * Writes an edit image to local disk (413 past `FARM_MAX_IMAGE_MB`, before anything reaches the store) and reads
+   * its PNG header on the way. Images are small enough that uploading them after the checks costs little.
+   */
+  private async spoolImage(source: Readable, path: string, what: string): Promise<SpooledImage['png']> {
     const { counter } = sizeLimit(
       this.config.maxImageMb * MiB,
       () =>
@@ -185,11 +268,63 @@ export class UploadService {
           `The ${what} is larger than ${this.config.maxImageMb} MB: send a PNG at the video's size.`,
         ),
     );
-    const out = new PassThrough();
-    source.once('error', (err) => out.destroy(err));
-    counter.once('error', (err) => out.destroy(err));
-    source.pipe(counter).pipe(out);
-    return this.store.putStream(key, out, { contentType: 'image/png' });
+    const head: Buffer[] = [];
+    let headBytes = 0;
+    counter.on('data', (chunk: Buffer) => {
+      if (headBytes < PNG_HEAD_BYTES) head.push(chunk.subarray(0, PNG_HEAD_BYTES - headBytes));
+      headBytes += chunk.length;
+    });
+    const results = await Promise.allSettled([pipeline(source, counter, createWriteStream(path))]);
+    throwFirst(results);
+    return pngSize(Buffer.concat(head));
+  }
+
+  /** Uploads the spooled edit images once the request passed every check. */
+  async storeImages(upload: ReceivedUpload): Promise<void> {
+    for (const image of upload.images.values())
+      await this.store.putFile(image.key, image.path, { contentType: 'image/png' });
+  }
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** Signature (8), IHDR length (4) and type (4), width (4), height (4). */
+const PNG_HEAD_BYTES = 24;
+
+/** Width and height from a PNG's first bytes (its IHDR chunk); null when they are not a PNG's. */
+export function pngSize(head: Buffer): { width: number; height: number } | null {
+  if (head.length < PNG_HEAD_BYTES || !head.subarray(0, 8).equals(PNG_SIGNATURE)) return null;
+  if (head.toString('latin1', 12, 16) !== 'IHDR') return null;
+  return { width: head.readUInt32BE(16), height: head.readUInt32BE(20) };
+}
+
+/**
+ * A digest of a multipart body's content that does not depend on its boundary or on the order of different fields:
+ * each part's name and the sha256 of its content, in the order sent per name (keyframes pair with `keyframeAt` in
+ * that order). Two requests with the same fields and files have the same fingerprint.
+ */
+export class BodyFingerprint {
+  private readonly parts: Array<[string, string]> = [];
+
+  field(name: string, value: string): void {
+    this.parts.push([name, createHash('sha256').update(value).digest('hex')]);
+  }
+
+  /** Hashes a file part as it streams (the caller still reads `stream`). */
+  file(name: string, stream: Readable): void {
+    const slot: [string, string] = [name, ''];
+    this.parts.push(slot);
+    const hash = createHash('sha256');
+    stream.on('data', (chunk: Buffer) => hash.update(chunk));
+    stream.once('end', () => (slot[1] = hash.digest('hex')));
+  }
+
+  digest(): string {
+    const sorted = this.parts
+      .map(([n, d], i) => ({ n, d, i }))
+      .sort((a, b) => (a.n < b.n ? -1 : a.n > b.n ? 1 : a.i - b.i));
+    return createHash('sha256')
+      .update(sorted.map((p) => `${p.n}\0${p.d}`).join('\n'))
+      .digest('hex');
   }
 }
 

@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, HttpException, Inject, Post, Req } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { JobNotFoundError, JobRepository, type ArtifactStore, type FarmConfig } from '@streamedit/farm';
 import { ARTIFACT_STORE, FARM_CONFIG } from '../api.tokens';
@@ -19,6 +19,7 @@ export interface CreateStreamResponse {
 }
 
 @ApiTags('streams')
+@ApiBearerAuth()
 @Controller('v1/streams')
 export class StreamsController {
   constructor(

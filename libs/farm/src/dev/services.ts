@@ -10,6 +10,7 @@ import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startS3SigningGate } from './s3-signing-gate';
 
 /** A running redis-server owned by its starter. */
 export interface DevRedis {
@@ -21,6 +22,10 @@ export interface DevRedis {
 /** A running s3rver owned by its starter; `S3RVER`/`S3RVER` are its fixed credentials. */
 export interface DevS3 {
   readonly endpoint: string;
+  /** s3rver's own endpoint, without the signature check in front (tests show why the check is there). */
+  readonly uncheckedEndpoint: string;
+  /** s3rver's folder: objects, and the parts of multipart uploads (which no listing shows). */
+  readonly directory: string;
   readonly bucket: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
@@ -100,17 +105,26 @@ export async function startRedis(): Promise<DevRedis> {
   };
 }
 
-/** Starts s3rver on 127.0.0.1 (port chosen by the OS) with one empty bucket. */
+/**
+ * Starts s3rver on 127.0.0.1 (port chosen by the OS) with one empty bucket, behind the signature check of
+ * `s3-signing-gate.ts` (s3rver itself checks no V4 signature: anonymous and tampered requests would pass).
+ * DEVELOPMENT ONLY: production uses S3 or MinIO, which check signatures themselves.
+ */
 export async function startS3(bucket = 'streamedit-dev'): Promise<DevS3> {
   const dir = await mkdtemp(join(tmpdir(), 'streamedit-s3rver-'));
   const server = newS3rver(dir, bucket, 0);
   const { port } = (await server.run()) as { port: number };
+  const unchecked = `http://127.0.0.1:${port}`;
+  const gate = await startS3SigningGate({ upstream: unchecked, credentials: { S3RVER: 'S3RVER' } });
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: gate.endpoint,
+    uncheckedEndpoint: unchecked,
+    directory: dir,
     bucket,
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
     stop: async () => {
+      await gate.close();
       await server.close();
       await rm(dir, { recursive: true, force: true });
     },
@@ -152,7 +166,10 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 /** The farm settings (as environment variables) that point a process at a dev Redis and S3 server. */
-export function farmEnv(redis: DevRedis, s3: DevS3): Record<string, string> {
+export function farmEnv(
+  redis: DevRedis,
+  s3: Pick<DevS3, 'endpoint' | 'bucket' | 'accessKeyId' | 'secretAccessKey'>,
+): Record<string, string> {
   return {
     REDIS_URL: redis.url,
     FARM_STORAGE: 's3',

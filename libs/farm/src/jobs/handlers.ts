@@ -16,6 +16,7 @@ import { createProgressReporter } from './progress-reporter';
 import type { FarmJobData } from './queues';
 import type { FarmStages, StageContext } from './stages';
 import { IllegalTransitionError, STAGE_STATE, type StageName } from './states';
+import { userFacingMessage } from './user-message';
 
 /** Abort reasons a worker gives BullMQ's `cancelJob`: a user cancel, or a shutdown that hands the job back. */
 export const ABORT_REASON = { cancelled: 'cancelled', shutdown: 'shutdown' } as const;
@@ -294,10 +295,13 @@ function finalError(stage: StageName, attempts: number, err: unknown, message: s
   return `${head}: the artifact storage did not answer (${message}). Retry the job once storage is back: it resumes from its stored checkpoints.`;
 }
 
-/** Marks the record failed unless it already ended (a cancel wins over a failure it caused). */
+/**
+ * Marks the record failed unless it already ended (a cancel wins over a failure it caused). The recorded error is
+ * the user's version of `error` (no server paths, addresses or setting names: `userFacingMessage`).
+ */
 export async function failRecord(repo: JobRepository, id: string, error: string): Promise<void> {
   try {
-    await repo.transition(id, 'failed', { error, finishedAt: new Date().toISOString() });
+    await repo.transition(id, 'failed', { error: userFacingMessage(error), finishedAt: new Date().toISOString() });
   } catch (err) {
     if (!(err instanceof IllegalTransitionError)) throw err;
   }

@@ -240,7 +240,20 @@ export class JobRepository {
   /** Releases a claim made by `id` (its upload was rejected, so the key may be used again). */
   async releaseIdempotencyKey(key: string, id: string): Promise<void> {
     const k = JOB_KEYS.idempotency(key);
-    if ((await this.redis.get(k)) === id) await this.redis.del(k);
+    if ((await this.redis.get(k)) === id) await this.redis.del(k, `${k}:body`);
+  }
+
+  /**
+   * Remembers the fingerprint of the body that claimed `key` (for as long as the claim), so a later request with
+   * the same key and another body can be refused (422) instead of silently answered with the first job.
+   */
+  async setIdempotencyFingerprint(key: string, fingerprint: string, ttlS = 24 * 3600): Promise<void> {
+    await this.redis.set(`${JOB_KEYS.idempotency(key)}:body`, fingerprint, 'EX', ttlS);
+  }
+
+  /** The fingerprint stored by {@link setIdempotencyFingerprint}; null while the first request is still uploading. */
+  async idempotencyFingerprint(key: string): Promise<string | null> {
+    return this.redis.get(`${JOB_KEYS.idempotency(key)}:body`);
   }
 
   /** Announces a cancellation to every worker (they abort the job's running stage). */

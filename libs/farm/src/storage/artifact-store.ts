@@ -4,6 +4,8 @@ import type { Readable } from 'node:stream';
 export interface ArtifactInfo {
   readonly key: string;
   readonly size: number;
+  /** When it was last written, where the store says (S3, local files). */
+  readonly lastModified?: Date;
 }
 
 /** Options of a write. */
@@ -40,6 +42,11 @@ export interface ArtifactStore {
   deletePrefix(prefix: string): Promise<number>;
   /** A URL that GETs `key` without credentials for `expiresInS` seconds (S3 only; `local` throws). */
   presignedGetUrl(key: string, expiresInS: number, downloadName?: string): Promise<string>;
+  /**
+   * Aborts multipart uploads started before `before` and never completed (their parts cost storage yet are in no
+   * listing); returns how many. Only stores that have such uploads implement it (S3); wrappers pass it on.
+   */
+  abortIncompleteUploads?(before: Date): Promise<number>;
   /** Releases clients (sockets). */
   close(): Promise<void>;
 }

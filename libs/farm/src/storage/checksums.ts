@@ -168,6 +168,10 @@ export class ChecksummedArtifactStore implements ArtifactStore {
     return this.inner.presignedGetUrl(key, expiresInS, downloadName);
   }
 
+  async abortIncompleteUploads(before: Date): Promise<number> {
+    return (await this.inner.abortIncompleteUploads?.(before)) ?? 0;
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

@@ -121,6 +121,10 @@ export class DownloadCachingStore implements ArtifactStore {
   presignedGetUrl(key: string, expiresInS: number, downloadName?: string): Promise<string> {
     return this.inner.presignedGetUrl(key, expiresInS, downloadName);
   }
+  async abortIncompleteUploads(before: Date): Promise<number> {
+    return (await this.inner.abortIncompleteUploads?.(before)) ?? 0;
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

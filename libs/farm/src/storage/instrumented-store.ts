@@ -176,6 +176,10 @@ export class InstrumentedArtifactStore implements ArtifactStore {
     );
   }
 
+  async abortIncompleteUploads(before: Date): Promise<number> {
+    return (await this.inner.abortIncompleteUploads?.(before)) ?? 0;
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

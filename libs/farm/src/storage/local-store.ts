@@ -71,7 +71,8 @@ export class LocalArtifactStore implements ArtifactStore {
     for (const path of await walk(join(this.root, base))) {
       const key = relative(this.root, path).split(sep).join('/');
       if (key.startsWith(`${STAGING}/`) || !key.startsWith(prefix)) continue;
-      out.push({ key, size: (await stat(path)).size });
+      const st = await stat(path);
+      out.push({ key, size: st.size, lastModified: st.mtime });
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }

@@ -78,14 +78,25 @@ export async function resolveEdit(
   }
 }
 
-/** Accepts an image at working size or at source size (resized); any other size is a clear error. */
-function toWorkingSize(img: RgbFrame, video: VideoGeometry, what: string): RgbFrame {
-  if (img.width === video.width && img.height === video.height) return img;
-  if (img.width === video.sourceWidth && img.height === video.sourceHeight) return resizeRgb(img, video.width, video.height);
+/**
+ * The one check of an edit image's size (keyframe, overlay, an editor's answer) against the video: working size, or
+ * source size (resized later). Used by the pipeline when it reads the image and by the farm's API on the PNG header
+ * at upload, so both refuse the same images.
+ * @returns whether the image is at working size (used as is) or source size (to be resized).
+ * @throws InputError naming the image (`what`), its size and the accepted ones.
+ */
+export function checkEditImageSize(img: { readonly width: number; readonly height: number }, video: VideoGeometry, what: string): 'working' | 'source' {
+  if (img.width === video.width && img.height === video.height) return 'working';
+  if (img.width === video.sourceWidth && img.height === video.sourceHeight) return 'source';
   const sizes = video.width === video.sourceWidth && video.height === video.sourceHeight
     ? `${video.width}×${video.height}`
     : `${video.sourceWidth}×${video.sourceHeight} (source) or ${video.width}×${video.height} (working size)`;
   throw new InputError(`${what} is ${img.width}×${img.height} but the video frame is ${sizes}: give an image of that size.`);
+}
+
+/** Accepts an image at working size or at source size (resized); any other size is a clear error. */
+function toWorkingSize(img: RgbFrame, video: VideoGeometry, what: string): RgbFrame {
+  return checkEditImageSize(img, video, what) === 'working' ? img : resizeRgb(img, video.width, video.height);
 }
 
 /** Composites an RGBA overlay (straight alpha) onto the keyframe. An overlay without alpha is refused. */

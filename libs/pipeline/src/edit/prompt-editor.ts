@@ -4,6 +4,11 @@ import type { RgbFrame } from '../image/frame';
 import { encodePng, rgbaToRgb } from '../image/png';
 import { settings, type Settings } from '../settings';
 
+/** Whether text-prompt edits can run here: an image-editing endpoint is configured (`STREAMEDIT_EDITOR_URL`). */
+export function promptEditsAvailable(cfg: Settings = settings()): boolean {
+  return Boolean(cfg.editorUrl);
+}
+
 /**
  * Text-prompt edits go to a configured HTTP image-editing endpoint (any model server): request
  * `POST {prompt, image: base64 PNG, width, height}` as JSON; response a PNG body, or JSON `{ image: base64 PNG }`.

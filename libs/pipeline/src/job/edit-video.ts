@@ -9,7 +9,7 @@ import { writePng } from '../image/png';
 import { decodeFrames } from '../media/decode';
 import { InputError } from '../errors';
 import { FrameStore } from '../media/frame-store';
-import { probeVideo, workingSize } from '../media/video-info';
+import { probeVideo, workingSize, type VideoInfo } from '../media/video-info';
 import { noProgress, type ProgressListener } from '../progress';
 import { settings } from '../settings';
 import { analyzeVideo, loadAnalysis } from './analyze';
@@ -61,17 +61,21 @@ export async function checkEditInput(
   maxFrames?: number,
   maxSide = settings().maxSide,
 ): Promise<VideoGeometry> {
-  const info = await probeVideo(input);
+  const geometry = videoGeometry(await probeVideo(input), maxFrames, maxSide);
+  validateEditSpec(edit, geometry);
+  return geometry;
+}
+
+/** What an edit is checked against: the frames to edit, the working size and the source size of `info`. */
+export function videoGeometry(info: VideoInfo, maxFrames?: number, maxSide = settings().maxSide): VideoGeometry {
   const size = workingSize(info, maxSide);
-  const geometry: VideoGeometry = {
+  return {
     frameCount: Math.min(info.frameCount, maxFrames ?? Number.POSITIVE_INFINITY),
     width: size.width,
     height: size.height,
     sourceWidth: info.width,
     sourceHeight: info.height,
   };
-  validateEditSpec(edit, geometry);
-  return geometry;
 }
 
 /**

@@ -167,7 +167,16 @@ async function refreshOverview() {
   }
 }
 
-const QUEUE_COUNTS = ['wait', 'prioritized', 'active', 'delayed', 'waiting-children', 'failed', 'completed'];
+const QUEUE_COUNTS = [
+  'wait',
+  'prioritized',
+  'active',
+  'delayed',
+  'waiting-children',
+  'failed',
+  'cancelled',
+  'completed',
+];
 
 function renderQueues(queues) {
   const rows = queues.map((q) =>
