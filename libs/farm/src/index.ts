@@ -14,7 +14,7 @@ export * from './jobs/job-record';
 export * from './jobs/job-repository';
 export * from './jobs/queues';
 export * from './jobs/stages';
-export * from './jobs/job-map';
+export * from './workers/job-map';
 export * from './jobs/handlers';
 export * from './jobs/flows';
 export * from './jobs/progress-reporter';

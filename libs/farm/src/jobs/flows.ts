@@ -11,7 +11,7 @@ import {
   type FarmJobData,
   type QueueName,
 } from './queues';
-import { FARM_JOBS } from './job-map';
+import { FARM_JOBS } from '../workers/job-map';
 
 /**
  * Jobs of one queue. KEDA's redis list trigger can read `waiting` (`bull:{queue}:wait`) and `active`

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { FarmConfig } from '../config';
 import { FlowScheduler } from '../jobs/flows';
 import { ABORT_REASON, failRecord, type StageFailure, type StageProcessor } from '../jobs/handlers';
-import { assertJobMap, FARM_JOBS, jobNameOfQueue } from '../jobs/job-map';
+import { assertJobMap, FARM_JOBS, jobNameOfQueue } from './job-map';
 import { JOB_KEYS, JobRepository } from '../jobs/job-repository';
 import { QUEUE_PREFIX, type FarmJobData, type QueueName } from '../jobs/queues';
 import type { FarmStages } from '../jobs/stages';

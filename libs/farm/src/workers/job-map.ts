@@ -1,4 +1,4 @@
-import type { JobRecord } from './job-record';
+import type { JobRecord } from '../jobs/job-record';
 import {
   analyzeHandler,
   muxHandler,
@@ -6,9 +6,9 @@ import {
   trainHandler,
   type HandlerDeps,
   type StageProcessor,
-} from './handlers';
-import { QUEUE_NAMES, trainQueue, type JobName, type QueueName } from './queues';
-import { STAGES } from './states';
+} from '../jobs/handlers';
+import { QUEUE_NAMES, trainQueue, type JobName, type QueueName } from '../jobs/queues';
+import { STAGES } from '../jobs/states';
 
 /** How one job name is run: the queues it may be on, which one a given job goes to, and its handler. */
 export interface JobDefinition {
