@@ -14,6 +14,7 @@ export * from './jobs/job-record';
 export * from './jobs/job-repository';
 export * from './jobs/queues';
 export * from './jobs/stages';
+export * from './jobs/job-routes';
 export * from './workers/job-map';
 export * from './jobs/handlers';
 export * from './jobs/flows';

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { logger } from '@streamedit/pipeline';
 import {
   bullJobId,
-  FARM_JOBS,
+  JOB_ROUTES,
   FlowScheduler,
   isJobId,
   isTerminal,
@@ -308,12 +308,12 @@ export class AdminService {
 /** Every BullMQ job a farm job's flow may have: queue and id. */
 function flowJobs(record: JobRecord): Array<[QueueName, string]> {
   return [
-    [FARM_JOBS.analyze.route(record), bullJobId.analyze(record.id)],
-    [FARM_JOBS.train.route(record), bullJobId.train(record.id)],
+    [JOB_ROUTES.analyze.route(record), bullJobId.analyze(record.id)],
+    [JOB_ROUTES.train.route(record), bullJobId.train(record.id)],
     ...(record.windows ?? []).map((w): [QueueName, string] => [
-      FARM_JOBS.render.route(record),
+      JOB_ROUTES.render.route(record),
       bullJobId.render(record.id, w.index),
     ]),
-    [FARM_JOBS.mux.route(record), bullJobId.mux(record.id)],
+    [JOB_ROUTES.mux.route(record), bullJobId.mux(record.id)],
   ];
 }
