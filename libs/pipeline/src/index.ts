@@ -1,4 +1,5 @@
 export * from './errors';
+export * from './process/child-runner';
 export * from './log';
 export * from './progress';
 export * from './settings';
