@@ -10,6 +10,8 @@ export * from './models/onnx';
 export * from './models/onnx-thread';
 export * from './arr/reference-windows';
 export * from './arr/uncertainty-score';
+export * from './arr/online-arr';
+export * from './propagation/online-propagation';
 export * from './edit/looks';
 export * from './image/resize';
 export * from './edit/edit-spec';
