@@ -18,6 +18,13 @@ module.exports = {
       to: { path: '^(libs/farm|apps)/' },
     },
     {
+      name: 'offline-not-live',
+      comment: 'Offline jobs (job/) do not load the live engine (stream/); code both use lives below both.',
+      severity: 'error',
+      from: { path: '^libs/pipeline/src/job/' },
+      to: { path: '^libs/pipeline/src/stream/' },
+    },
+    {
       name: 'farm-not-apps',
       comment: 'libs/farm serves the apps; it never imports one.',
       severity: 'error',

@@ -41,24 +41,26 @@ test('boundaries: a planted violation of each rule fails the check, each one nam
     plant('libs/pipeline/src/planted-s3.ts', "import '@aws-sdk/client-s3';");
     // Split so tsc-alias does not rewrite the alias inside this string when it compiles the test.
     plant('libs/pipeline/src/planted-up.ts', `import '${['@streamedit', 'farm'].join('/')}';`);
+    plant('libs/pipeline/src/job/planted-live.ts', "import '../stream/live-session';");
     plant('libs/farm/src/planted-app.ts', "import '../../../apps/renderer/src/main';");
     plant('apps/cli/src/planted-api.ts', "import '../../api/src/api-app';");
     plant('libs/pipeline/src/planted-a.ts', "import './planted-b';");
     plant('libs/pipeline/src/planted-b.ts', "import './planted-a';");
 
     const { status, violations, output } = cruise(root);
-    assert.equal(status, 6, `the check must fail with one error per plant:\n${output}`);
+    assert.equal(status, 7, `the check must fail with one error per plant:\n${output}`);
     const found = new Set(violations);
     for (const expected of [
       'pipeline-no-infrastructure libs/pipeline/src/planted-queue.ts',
       'pipeline-no-infrastructure libs/pipeline/src/planted-s3.ts',
       'pipeline-not-above libs/pipeline/src/planted-up.ts',
+      'offline-not-live libs/pipeline/src/job/planted-live.ts',
       'farm-not-apps libs/farm/src/planted-app.ts',
       'apps-not-each-other apps/cli/src/planted-api.ts',
       'no-circular libs/pipeline/src/planted-a.ts',
     ])
       assert.ok(found.has(expected), `${expected} not reported; got ${[...found].join(', ')}`);
-    assert.equal(violations.length, 6, output);
+    assert.equal(violations.length, 7, output);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
