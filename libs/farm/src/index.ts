@@ -11,6 +11,7 @@ export * from './storage/download-cache';
 export * from './dev/services';
 export * from './jobs/states';
 export * from './jobs/job-record';
+export * from './jobs/job-edit-spec';
 export * from './jobs/job-repository';
 export * from './jobs/queues';
 export * from './jobs/stages';

@@ -13,6 +13,7 @@ import {
   jobKeys,
   JobNotFoundError,
   JobRepository,
+  newJobRecord,
   JOB_STATES,
   priorityOptions,
   QUEUE_NAMES,
@@ -158,20 +159,7 @@ export class AdminService {
       const edit = await this.copyEdit(old.edit, to);
       const checkpoints = await this.copyCheckpoints(from, to);
       // `create` sets state, seq and both timestamps afresh; every other field (new ones too) is carried over.
-      const record = await this.repo.create({
-        ...old,
-        id: newId,
-        edit,
-        stage: null,
-        progress: 0,
-        iterations: null,
-        windows: null,
-        windowsDone: 0,
-        timings: {},
-        error: null,
-        startedAt: null,
-        finishedAt: null,
-      });
+      const record = await this.repo.create(newJobRecord({ ...old, id: newId, edit }));
       created = true;
       await this.flows.enqueue(record);
       await this.jobLog.append(id, { level: 'info', msg: `retried by an operator as job ${newId}`, source: SOURCE });

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import type { Redis } from 'ioredis';
-import { InputError, InvalidVideoError, logger, validateEditSpec, type EditSpec } from '@streamedit/pipeline';
+import { InputError, InvalidVideoError, logger, validateEditSpec } from '@streamedit/pipeline';
 import { probeVideo, type VideoInfo } from '@streamedit/pipeline/media/video-info';
 import {
   ActiveJobQuota,
@@ -17,9 +17,10 @@ import {
   jobKeys,
   JobNotFoundError,
   JobRepository,
+  newJobRecord,
+  toEditSpec,
   type ArtifactStore,
   type FarmConfig,
-  type JobEdit,
   type JobPage,
   type JobRecord,
   type JobState,
@@ -114,33 +115,26 @@ export class JobsService {
         sourceWidth: info.width,
         sourceHeight: info.height,
       });
-      const record = await this.jobs.create({
-        id,
-        stage: null,
-        progress: 0,
-        edit: request.edit,
-        preset: request.preset,
-        priority: request.priority,
-        device: this.config.trainDevice,
-        input: {
-          bytes: upload.videoBytes ?? 0,
-          width: info.width,
-          height: info.height,
-          fps: info.fpsValue,
-          frameCount: info.frameCount,
-          durationS: info.duration,
-          codec: info.codec,
-        },
-        frames,
-        iterations: null,
-        windows: null,
-        windowsDone: 0,
-        timings: {},
-        error: null,
-        startedAt: null,
-        finishedAt: null,
-        owner,
-      });
+      const record = await this.jobs.create(
+        newJobRecord({
+          id,
+          edit: request.edit,
+          preset: request.preset,
+          priority: request.priority,
+          device: this.config.trainDevice,
+          input: {
+            bytes: upload.videoBytes ?? 0,
+            width: info.width,
+            height: info.height,
+            fps: info.fpsValue,
+            frameCount: info.frameCount,
+            durationS: info.duration,
+            codec: info.codec,
+          },
+          frames,
+          owner,
+        }),
+      );
       await this.enqueue(record);
       this.log.info({ job: id, frames: info.frameCount, edit: request.edit.kind }, 'job accepted');
       return { id, replayed: false };
@@ -262,15 +256,3 @@ function checkId(id: string): string {
 }
 
 /** The pipeline's form of an edit, for validation (keys stand in for paths: only indices and names are checked). */
-function toEditSpec(edit: JobEdit): EditSpec {
-  switch (edit.kind) {
-    case 'keyframes':
-      return { kind: 'keyframes', keyframes: edit.keyframes.map((k) => ({ at: k.at, path: k.key })) };
-    case 'overlay':
-      return { kind: 'overlay', path: edit.key, at: edit.at };
-    case 'look':
-      return { kind: 'look', name: edit.name, at: edit.at };
-    case 'prompt':
-      return { kind: 'prompt', text: edit.text, at: edit.at };
-  }
-}
