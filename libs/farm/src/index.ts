@@ -8,6 +8,7 @@ export * from './storage/s3-store';
 export * from './storage/create-store';
 export * from './storage/instrumented-store';
 export * from './storage/download-cache';
+export * from './storage/job-work-dir';
 export * from './dev/services';
 export * from './jobs/states';
 export * from './jobs/job-record';
