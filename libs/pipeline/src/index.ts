@@ -1,4 +1,5 @@
 export * from './errors';
+export * from './process/child-runner';
 export * from './log';
 export * from './progress';
 export * from './settings';
@@ -9,6 +10,8 @@ export * from './models/onnx';
 export * from './models/onnx-thread';
 export * from './arr/reference-windows';
 export * from './arr/uncertainty-score';
+export * from './arr/online-arr';
+export * from './propagation/online-propagation';
 export * from './edit/looks';
 export * from './image/resize';
 export * from './edit/edit-spec';

@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { logger } from '@streamedit/pipeline';
 import {
   bullJobId,
-  FARM_JOBS,
+  JOB_ROUTES,
   FlowScheduler,
   isJobId,
   isTerminal,
@@ -14,6 +14,7 @@ import {
   jobKeys,
   JobNotFoundError,
   JobRepository,
+  newJobRecord,
   JOB_STATES,
   priorityOptions,
   QUEUE_NAMES,
@@ -161,20 +162,7 @@ export class AdminService {
       const edit = await this.copyEdit(old.edit, to);
       const checkpoints = await this.copyCheckpoints(from, to);
       // `create` sets state, seq and both timestamps afresh; every other field (new ones too) is carried over.
-      const record = await this.repo.create({
-        ...old,
-        id: newId,
-        edit,
-        stage: null,
-        progress: 0,
-        iterations: null,
-        windows: null,
-        windowsDone: 0,
-        timings: {},
-        error: null,
-        startedAt: null,
-        finishedAt: null,
-      });
+      const record = await this.repo.create(newJobRecord({ ...old, id: newId, edit }));
       created = true;
       await this.flows.enqueue(record);
       await this.jobLog.append(id, { level: 'info', msg: `retried by an operator as job ${newId}`, source: SOURCE });
@@ -333,12 +321,12 @@ export class AdminService {
 /** Every BullMQ job a farm job's flow may have: queue and id. */
 function flowJobs(record: JobRecord): Array<[QueueName, string]> {
   return [
-    [FARM_JOBS.analyze.route(record), bullJobId.analyze(record.id)],
-    [FARM_JOBS.train.route(record), bullJobId.train(record.id)],
+    [JOB_ROUTES.analyze.route(record), bullJobId.analyze(record.id)],
+    [JOB_ROUTES.train.route(record), bullJobId.train(record.id)],
     ...(record.windows ?? []).map((w): [QueueName, string] => [
-      FARM_JOBS.render.route(record),
+      JOB_ROUTES.render.route(record),
       bullJobId.render(record.id, w.index),
     ]),
-    [FARM_JOBS.mux.route(record), bullJobId.mux(record.id)],
+    [JOB_ROUTES.mux.route(record), bullJobId.mux(record.id)],
   ];
 }

@@ -15,7 +15,6 @@ import {
   promptEditsAvailable,
   validateEditSpec,
   videoGeometry,
-  type EditSpec,
   type VideoGeometry,
 } from '@streamedit/pipeline';
 import { probeVideo, type VideoInfo } from '@streamedit/pipeline/media/video-info';
@@ -28,9 +27,11 @@ import {
   jobKeys,
   JobNotFoundError,
   JobRepository,
+  newJobRecord,
+  type JobEdit,
+  toEditSpec,
   type ArtifactStore,
   type FarmConfig,
-  type JobEdit,
   type JobPage,
   type JobRecord,
   type JobState,
@@ -122,33 +123,26 @@ export class JobsService {
       checkEditCanRun(request.edit, upload, geometry);
       await this.uploads.storeImages(upload);
       if (idemKey !== undefined) await this.jobs.setIdempotencyFingerprint(idemKey, upload.fingerprint);
-      const record = await this.jobs.create({
-        id,
-        stage: null,
-        progress: 0,
-        edit: request.edit,
-        preset: request.preset,
-        priority: request.priority,
-        device: this.config.trainDevice,
-        input: {
-          bytes: upload.videoBytes ?? 0,
-          width: info.width,
-          height: info.height,
-          fps: info.fpsValue,
-          frameCount: info.frameCount,
-          durationS: info.duration,
-          codec: info.codec,
-        },
-        frames,
-        iterations: null,
-        windows: null,
-        windowsDone: 0,
-        timings: {},
-        error: null,
-        startedAt: null,
-        finishedAt: null,
-        owner,
-      });
+      const record = await this.jobs.create(
+        newJobRecord({
+          id,
+          edit: request.edit,
+          preset: request.preset,
+          priority: request.priority,
+          device: this.config.trainDevice,
+          input: {
+            bytes: upload.videoBytes ?? 0,
+            width: info.width,
+            height: info.height,
+            fps: info.fpsValue,
+            frameCount: info.frameCount,
+            durationS: info.duration,
+            codec: info.codec,
+          },
+          frames,
+          owner,
+        }),
+      );
       await this.enqueue(record);
       this.log.info({ job: id, frames: info.frameCount, edit: request.edit.kind }, 'job accepted');
       return { id, replayed: false };
@@ -319,15 +313,3 @@ function checkId(id: string): string {
 }
 
 /** The pipeline's form of an edit, for validation (keys stand in for paths: only indices and names are checked). */
-function toEditSpec(edit: JobEdit): EditSpec {
-  switch (edit.kind) {
-    case 'keyframes':
-      return { kind: 'keyframes', keyframes: edit.keyframes.map((k) => ({ at: k.at, path: k.key })) };
-    case 'overlay':
-      return { kind: 'overlay', path: edit.key, at: edit.at };
-    case 'look':
-      return { kind: 'look', name: edit.name, at: edit.at };
-    case 'prompt':
-      return { kind: 'prompt', text: edit.text, at: edit.at };
-  }
-}

@@ -1,6 +1,6 @@
 /**
- * The whole farm on this machine for `bench farm`: redis-server and s3rver (the farm's dev services), the API in
- * this process, trainer and renderer worker processes (dist/apps/…, as `npm run farm` runs them). Every artifact-store
+ * The whole farm on this machine for `bench farm`: redis-server and s3rver (the farm's dev services), the API,
+ * trainer and renderer worker processes (dist/apps/…, as `npm run farm` runs them). Every artifact-store
  * call of all of them is timed into one JSON-lines file (`FARM_STORE_TIMINGS`). `stop()` ends everything it started.
  */
 import { readFile, rm } from 'node:fs/promises';
@@ -8,15 +8,15 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import {
   farmEnv,
-  loadFarmConfig,
+  freePort,
   startRedis,
   startS3,
   startWorkerProcess,
   type DevRedis,
   type DevS3,
   type StoreOperation,
+  type WorkerProcess,
 } from '@streamedit/farm';
-import { startApi, type RunningApi } from '../../../api/src/api-app';
 
 /** A worker process of the bench. */
 export interface BenchWorker {
@@ -43,11 +43,11 @@ export async function startBenchFarm(tmp: string): Promise<BenchFarm> {
   let redis: DevRedis | undefined;
   let s3: DevS3 | undefined;
   const workers: BenchWorker[] = [];
-  let api: RunningApi | undefined;
+  let api: WorkerProcess | undefined;
   let client: Redis | undefined;
   const stop = async () => {
     await Promise.all(workers.map((w) => w.stop()));
-    await api?.close();
+    await api?.stop();
     client?.disconnect();
     await Promise.all([s3?.stop(), redis?.stop()]);
   };
@@ -62,14 +62,22 @@ export async function startBenchFarm(tmp: string): Promise<BenchFarm> {
       TMPDIR: tmp,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
-    // Loopback only, nothing public: a local bench, no API keys (FARM_AUTH=off says so explicitly).
-    const config = loadFarmConfig({ ...env, PORT: '0', HOST: '127.0.0.1', FARM_AUTH: 'off', FARM_WORKER_ID: 'api' });
-    api = await startApi(config);
+    // Loopback only, nothing public: a local bench, no API keys (FARM_AUTH=off says so explicitly). The API is its
+    // own process, as deployed (apps do not import each other).
+    const port = await freePort();
+    api = startWorkerProcess('api', {
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      FARM_AUTH: 'off',
+      FARM_WORKER_ID: 'api',
+    });
+    const apiUrl = `http://127.0.0.1:${port}`;
+    await waitForApi(apiUrl, api);
     client = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const running = api;
     const redisClient = client;
     return {
-      apiUrl: running.url,
+      apiUrl,
       redis: redisClient,
       startWorker: (role, id) => {
         const w = startWorker(role, { ...env, FARM_WORKER_ID: id });
@@ -83,6 +91,21 @@ export async function startBenchFarm(tmp: string): Promise<BenchFarm> {
     await stop();
     throw err;
   }
+}
+
+/** Resolves once the API process answers `/v1/health`; throws with its log tail if it exits or stays silent 60 s. */
+async function waitForApi(url: string, api: WorkerProcess): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (api.child.exitCode !== null) break;
+    const ok = await fetch(`${url}/v1/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`The API process did not answer on ${url}:\n${api.output().split('\n').slice(-15).join('\n')}`);
 }
 
 async function readOperations(path: string): Promise<Array<StoreOperation & { source: string }>> {

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -8,6 +7,7 @@ import {
   decodeFrames,
   editVideo,
   LiveEditSession,
+  runChild,
   settings,
   summarizeLatencies,
   type BackpressurePolicy,
@@ -230,25 +230,24 @@ print(json.dumps({"frames": len(times), "wallS": wall, "ms": times}))
 `;
 
 async function timeDis(video: string, frames: number): Promise<DisTiming | { skipped: string }> {
-  return new Promise((done) => {
-    const child = execFile(
-      settings().pythonBin,
-      ['-', video, String(frames)],
-      { env: { ...process.env, OMP_NUM_THREADS: '2' }, maxBuffer: 8 << 20 },
-      (err, stdout, stderr) => {
-        if (err)
-          return done({
-            skipped: /No module named 'cv2'/.test(stderr)
-              ? 'python3-opencv is not installed'
-              : `DIS timing failed: ${stderr.trim().split('\n').pop()}`,
-          });
-        const r = JSON.parse(stdout) as { frames: number; wallS: number; ms: number[] };
-        const s = summarizeLatencies(r.ms);
-        done({ frames: r.frames, fps: r.frames / r.wallS, p50Ms: s.p50Ms, p95Ms: s.p95Ms });
-      },
-    );
-    child.stdin!.end(DIS_TIMING);
-  });
+  let stdout = '';
+  const exit = await runChild({
+    command: settings().pythonBin,
+    args: ['-', video, String(frames)],
+    label: 'DIS timing',
+    env: { OMP_NUM_THREADS: '2' },
+    stdin: { text: DIS_TIMING },
+    onStdoutLine: (line) => void (stdout += line),
+  }).catch((err: unknown) => ({ code: -1, lastStderrLine: String(err), stderrTail: '' }));
+  if (exit.code !== 0)
+    return {
+      skipped: /No module named 'cv2'/.test(exit.stderrTail)
+        ? 'python3-opencv is not installed'
+        : `DIS timing failed: ${exit.lastStderrLine}`,
+    };
+  const r = JSON.parse(stdout) as { frames: number; wallS: number; ms: number[] };
+  const s = summarizeLatencies(r.ms);
+  return { frames: r.frames, fps: r.frames / r.wallS, p50Ms: s.p50Ms, p95Ms: s.p95Ms };
 }
 
 function liveTable(runs: readonly LiveRun[], dis: LiveBenchResult['dis']): string {

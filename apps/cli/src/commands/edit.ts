@@ -1,20 +1,16 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { DEFAULT_ARR, editVideo, InputError, loadAnalysis, REPO_ROOT, type EditSpec } from '@streamedit/pipeline';
+import { DEFAULT_ARR, editVideo, InputError, loadAnalysis, REPO_ROOT } from '@streamedit/pipeline';
 import { progressBars } from '../progress';
 import { action, printJson } from '../run-command';
+import { addEditOptions, editSpecFrom, type EditFlags } from './edit-options';
 import { parseCount, parsePreset, parseSynthesis, synthesisOption } from './options';
 
 /** The sample clip `--sample` edits (the shared test footage beside the checkout; never shipped in the product). */
 export const SAMPLE_CLIP = resolve(REPO_ROOT, '../shared/data/videos/may_theresa_5s_512.mp4');
 
-interface EditOptions {
+interface EditOptions extends EditFlags {
   sample?: boolean;
-  keyframe?: string[];
-  at?: string[];
-  overlay?: string;
-  look?: string;
-  prompt?: string;
   output: string;
   report?: string;
   uncertainty?: string;
@@ -29,44 +25,13 @@ interface EditOptions {
   reuse?: boolean;
 }
 
-/** Turns the flags into one `EditSpec`; exactly one kind of edit must be given. */
-export function editSpecFrom(o: Pick<EditOptions, 'keyframe' | 'at' | 'overlay' | 'look' | 'prompt'>): EditSpec {
-  const kinds = [
-    o.keyframe?.length ? 'keyframe' : '',
-    o.overlay ? 'overlay' : '',
-    o.look ? 'look' : '',
-    o.prompt ? 'prompt' : '',
-  ].filter(Boolean);
-  if (kinds.length !== 1)
-    throw new InputError(
-      `Give exactly one edit: --keyframe IMG, --overlay IMG, --look NAME or --prompt TEXT (got ${kinds.length ? kinds.join(', ') : 'none'}).`,
-    );
-  const at = (o.at ?? []).map((v) => parseCount(v, '--at', 0));
-  if (o.keyframe?.length) {
-    if (at.length > 0 && at.length !== o.keyframe.length)
-      throw new InputError('Give one --at per --keyframe (or none: the first keyframe is frame 0).');
-    return { kind: 'keyframes', keyframes: o.keyframe.map((path, i) => ({ path: resolve(path), at: at[i] ?? 0 })) };
-  }
-  if (at.length > 1)
-    throw new InputError('--at is given more than once: overlays, looks and prompts edit one keyframe.');
-  if (o.overlay) return { kind: 'overlay', path: resolve(o.overlay), at: at[0] };
-  if (o.look) return { kind: 'look', name: o.look, at: at[0] };
-  return { kind: 'prompt', text: o.prompt!, at: at[0] };
-}
-
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
-
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('edit')
     .description('edit one keyframe, propagate the edit to every frame of the video')
     .argument('[file]', 'the video to edit')
-    .option('--sample', `edit the sample clip (${SAMPLE_CLIP})`)
-    .option('--keyframe <png>', 'an edited keyframe (repeatable; pair each with --at)', collect)
-    .option('--at <index>', 'frame index of the keyframe / overlay / look / prompt (default 0)', collect)
-    .option('--overlay <png>', 'an RGBA overlay painted on the keyframe')
-    .option('--look <name>', 'a built-in look (see `streamedit looks`)')
-    .option('--prompt <text>', 'a text edit sent to STREAMEDIT_EDITOR_URL')
+    .option('--sample', `edit the sample clip (${SAMPLE_CLIP})`);
+  addEditOptions(cmd)
     .requiredOption('-o, --output <mp4>', 'the edited video')
     .option('--report <json>', 'write a JSON report (windows, iterations, timings, per-frame σ)')
     .option('--uncertainty <mp4>', 'write the σ heat maps as a second video')

@@ -21,10 +21,10 @@ import {
 } from '@streamedit/pipeline';
 import { progressBars } from '../progress';
 import { action } from '../run-command';
-import { editSpecFrom } from './edit';
+import { addEditOptions, editSpecFrom, type EditFlags } from './edit-options';
 import { parseCount, parsePreset, parseSynthesis, synthesisOption } from './options';
 
-interface LiveFlags {
+interface LiveFlags extends EditFlags {
   model?: string;
   input: string;
   output: string;
@@ -36,11 +36,6 @@ interface LiveFlags {
   preset: string;
   iterations?: string;
   workDir?: string;
-  keyframe?: string[];
-  at?: string[];
-  overlay?: string;
-  look?: string;
-  prompt?: string;
   window?: string;
   sameVideo?: boolean;
   arr: boolean;
@@ -54,10 +49,8 @@ interface LiveFlags {
   progress: boolean;
 }
 
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
-
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('live')
     .description('edit frames as they arrive with a fitted model (a finished edit, or a warm-up on the first frames)')
     .option('--model <dir>', 'work dir of a finished edit (streamedit edit … --work-dir DIR)')
@@ -73,12 +66,8 @@ export function register(program: Command): void {
     )
     .addOption(new Option('--preset <name>', 'trainer preset of the warm-up').choices(['tiny', 'cpu']).default('tiny'))
     .option('--iterations <n>', "override the warm-up preset's training iterations")
-    .option('--work-dir <dir>', "keep the warm-up's analysis, model and edits here (usable later as --model DIR)")
-    .option('--keyframe <png>', 'warm-up edit: an edited keyframe (repeatable, pair with --at)', collect)
-    .option('--at <index>', 'warm-up edit: frame index of the keyframe / overlay / look / prompt', collect)
-    .option('--overlay <png>', 'warm-up edit: an RGBA overlay painted on the keyframe')
-    .option('--look <name>', 'warm-up edit: a built-in look (see `streamedit looks`)')
-    .option('--prompt <text>', 'warm-up edit: a text edit sent to STREAMEDIT_EDITOR_URL')
+    .option('--work-dir <dir>', "keep the warm-up's analysis, model and edits here (usable later as --model DIR)");
+  addEditOptions(cmd, 'warm-up edit: ')
     .option('--window <n>', "--model: start from this fitted window's edited reference (default 0)")
     .option(
       '--same-video',

@@ -2,13 +2,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from '@streamedit/pipeline';
 
+/** The farm's app processes (folders under apps/ with a `src/main.ts`). */
+export type FarmAppRole = 'api' | 'trainer' | 'renderer';
+
 /**
- * A farm worker app (dist/apps/trainer, dist/apps/renderer) as its own process, as `npm run farm` and a deployment
- * run it: for benchmarks and tests that watch or kill workers. It leads its own process group, so a worker can be
+ * A farm app (dist/apps/{role}/src/main.js: the API or a worker) as its own process, as `npm run farm` and a
+ * deployment run it: for benchmarks and tests that watch or kill workers. It leads its own process group, so a worker can be
  * killed together with its children (a lost node) and `stop()` never leaves a process behind.
  */
 export interface WorkerProcess {
-  readonly role: 'trainer' | 'renderer';
+  readonly role: FarmAppRole;
   readonly pid: number;
   readonly child: ChildProcess;
   /** Everything it wrote (stdout + stderr: its pino logs), for assertions and failure messages. */
@@ -19,7 +22,7 @@ export interface WorkerProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function startWorkerProcess(role: 'trainer' | 'renderer', env: NodeJS.ProcessEnv): WorkerProcess {
+export function startWorkerProcess(role: FarmAppRole, env: NodeJS.ProcessEnv): WorkerProcess {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'apps', role, 'src', 'main.js')], {
     cwd: REPO_ROOT,
     env: { ...process.env, STREAMEDIT_LOG_LEVEL: 'info', ...env },

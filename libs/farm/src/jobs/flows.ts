@@ -11,7 +11,7 @@ import {
   type FarmJobData,
   type QueueName,
 } from './queues';
-import { FARM_JOBS } from './job-map';
+import { JOB_ROUTES } from './job-routes';
 
 /**
  * Jobs of one queue. KEDA's redis list trigger can read `waiting` (`bull:{queue}:wait`) and `active`
@@ -58,19 +58,19 @@ export class FlowScheduler {
     const data: FarmJobData = { jobId: record.id };
     await this.producer.add({
       name: 'mux',
-      queueName: FARM_JOBS.mux.route(record),
+      queueName: JOB_ROUTES.mux.route(record),
       data,
       opts: { ...opts, jobId: bullJobId.mux(record.id) },
       children: [
         {
           name: 'train',
-          queueName: FARM_JOBS.train.route(record),
+          queueName: JOB_ROUTES.train.route(record),
           data,
           opts: { ...opts, jobId: bullJobId.train(record.id) },
           children: [
             {
               name: 'analyze',
-              queueName: FARM_JOBS.analyze.route(record),
+              queueName: JOB_ROUTES.analyze.route(record),
               data,
               opts: { ...opts, jobId: bullJobId.analyze(record.id) },
             },
@@ -89,11 +89,11 @@ export class FlowScheduler {
   async addRenderWindows(record: JobRecord, windows: readonly RenderWindow[]): Promise<void> {
     if (windows.length === 0) throw new Error('At least one render window is needed.');
     const opts = stageJobOptions(this.config, record);
-    const parent = { id: bullJobId.mux(record.id), queue: qualifiedQueueName(FARM_JOBS.mux.route(record)) };
+    const parent = { id: bullJobId.mux(record.id), queue: qualifiedQueueName(JOB_ROUTES.mux.route(record)) };
     await this.producer.addBulk(
       windows.map((w): FlowJob => ({
         name: 'render',
-        queueName: FARM_JOBS.render.route(record),
+        queueName: JOB_ROUTES.render.route(record),
         data: { jobId: record.id, window: w.index } satisfies FarmJobData,
         opts: { ...opts, jobId: bullJobId.render(record.id, w.index), parent },
       })),
@@ -106,11 +106,11 @@ export class FlowScheduler {
    */
   async discard(record: JobRecord): Promise<void> {
     const ids: Array<[QueueName, string]> = [
-      [FARM_JOBS.mux.route(record), bullJobId.mux(record.id)],
-      [FARM_JOBS.train.route(record), bullJobId.train(record.id)],
-      [FARM_JOBS.analyze.route(record), bullJobId.analyze(record.id)],
+      [JOB_ROUTES.mux.route(record), bullJobId.mux(record.id)],
+      [JOB_ROUTES.train.route(record), bullJobId.train(record.id)],
+      [JOB_ROUTES.analyze.route(record), bullJobId.analyze(record.id)],
       ...(record.windows ?? []).map((w): [QueueName, string] => [
-        FARM_JOBS.render.route(record),
+        JOB_ROUTES.render.route(record),
         bullJobId.render(record.id, w.index),
       ]),
     ];

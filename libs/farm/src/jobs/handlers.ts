@@ -56,13 +56,37 @@ export class StageFailure extends Error {
   }
 }
 
+/**
+ * One attempt of a stage on one BullMQ job: everything its steps need, built once by {@link stageProcessor}
+ * (instead of threading job, token, signal, logger and telemetry through every call).
+ */
+export interface StageAttempt {
+  readonly deps: HandlerDeps;
+  readonly stage: StageName;
+  readonly job: Job<FarmJobData>;
+  /** BullMQ's lock token (needed to hand the job back on shutdown). */
+  readonly token: string | undefined;
+  /** Aborted by a cancel or a shutdown (`ABORT_REASON`); a never-aborted signal when BullMQ gave none. */
+  readonly signal: AbortSignal;
+  /** The attempt's logger (job, stage, attempt, window bound; mirrored to the job's event log with telemetry). */
+  readonly log: Logger;
+  /** The attempt's metrics and event log; undefined when the worker records none. */
+  readonly telemetry: StageWatch | undefined;
+}
+
+/** What a stage does in an attempt: `body` with the stage context; `complete` after the timing is booked. */
+interface StageWork<R> {
+  readonly body: (ctx: StageContext, attempt: StageAttempt) => Promise<R>;
+  readonly complete?: (attempt: StageAttempt) => Promise<void>;
+}
+
 export function analyzeHandler(deps: HandlerDeps): StageProcessor {
-  return (job, token, signal) => runStage(deps, 'analyze', job, token, signal, (ctx) => deps.stages.analyze(ctx));
+  return stageProcessor(deps, 'analyze', { body: (ctx) => deps.stages.analyze(ctx) });
 }
 
 export function trainHandler(deps: HandlerDeps): StageProcessor {
-  return (job, token, signal) =>
-    runStage(deps, 'train', job, token, signal, async (ctx) => {
+  return stageProcessor(deps, 'train', {
+    body: async (ctx) => {
       const result = await deps.stages.train(ctx);
       const windows = deps.flows.renderWindowsOf(checkWindows(result.windows, ctx.job.input.frameCount));
       const updated = await deps.repo.update(ctx.job.id, ['training'], {
@@ -74,12 +98,13 @@ export function trainHandler(deps: HandlerDeps): StageProcessor {
       // Last step of the attempt: once the render jobs are added, mux waits for them (see FlowScheduler).
       await deps.flows.addRenderWindows(updated, windows);
       return { iterations: result.iterations, windows: windows.length };
-    });
+    },
+  });
 }
 
 export function renderHandler(deps: HandlerDeps): StageProcessor {
-  return (job, token, signal) =>
-    runStage(deps, 'render', job, token, signal, async (ctx) => {
+  return stageProcessor(deps, 'render', {
+    body: async (ctx, { job }) => {
       const windows = ctx.job.windows;
       const window = windows?.find((w) => w.index === job.data.window);
       if (!windows || !window)
@@ -88,39 +113,34 @@ export function renderHandler(deps: HandlerDeps): StageProcessor {
       const updated = await deps.repo.markWindowDone(ctx.job.id, window.index);
       if (!updated) throw new CancelledDuringStage();
       return result;
-    });
+    },
+  });
 }
 
 export function muxHandler(deps: HandlerDeps): StageProcessor {
-  return (job, token, signal) =>
-    runStage(
-      deps,
-      'mux',
-      job,
-      token,
-      signal,
-      async (ctx) => {
-        const windows = ctx.job.windows ?? [];
-        const result = await deps.stages.mux({ ...ctx, windows });
-        if (!(await deps.store.exists(ctx.keys.output)))
-          throw new Error(`The mux stage did not store ${ctx.keys.output}.`);
-        const report = {
-          ...result.report,
-          id: ctx.job.id,
-          edit: ctx.job.edit.kind,
-          preset: ctx.job.preset,
-          input: ctx.job.input,
-          iterations: ctx.job.iterations?.done ?? null,
-          windows,
-          timings: ctx.job.timings,
-        };
-        await deps.store.putBuffer(ctx.keys.report, JSON.stringify(report, null, 2), {
-          contentType: 'application/json',
-        });
-        return { windows: windows.length };
-      },
-      () => finish(deps.repo, job.data.jobId),
-    );
+  return stageProcessor(deps, 'mux', {
+    body: async (ctx) => {
+      const windows = ctx.job.windows ?? [];
+      const result = await deps.stages.mux({ ...ctx, windows });
+      if (!(await deps.store.exists(ctx.keys.output)))
+        throw new Error(`The mux stage did not store ${ctx.keys.output}.`);
+      const report = {
+        ...result.report,
+        id: ctx.job.id,
+        edit: ctx.job.edit.kind,
+        preset: ctx.job.preset,
+        input: ctx.job.input,
+        iterations: ctx.job.iterations?.done ?? null,
+        windows,
+        timings: ctx.job.timings,
+      };
+      await deps.store.putBuffer(ctx.keys.report, JSON.stringify(report, null, 2), {
+        contentType: 'application/json',
+      });
+      return { windows: windows.length };
+    },
+    complete: ({ job }) => finish(deps.repo, job.data.jobId),
+  });
 }
 
 /** The job is done (unless it was cancelled while muxing: then it stays cancelled). */
@@ -140,34 +160,50 @@ class CancelledDuringStage extends Error {
   }
 }
 
+/** The BullMQ processor of a stage: builds the {@link StageAttempt}, runs it and reports its outcome. */
+function stageProcessor<R>(deps: HandlerDeps, stage: StageName, work: StageWork<R>): StageProcessor {
+  return (job, token, signal) => {
+    const telemetry = deps.telemetry?.begin({
+      jobId: job.data.jobId,
+      stage,
+      attempt: job.attemptsMade + 1,
+      window: job.data.window,
+    });
+    const plainLog = deps.log.child({
+      job: job.data.jobId,
+      stage,
+      attempt: job.attemptsMade + 1,
+      window: job.data.window,
+    });
+    return runStage(
+      {
+        deps,
+        stage,
+        job,
+        token,
+        signal: signal ?? new AbortController().signal,
+        log: telemetry ? telemetry.logger(plainLog) : plainLog,
+        telemetry,
+      },
+      work,
+    );
+  };
+}
+
 /** Runs one attempt and reports its outcome; BullMQ gets the error that says what to do with the job. */
-async function runStage<R>(
-  deps: HandlerDeps,
-  stage: StageName,
-  job: Job<FarmJobData>,
-  token: string | undefined,
-  signal: AbortSignal | undefined,
-  body: (ctx: StageContext) => Promise<R>,
-  complete?: () => Promise<void>,
-): Promise<R> {
-  const watch = deps.telemetry?.begin({
-    jobId: job.data.jobId,
-    stage,
-    attempt: job.attemptsMade + 1,
-    window: job.data.window,
-  });
+async function runStage<R>(a: StageAttempt, work: StageWork<R>): Promise<R> {
   try {
-    const result = await attempt(deps, stage, job, token, signal, body, complete, watch);
-    deps.onOutcome?.('ok');
-    watch?.end('ok', result);
+    const result = await attempt(a, work);
+    a.deps.onOutcome?.('ok');
+    a.telemetry?.end('ok', result);
     return result;
   } catch (err) {
     const failure =
       err instanceof StageFailure
         ? err
         : new StageFailure('fault', err instanceof Error ? err : new Error(String(err)));
-    deps.onOutcome?.(failure.kind);
-    watch?.end(failure.kind);
+    a.deps.onOutcome?.(failure.kind);
+    a.telemetry?.end(failure.kind);
     throw failure.forBullmq;
   }
 }
@@ -176,23 +212,12 @@ async function runStage<R>(
  * One attempt of a stage: checks and moves the record's state, gives the stage a fresh work dir, progress and the
  * abort signal, and turns the outcome into what BullMQ should do (complete, retry, fail for good, hand back).
  */
-async function attempt<R>(
-  deps: HandlerDeps,
-  stage: StageName,
-  job: Job<FarmJobData>,
-  token: string | undefined,
-  signal: AbortSignal | undefined,
-  body: (ctx: StageContext) => Promise<R>,
-  complete: (() => Promise<void>) | undefined,
-  watch: StageWatch | undefined,
-): Promise<R> {
+async function attempt<R>(a: StageAttempt, work: StageWork<R>): Promise<R> {
+  const { deps, stage, job, log, telemetry, signal } = a;
   const id = job.data.jobId;
-  const plainLog = deps.log.child({ job: id, stage, attempt: job.attemptsMade + 1, window: job.data.window });
-  const log = watch ? watch.logger(plainLog) : plainLog;
   const record = await enter(deps.repo, id, stage);
-  watch?.entered(record);
+  telemetry?.entered(record);
   const workDir = await mkdtemp(join(tmpdir(), `streamedit-${stage}-`));
-  const abort = signal ?? new AbortController().signal;
   const reporter = createProgressReporter({
     repo: deps.repo,
     job,
@@ -205,29 +230,29 @@ async function attempt<R>(
   let result: R;
   try {
     log.info('stage started');
-    result = await body({
-      job: record,
-      keys: jobKeys(id),
-      store: deps.store,
-      workDir,
-      progress: watch ? watch.tap(reporter.listener) : reporter.listener,
-      signal: abort,
-      log,
-    });
-    abort.throwIfAborted();
+    result = await work.body(
+      {
+        job: record,
+        keys: jobKeys(id),
+        store: deps.store,
+        workDir,
+        progress: telemetry ? telemetry.tap(reporter.listener) : reporter.listener,
+        signal,
+        log,
+      },
+      a,
+    );
+    signal.throwIfAborted();
     log.info({ ms: Math.round(performance.now() - started) }, 'stage done');
   } catch (err) {
-    throw await settleFailure(deps, job, token, stage, abort, err, log);
+    throw await settleFailure(a, err);
   } finally {
     await reporter.close();
     await rm(workDir, { recursive: true, force: true });
     await deps.repo.addTiming(id, stage, performance.now() - started);
   }
   // After the timing is booked: a client that sees `done` sees every stage's time.
-  if (complete)
-    await complete().catch(async (err: unknown) =>
-      Promise.reject(await settleFailure(deps, job, token, stage, abort, err, log)),
-    );
+  if (work.complete) await work.complete(a).catch(async (err: unknown) => Promise.reject(await settleFailure(a, err)));
   return result;
 }
 
@@ -252,15 +277,8 @@ async function enter(repo: JobRepository, id: string, stage: StageName): Promise
  * the job back to the wait list without spending an attempt. Bad input: fail the record now, no retry. Anything
  * else: retry with backoff, and fail the record when this was the last attempt.
  */
-async function settleFailure(
-  deps: HandlerDeps,
-  job: Job<FarmJobData>,
-  token: string | undefined,
-  stage: StageName,
-  signal: AbortSignal,
-  err: unknown,
-  log: Logger,
-): Promise<StageFailure> {
+async function settleFailure(a: StageAttempt, err: unknown): Promise<StageFailure> {
+  const { deps, job, token, stage, signal, log } = a;
   const id = job.data.jobId;
   if (err instanceof StageFailure) return err;
   if (signal.aborted && signal.reason === ABORT_REASON.shutdown && token) {

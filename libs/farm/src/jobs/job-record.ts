@@ -118,6 +118,32 @@ export interface JobRecord {
   readonly owner?: string | null;
 }
 
+/** What a caller chooses for a new job (the rest starts fresh, see {@link newJobRecord}). */
+export type NewJobFields = Pick<
+  JobRecord,
+  'id' | 'edit' | 'preset' | 'priority' | 'device' | 'input' | 'frames' | 'owner'
+>;
+
+/**
+ * A job that has not run yet: no stage, progress 0, no iterations, windows, timings, error or start/finish times.
+ * `JobRepository.create` adds the state (`queued`), `seq` and both timestamps. Any other field of `fields` (a
+ * retried job's, say) is carried over.
+ */
+export function newJobRecord(fields: NewJobFields): Omit<JobRecord, 'seq' | 'state' | 'createdAt' | 'updatedAt'> {
+  return {
+    ...fields,
+    stage: null,
+    progress: 0,
+    iterations: null,
+    windows: null,
+    windowsDone: 0,
+    timings: {},
+    error: null,
+    startedAt: null,
+    finishedAt: null,
+  };
+}
+
 /** The fields a repository update may change (state changes go through the state machine). */
 export type JobPatch = Partial<
   Pick<

@@ -74,8 +74,9 @@ export interface MuxResult {
  * - `train`: reads those, trains the correspondence (heavy work in a child process: `runInChildProcess`, so the
  *   worker's event loop keeps renewing BullMQ locks), writes `checkpoints/iter-N` and `model.onnx`, returns the
  *   ARR windows.
- * - `renderWindow`: renders window `i` from its edited reference into `windows/{i}/…`; called in window order, each
- *   after the previous one finished (window i may read window i−1's edited reference).
+ * - `renderWindow`: renders window `i` from its edited reference (stored by train) into `windows/{i}/…`. Windows
+ *   are independent: every one is its own BullMQ job, added together under the mux job and run in parallel by any
+ *   renderers free (in no particular order); mux runs once all of them are done.
  * - `mux`: assembles `output.mp4` (required: the farm checks it exists) and optionally `uncertainty.mp4`.
  *
  * Throw the pipeline's `InputError` for bad input (the job fails at once, with its message); any other error is

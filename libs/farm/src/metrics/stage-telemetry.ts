@@ -13,7 +13,7 @@ import { keepSample, TrainingSamples } from './training-samples';
 export type StageOutcome = 'ok' | 'fault' | 'input' | 'cancelled' | 'handed-back';
 
 /** Which attempt of which stage a watch follows. */
-export interface StageAttempt {
+export interface WatchedAttempt {
   readonly jobId: string;
   readonly stage: StageName;
   /** 1-based BullMQ attempt number (2+ is a retry). */
@@ -48,7 +48,7 @@ export class StageTelemetry {
   }
 
   /** Starts following one attempt (a retry is counted here). */
-  begin(attempt: StageAttempt): StageWatch {
+  begin(attempt: WatchedAttempt): StageWatch {
     if (attempt.attempt > 1) this.metrics.stageRetries.inc({ worker: this.workerId, stage: attempt.stage });
     return new StageWatch(this, attempt, this.log, this.samples);
   }
@@ -90,7 +90,7 @@ export class StageWatch {
 
   constructor(
     private readonly telemetry: StageTelemetry,
-    private readonly attempt: StageAttempt,
+    private readonly attempt: WatchedAttempt,
     private readonly jobLog: JobLog,
     private readonly samples: TrainingSamples,
   ) {}

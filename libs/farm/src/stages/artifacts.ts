@@ -1,11 +1,10 @@
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ProgressListener } from '@streamedit/pipeline';
-import type { JobFolder } from '../storage/keys';
+import { downloadJobFolder, type AnalysisFolder } from '../storage/job-work-dir';
 import type { StageContext } from '../jobs/stages';
 
-/** The analysis folders of a job, as the pipeline's work dir lays them out (`workLayout`) and storage keeps them. */
-export type AnalysisFolder = Extract<JobFolder, 'frames' | 'landmarks' | 'features'>;
+export type { AnalysisFolder };
 
 /** Files a pipeline step leaves while writing (`*.part`, `*.tmp`): never stored. */
 const PARTIAL = /\.(part|tmp)$/;
@@ -31,16 +30,7 @@ const metaLast = (name: string): number => (name.endsWith('.json') ? 1 : 0);
 
 /** Downloads the job's `folder` into `dir` (created); a folder without its metadata was never finished: an error. */
 export async function downloadFolder(ctx: StageContext, folder: AnalysisFolder, dir: string): Promise<void> {
-  const prefix = ctx.keys.folder(folder);
-  const objects = await ctx.store.list(prefix);
-  if (!objects.some((o) => o.key.endsWith('.json'))) {
-    throw new Error(`The job's ${folder} are not in storage (${prefix}): the analyze stage has not finished.`);
-  }
-  await mkdir(dir, { recursive: true });
-  for (const o of objects) {
-    ctx.signal.throwIfAborted();
-    await ctx.store.downloadToFile(o.key, join(dir, o.key.slice(prefix.length)));
-  }
+  await downloadJobFolder({ store: ctx.store, keys: ctx.keys, folder, dir, signal: ctx.signal });
 }
 
 /**

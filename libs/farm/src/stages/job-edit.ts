@@ -1,28 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodePng, readPng, rgbaToRgb, type EditedKeyframe, type EditSpec, type RgbFrame } from '@streamedit/pipeline';
-import type { JobEdit } from '../jobs/job-record';
+import { editKeyframes, toEditSpec } from '../jobs/job-edit-spec';
 import type { StageContext } from '../jobs/stages';
 import type { JobKeys } from '../storage/keys';
 
-/** The user's keyframe indices of an edit: each one forces an ARR reference. */
-export function editKeyframes(edit: JobEdit): number[] {
-  return edit.kind === 'keyframes' ? edit.keyframes.map((k) => k.at) : [edit.at ?? 0];
-}
-
-/** The pipeline's `EditSpec` of a job's edit, with `pathOf(key)` for each stored image. */
-export function toEditSpec(edit: JobEdit, pathOf: (key: string) => string): EditSpec {
-  switch (edit.kind) {
-    case 'keyframes':
-      return { kind: 'keyframes', keyframes: edit.keyframes.map((k) => ({ at: k.at, path: pathOf(k.key) })) };
-    case 'overlay':
-      return { kind: 'overlay', path: pathOf(edit.key), at: edit.at };
-    case 'look':
-      return { kind: 'look', name: edit.name, at: edit.at };
-    case 'prompt':
-      return { kind: 'prompt', text: edit.text, at: edit.at };
-  }
-}
+export { editKeyframes, toEditSpec };
 
 /** The edit with its uploaded images (keyframes, overlay) downloaded into `dir`. */
 export async function downloadEdit(ctx: StageContext, dir: string): Promise<EditSpec> {

@@ -1,15 +1,13 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { InputError, ToolError } from '../errors';
 import { logger } from '../log';
+import { childFailure, isMissingProgram, runChild } from '../process/child-runner';
 import { noProgress, type ProgressListener } from '../progress';
 import { REPO_ROOT, settings } from '../settings';
 import type { CorrespondencePreset } from './io-spec';
 
 const log = logger('correspondence');
-const STDERR_TAIL = 8192;
 
 /** Where the trainer package lives (`python -m streamedit_trainer`). */
 export const TRAINER_PYTHONPATH = join(REPO_ROOT, 'python');
@@ -75,7 +73,8 @@ export interface RunTrainerOptions {
 /**
  * Runs `python -m streamedit_trainer ARGS` (settings().pythonBin, PYTHONPATH=<repo>/python) and resolves with its
  * JSON events. torch gets `torchThreads` intra-op threads and BLAS 1, so threads × BLAS threads ≤ cores. Exit code 2
- * is an `InputError` (its one-line message), any other failure a `ToolError` carrying the stderr tail.
+ * is an `InputError` (its one-line message), any other failure a `ToolError` carrying the stderr tail. Runs through
+ * `runChild`: aborting stops the trainer's whole process group (SIGTERM, SIGKILL after the grace period).
  */
 export async function runTrainerCommand(
   args: readonly string[],
@@ -84,61 +83,50 @@ export async function runTrainerCommand(
   const { signal, onEvent } = options;
   signal?.throwIfAborted();
   const threads = String(settings().torchThreads);
-  const child = spawn(settings().pythonBin, ['-m', 'streamedit_trainer', ...args], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      PYTHONPATH: TRAINER_PYTHONPATH,
-      PYTHONUNBUFFERED: '1',
-      STREAMEDIT_TORCH_THREADS: threads,
-      OMP_NUM_THREADS: threads,
-      OPENBLAS_NUM_THREADS: '1',
-      MKL_NUM_THREADS: '1',
-    },
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-STDERR_TAIL);
-  });
   const events: TrainerEvent[] = [];
   let callbackError: unknown;
-  const lines = createInterface({ input: child.stdout });
-  lines.on('line', (line) => {
-    const event = parseEvent(line);
-    if (!event) return void log.debug({ line }, 'trainer output');
-    events.push(event);
-    try {
-      onEvent?.(event);
-    } catch (err) {
-      callbackError ??= err;
-      child.kill('SIGTERM');
-    }
-  });
-  const abort = (): void => void child.kill('SIGTERM');
-  signal?.addEventListener('abort', abort, { once: true });
+  // A failing callback stops the trainer (its error is the one reported); the runner stops the whole group.
+  const stopOnCallbackError = new AbortController();
+  const stopping = signal ? AbortSignal.any([signal, stopOnCallbackError.signal]) : stopOnCallbackError.signal;
+  const label = `The correspondence trainer (${args[0]})`;
   try {
-    const [code, sig] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (c, s) => resolve([c, s]));
+    const exit = await runChild({
+      command: settings().pythonBin,
+      args: ['-m', 'streamedit_trainer', ...args],
+      label,
+      cwd: REPO_ROOT,
+      signal: stopping,
+      env: {
+        PYTHONPATH: TRAINER_PYTHONPATH,
+        PYTHONUNBUFFERED: '1',
+        STREAMEDIT_TORCH_THREADS: threads,
+        OMP_NUM_THREADS: threads,
+        OPENBLAS_NUM_THREADS: '1',
+        MKL_NUM_THREADS: '1',
+      },
+      onStdoutLine: (line) => {
+        const event = parseEvent(line);
+        if (!event) return void log.debug({ line }, 'trainer output');
+        events.push(event);
+        try {
+          onEvent?.(event);
+        } catch (err) {
+          callbackError ??= err;
+          stopOnCallbackError.abort(err);
+        }
+      },
     });
-    if (callbackError !== undefined) throw callbackError;
-    signal?.throwIfAborted();
-    if (code === 0) return events;
-    const last = stderr.trim().split('\n').pop() ?? '';
-    if (code === 2) throw new InputError(last || `the trainer rejected its input (${args[0]}).`);
-    throw new ToolError(`The correspondence trainer (${args[0]}) failed (${sig ?? `exit ${code}`}): ${last}`, stderr);
+    if (exit.code === 0) return events;
+    if (exit.code === 2) throw new InputError(exit.lastStderrLine || `the trainer rejected its input (${args[0]}).`);
+    throw childFailure(label, exit);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+    if (callbackError !== undefined) throw callbackError;
+    if (isMissingProgram(err)) {
       throw new InputError(
         `Python ${settings().pythonBin} was not found; set STREAMEDIT_PYTHON to an interpreter with PyTorch.`,
       );
     }
     throw err;
-  } finally {
-    signal?.removeEventListener('abort', abort);
-    lines.close();
   }
 }
 

@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { runChild } from '../process/child-runner';
 import { REPO_ROOT, settings } from '../settings';
 
 /** The optical-flow baseline script shipped beside the checkout (needs Debian's python3-opencv). */
@@ -25,27 +25,30 @@ export function runDisBaseline(
 ): Promise<DisResult | { skipped: string }> {
   if (!existsSync(DIS_SCRIPT)) return Promise.resolve({ skipped: `${DIS_SCRIPT} not found` });
   const t0 = Date.now();
-  return new Promise((done) => {
-    execFile(
-      settings().pythonBin,
-      [DIS_SCRIPT, video, String(frames), String(arrThreshold)],
-      { env: { ...process.env, OMP_NUM_THREADS: '2' }, maxBuffer: 1 << 20 },
-      (err, stdout, stderr) => {
-        if (err)
-          return done({
-            skipped: /No module named 'cv2'/.test(stderr)
-              ? 'python3-opencv is not installed'
-              : `DIS baseline failed: ${stderr.trim().split('\n').pop()}`,
-          });
-        const num = (k: string): number => Number(new RegExp(`${k}=([0-9.]+)`).exec(stdout)?.[1]);
-        done({
-          psnr: num('PSNR'),
-          ssimPercent: num('SSIM'),
-          refsPer100: num('refs_per_100'),
-          fps: num('fps'),
-          wallMs: Date.now() - t0,
-        });
-      },
-    );
-  });
+  let stdout = '';
+  return runChild({
+    command: settings().pythonBin,
+    args: [DIS_SCRIPT, video, String(frames), String(arrThreshold)],
+    label: 'DIS baseline',
+    env: { OMP_NUM_THREADS: '2' },
+    onStdoutLine: (line) => void (stdout += `${line}\n`),
+  }).then(
+    (exit) => {
+      if (exit.code !== 0)
+        return {
+          skipped: /No module named 'cv2'/.test(exit.stderrTail)
+            ? 'python3-opencv is not installed'
+            : `DIS baseline failed: ${exit.lastStderrLine}`,
+        };
+      const num = (k: string): number => Number(new RegExp(`${k}=([0-9.]+)`).exec(stdout)?.[1]);
+      return {
+        psnr: num('PSNR'),
+        ssimPercent: num('SSIM'),
+        refsPer100: num('refs_per_100'),
+        fps: num('fps'),
+        wallMs: Date.now() - t0,
+      };
+    },
+    (err: unknown) => ({ skipped: `DIS baseline failed: ${err instanceof Error ? err.message : String(err)}` }),
+  );
 }

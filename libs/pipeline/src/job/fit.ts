@@ -115,11 +115,19 @@ export async function fitModel(
         requestedIterations: options.maxIterations ?? null,
         iterPerSecond,
       };
-      await writeFile(join(modelDir, 'fit.json'), JSON.stringify(fit, null, 2));
+      await writeFit(modelDir, fit);
       return fit;
     }
     await writeTrainingData(workDir, windows, size, options.trainFrames);
   }
+}
+
+/**
+ * Writes `modelDir/fit.json`: the file that says a fit is finished (read by {@link loadFit} and by live sessions'
+ * `openLiveSource`). Written last, after the model it names.
+ */
+export async function writeFit(modelDir: string, fit: FitResult): Promise<void> {
+  await writeFile(join(modelDir, 'fit.json'), JSON.stringify(fit, null, 2));
 }
 
 /** The model folder of a kind of fit in a work dir: `model` (ARR), `model-single` (one reference), `-split` (streaming split). */

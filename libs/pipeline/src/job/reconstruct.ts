@@ -11,8 +11,8 @@ import { analyzeVideo, loadAnalysis, type Analysis } from './analyze';
 import { fitDirName, fitModel, loadFit } from './fit';
 import { LandmarkCorrespondence } from './landmark-correspondence';
 import { ModelCorrespondence } from './model-correspondence';
-import { OnlineArr } from '../stream/online-arr';
-import { propagateOnline, type OnlineFrame, type OnlineInput } from '../stream/online-propagation';
+import { OnlineArr } from '../arr/online-arr';
+import { propagateOnline, type OnlineFrame, type OnlineInput } from '../propagation/online-propagation';
 import {
   DEFAULT_PROPAGATION,
   propagateEdit,

@@ -38,7 +38,7 @@ import {
   type FittedEdit,
   type StartReference,
 } from './live-source';
-import { OnlineArr } from './online-arr';
+import { OnlineArr } from '../arr/online-arr';
 import { checkWarmUpEdit, warmUpFit } from './warmup';
 
 const log = logger('live');

@@ -1,4 +1,3 @@
-import type { JobRecord } from './job-record';
 import {
   analyzeHandler,
   muxHandler,
@@ -6,16 +5,13 @@ import {
   trainHandler,
   type HandlerDeps,
   type StageProcessor,
-} from './handlers';
-import { QUEUE_NAMES, trainQueue, type JobName, type QueueName } from './queues';
-import { STAGES } from './states';
+} from '../jobs/handlers';
+import { JOB_ROUTES, type JobRoute } from '../jobs/job-routes';
+import { QUEUE_NAMES, type JobName } from '../jobs/queues';
+import { STAGES } from '../jobs/states';
 
-/** How one job name is run: the queues it may be on, which one a given job goes to, and its handler. */
-export interface JobDefinition {
-  /** Every queue that carries this job name (a worker serving one of them runs `handler`). */
-  readonly queues: readonly QueueName[];
-  /** The queue a given farm job's instance goes to. */
-  readonly route: (record: Pick<JobRecord, 'device'>) => QueueName;
+/** How one job name is run: its route (`jobs/job-routes.ts`) and its handler. */
+export interface JobDefinition extends JobRoute {
   /** Builds the BullMQ processor (workers only; the API never calls it). */
   readonly handler: (deps: HandlerDeps) => StageProcessor;
 }
@@ -25,10 +21,10 @@ export interface JobDefinition {
  * `assertJobMap` checks the same at start-up, plus that every queue is served by exactly one job name.
  */
 export const FARM_JOBS: Readonly<Record<JobName, JobDefinition>> = {
-  analyze: { queues: ['analyze'], route: () => 'analyze', handler: analyzeHandler },
-  train: { queues: ['train-cpu', 'train-gpu'], route: (r) => trainQueue(r.device), handler: trainHandler },
-  render: { queues: ['render'], route: () => 'render', handler: renderHandler },
-  mux: { queues: ['mux'], route: () => 'mux', handler: muxHandler },
+  analyze: { ...JOB_ROUTES.analyze, handler: analyzeHandler },
+  train: { ...JOB_ROUTES.train, handler: trainHandler },
+  render: { ...JOB_ROUTES.render, handler: renderHandler },
+  mux: { ...JOB_ROUTES.mux, handler: muxHandler },
 };
 
 /** Throws unless every job name has a handler and queues, and every queue belongs to exactly one job name. */
@@ -55,11 +51,4 @@ export function assertJobMap(map: Readonly<Record<string, JobDefinition | undefi
         throw new Error(`Job "${name}" names an unknown queue "${q}".`);
     }
   }
-}
-
-/** The job name a queue carries. */
-export function jobNameOfQueue(queue: QueueName, map: Readonly<Record<JobName, JobDefinition>> = FARM_JOBS): JobName {
-  const entry = (Object.entries(map) as Array<[JobName, JobDefinition]>).find(([, d]) => d.queues.includes(queue));
-  if (!entry) throw new Error(`No job name carries queue "${queue}".`);
-  return entry[0];
 }

@@ -9,7 +9,7 @@ import {
 } from '../job/propagate';
 import type { NearestNeighbourField } from '../synthesis/types';
 import type { ScoredCorrespondence } from '../job/model-correspondence';
-import type { OnlineArr, ReferenceDecision } from './online-arr';
+import type { OnlineArr, ReferenceDecision } from '../arr/online-arr';
 
 /** What a replay of live editing reads per frame: the frame, and its correspondence to a reference with its ARR score. */
 export interface OnlineInput extends Pick<PropagationInput, 'frameAt'> {

@@ -1,4 +1,4 @@
-import { DEFAULT_ARR, type ArrOptions, type ReferenceWindow } from '../arr/reference-windows';
+import { DEFAULT_ARR, type ArrOptions, type ReferenceWindow } from './reference-windows';
 
 /** Why a live frame becomes the new reference. */
 export interface ReferenceDecision {

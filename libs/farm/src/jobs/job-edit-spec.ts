@@ -1,0 +1,24 @@
+import type { EditSpec } from '@streamedit/pipeline';
+import type { JobEdit } from './job-record';
+
+/** The user's keyframe indices of an edit: each one forces an ARR reference. */
+export function editKeyframes(edit: JobEdit): number[] {
+  return edit.kind === 'keyframes' ? edit.keyframes.map((k) => k.at) : [edit.at ?? 0];
+}
+
+/**
+ * The pipeline's `EditSpec` of a job's edit, with `pathOf(key)` for each stored image. Default `pathOf`: the store
+ * key itself (enough to validate the edit's shape or describe it, before any image is downloaded).
+ */
+export function toEditSpec(edit: JobEdit, pathOf: (key: string) => string = (key) => key): EditSpec {
+  switch (edit.kind) {
+    case 'keyframes':
+      return { kind: 'keyframes', keyframes: edit.keyframes.map((k) => ({ at: k.at, path: pathOf(k.key) })) };
+    case 'overlay':
+      return { kind: 'overlay', path: pathOf(edit.key), at: edit.at };
+    case 'look':
+      return { kind: 'look', name: edit.name, at: edit.at };
+    case 'prompt':
+      return { kind: 'prompt', text: edit.text, at: edit.at };
+  }
+}
