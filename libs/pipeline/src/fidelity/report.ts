@@ -1,0 +1,93 @@
+import { f1, f2, formatTable } from '../report-table';
+import { meanOf } from './metrics';
+import type { FidelityClipResult, MethodScores } from './run-clip';
+
+/** One clip of the look oracle: the `cartoon` look propagated from frame 0 against the look applied to every frame. */
+export interface LookOracleRow {
+  readonly clip: string;
+  readonly frames: number;
+  /** Mean PSNR (dB) per method, frames 1..N−1. */
+  readonly psnr: Readonly<Record<string, number>>;
+}
+
+const HEADER = [
+  'clip',
+  'method',
+  'edit PSNR',
+  'ceiling',
+  'Δ vs DIS',
+  'drift p50 / p95 px',
+  'lost dots',
+  'recon PSNR',
+  'σ AUROC',
+  'refs',
+  'wall s',
+];
+
+/** The table of the known-motion clips: one row per (clip, method), then the mean of each method. */
+export function fidelityTable(clips: readonly FidelityClipResult[]): string {
+  const rows: string[][] = [];
+  const row = (clip: string, m: MethodScores, ceiling: number, dis: number | undefined): string[] => [
+    clip,
+    m.method,
+    f2(m.regionPsnr),
+    f2(ceiling),
+    m.method === 'dis' || m.method === 'ceiling' || dis === undefined ? '' : f2(m.regionPsnr - dis),
+    `${f2(m.driftMedian)} / ${f2(m.driftP95)}`,
+    Number.isFinite(m.dotsLost) ? `${(100 * m.dotsLost).toFixed(1)} %` : '—',
+    f2(m.reconPsnr),
+    m.sigmaAuroc === undefined ? '—' : m.sigmaAuroc.toFixed(3),
+    String(m.references),
+    f1(m.wallMs / 1000),
+  ];
+  for (const c of clips) {
+    const ceiling = c.methods.find((m) => m.method === 'ceiling')?.regionPsnr ?? Number.NaN;
+    const dis = c.methods.find((m) => m.method === 'dis')?.regionPsnr;
+    for (const m of c.methods) rows.push(row(c.clip, m, ceiling, dis));
+  }
+  const methods = [...new Set(clips.flatMap((c) => c.methods.map((m) => m.method)))];
+  const pick = (method: string, f: (m: MethodScores) => number | undefined): number =>
+    meanOf(clips.map((c) => c.methods.find((m) => m.method === method)).map((m) => (m ? f(m) : undefined)));
+  for (const method of methods) {
+    const mean: MethodScores = {
+      method: method,
+      regionPsnr: pick(method, (m) => m.regionPsnr),
+      driftMedian: pick(method, (m) => m.driftMedian),
+      driftP95: pick(method, (m) => m.driftP95),
+      dotsLost: pick(method, (m) => m.dotsLost),
+      reconPsnr: pick(method, (m) => m.reconPsnr),
+      sigmaAuroc: clips.some((c) => c.methods.some((m) => m.method === method && m.sigmaAuroc !== undefined))
+        ? pick(method, (m) => m.sigmaAuroc)
+        : undefined,
+      references: Number.NaN,
+      wallMs: pick(method, (m) => m.wallMs),
+    };
+    const r = row(
+      'mean',
+      mean,
+      pick('ceiling', (m) => m.regionPsnr),
+      methods.includes('dis') ? pick('dis', (m) => m.regionPsnr) : undefined,
+    );
+    r[9] = '';
+    rows.push(r);
+  }
+  return formatTable(HEADER, rows);
+}
+
+/** The look-oracle table: PSNR per method and the product's margin over DIS. */
+export function lookOracleTable(rows: readonly LookOracleRow[]): string {
+  const methods = [...new Set(rows.flatMap((r) => Object.keys(r.psnr)))];
+  const cells = rows.map((r) => [
+    r.clip,
+    String(r.frames),
+    ...methods.map((m) => f2(r.psnr[m])),
+    f2((r.psnr.product ?? Number.NaN) - (r.psnr.dis ?? Number.NaN)),
+  ]);
+  cells.push([
+    'mean',
+    '',
+    ...methods.map((m) => f2(meanOf(rows.map((r) => r.psnr[m])))),
+    f2(meanOf(rows.map((r) => (r.psnr.product ?? Number.NaN) - (r.psnr.dis ?? Number.NaN)))),
+  ]);
+  return formatTable(['clip', 'frames', ...methods.map((m) => `${m} PSNR`), 'product − DIS'], cells);
+}
