@@ -15,6 +15,7 @@ const HEADER = [
   'method',
   'edit PSNR',
   'ceiling',
+  'before encoder',
   'Δ vs DIS',
   'drift p50 / p95 px',
   'lost dots',
@@ -32,6 +33,7 @@ export function fidelityTable(clips: readonly FidelityClipResult[]): string {
     m.method,
     f2(m.regionPsnr),
     f2(ceiling),
+    f2(m.regionPsnrRaw),
     m.method === 'dis' || m.method === 'ceiling' || dis === undefined ? '' : f2(m.regionPsnr - dis),
     `${f2(m.driftMedian)} / ${f2(m.driftP95)}`,
     Number.isFinite(m.dotsLost) ? `${(100 * m.dotsLost).toFixed(1)} %` : '—',
@@ -52,6 +54,7 @@ export function fidelityTable(clips: readonly FidelityClipResult[]): string {
     const mean: MethodScores = {
       method: method,
       regionPsnr: pick(method, (m) => m.regionPsnr),
+      regionPsnrRaw: pick(method, (m) => m.regionPsnrRaw),
       driftMedian: pick(method, (m) => m.driftMedian),
       driftP95: pick(method, (m) => m.driftP95),
       dotsLost: pick(method, (m) => m.dotsLost),
@@ -68,7 +71,7 @@ export function fidelityTable(clips: readonly FidelityClipResult[]): string {
       pick('ceiling', (m) => m.regionPsnr),
       methods.includes('dis') ? pick('dis', (m) => m.regionPsnr) : undefined,
     );
-    r[9] = '';
+    r[10] = '';
     rows.push(r);
   }
   return formatTable(HEADER, rows);

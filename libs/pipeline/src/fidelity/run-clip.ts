@@ -36,6 +36,8 @@ export interface MethodScores {
   readonly method: FidelityMethod | 'ceiling';
   /** PSNR (dB) of the edited region against the ground-truth edit, after the product's encoder. */
   readonly regionPsnr: number;
+  /** The same before the encoder (the propagation alone: no chroma subsampling of the dots and text). */
+  readonly regionPsnrRaw: number;
   /** Dot drift in px at working size (centroid in the output against the true position). */
   readonly driftMedian: number;
   readonly driftP95: number;
@@ -136,12 +138,14 @@ export async function benchmarkFidelityClip(
     const run = await start();
     const auroc = new Auroc();
     const recon: number[] = [];
+    const raw: number[] = [];
     let hasSigma = false;
     const out = join(o.workDir, `out-${method}.mp4`);
     async function* scored(): AsyncGenerator<RgbFrame> {
       for await (const f of run.frames) {
         if (f.index > 0) {
           recon.push(psnr(f.recon, real[f.index]!));
+          raw.push(regionPsnr(f.image, truths[f.index]!.edit, truths[f.index]!.region) ?? Number.NaN);
           if (f.sigma) {
             hasSigma = true;
             addSigmaCalibration(auroc, {
@@ -166,6 +170,7 @@ export async function benchmarkFidelityClip(
     results.push({
       method,
       regionPsnr: scores.regionPsnr,
+      regionPsnrRaw: meanOf(raw),
       driftMedian: scores.driftMedian,
       driftP95: scores.driftP95,
       dotsLost: scores.dotsLost,
