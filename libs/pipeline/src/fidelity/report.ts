@@ -94,3 +94,42 @@ export function lookOracleTable(rows: readonly LookOracleRow[]): string {
   ]);
   return formatTable(['clip', 'frames', ...methods.map((m) => `${m} PSNR`), 'product − DIS'], cells);
 }
+
+/**
+ * The issue's acceptance lines for the product, from the tables: edited-region PSNR ≥ DIS + 3 dB or within 1 dB of
+ * the ceiling with every clip ≥ DIS, dot drift p95 ≤ 2 px, σ AUROC ≥ 0.8, look oracle ≥ DIS + 1.5 dB with no clip
+ * below DIS. Says which criterion holds; never hides a missing method.
+ */
+export function fidelityVerdict(clips: readonly FidelityClipResult[], look: readonly LookOracleRow[]): string {
+  const lines: string[] = [];
+  const ok = (b: boolean): string => (b ? 'PASS' : 'FAIL');
+  const of = (c: FidelityClipResult, m: string): MethodScores | undefined => c.methods.find((x) => x.method === m);
+  const both = clips.filter((c) => of(c, 'product') && of(c, 'dis'));
+  if (both.length) {
+    const p = meanOf(both.map((c) => of(c, 'product')!.regionPsnr));
+    const d = meanOf(both.map((c) => of(c, 'dis')!.regionPsnr));
+    const ceil = meanOf(both.map((c) => of(c, 'ceiling')!.regionPsnr));
+    const below = both.filter((c) => of(c, 'product')!.regionPsnr < of(c, 'dis')!.regionPsnr).map((c) => c.clip);
+    lines.push(
+      `${ok((p >= d + 3 || p >= ceil - 1) && below.length === 0)} edit PSNR: product ${f2(p)} dB, DIS ${f2(d)} (Δ ${f2(p - d)}, needs ≥ +3), ceiling ${f2(ceil)} (needs within 1); clips below DIS: ${below.join(', ') || 'none'}`,
+    );
+  }
+  const prod = clips.map((c) => of(c, 'product')).filter((m): m is MethodScores => m !== undefined);
+  if (prod.length) {
+    const worst = Math.max(...prod.map((m) => m.driftP95));
+    lines.push(`${ok(worst <= 2)} dot drift p95: product worst clip ${f2(worst)} px (needs ≤ 2)`);
+    const au = meanOf(prod.map((m) => m.sigmaAuroc));
+    lines.push(
+      `${ok(au >= 0.8)} σ AUROC (edit error > 10/255): product mean ${Number.isFinite(au) ? au.toFixed(3) : '—'} (needs ≥ 0.8)`,
+    );
+  }
+  const lk = look.filter((r) => Number.isFinite(r.psnr.product) && Number.isFinite(r.psnr.dis));
+  if (lk.length) {
+    const delta = meanOf(lk.map((r) => r.psnr.product! - r.psnr.dis!));
+    const below = lk.filter((r) => r.psnr.product! < r.psnr.dis!).map((r) => r.clip);
+    lines.push(
+      `${ok(delta >= 1.5 && below.length === 0)} look oracle: product − DIS mean ${f2(delta)} dB (needs ≥ 1.5); clips below DIS: ${below.join(', ') || 'none'}`,
+    );
+  }
+  return lines.join('\n');
+}
