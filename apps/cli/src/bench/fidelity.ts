@@ -143,7 +143,8 @@ export async function benchFidelity(
   if (clips.length)
     parts.push(`Known-motion clips (${o.size}, seed ${o.seed}, ${o.frames} frames)\n${fidelityTable(clips)}`);
   if (look.length) parts.push(`Look oracle (cartoon from frame 0 vs cartoon on every frame)\n${lookOracleTable(look)}`);
-  if (clips.length || look.length) parts.push(`Against the issue's targets\n${fidelityVerdict(clips, look)}`);
+  const verdict = fidelityVerdict(clips, look);
+  if (verdict) parts.push(`Against the issue's targets\n${verdict}`);
   if (!parts.length)
     throw new InputError(`No clip matches --clips ${o.clips?.join(',')}: see the clip names in docs/benchmarks.md.`);
   return { clips, look, table: parts.join('\n\n') };
