@@ -1,6 +1,6 @@
-import { createFrame, type RgbFrame } from '../image/frame';
+import type { RgbFrame } from '../image/frame';
 import { resizeRgb } from '../image/resize';
-import { backwardWarpPlanar } from '../image/warp';
+import { backwardWarpPlanar, type FlowField } from '../image/warp';
 import { encodeVideo } from '../media/encode';
 import { bicubicWarp, toRgb } from './bicubic';
 import { editMask, paintKeyframe, type PaintedDot } from './keyframe';
@@ -127,10 +127,5 @@ export interface ClipTruth {
   readonly edit: RgbFrame;
   readonly region: Uint8Array;
   readonly valid: Uint8Array;
-  readonly flow: import('../image/warp').FlowField;
-}
-
-/** A blank frame (tests, placeholders). */
-export function blankFrame(width: number, height: number, value = 0): RgbFrame {
-  return createFrame(width, height, new Uint8Array(width * height * 3).fill(value));
+  readonly flow: FlowField;
 }
