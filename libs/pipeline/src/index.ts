@@ -63,3 +63,4 @@ export * from './hdtf/dis-baseline';
 export * from './hdtf/benchmark';
 export * from './report-table';
 export * from './stream';
+export * from './fidelity';

@@ -1,10 +1,19 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Argument, Command, Option } from 'commander';
-import { REPO_ROOT, settings, type CorrespondencePreset, type ProgressListener } from '@streamedit/pipeline';
+import {
+  FIDELITY_METHODS,
+  InputError,
+  REPO_ROOT,
+  settings,
+  type CorrespondencePreset,
+  type FidelityMethod,
+  type ProgressListener,
+} from '@streamedit/pipeline';
 import { PRESETS, type Preset } from '@streamedit/farm';
 import { benchFarm } from '../bench/farm';
 import { packGpuBench } from '../bench/gpu';
+import { benchFidelity } from '../bench/fidelity';
 import { benchHdtf, writeHdtfReport } from '../bench/hdtf';
 import { benchLive } from '../bench/live';
 import { benchPpce } from '../bench/ppce';
@@ -25,9 +34,16 @@ interface BenchFlags {
   jobPreset: Preset;
   pack: string;
   clip: string;
+  seed: string;
+  size: string;
+  methods: string;
+  workDir?: string;
+  lookFrames: string;
+  look: boolean;
+  json: boolean;
 }
 
-const SUITES = ['ppce', 'hdtf', 'synthesis', 'live', 'farm', 'gpu'] as const;
+const SUITES = ['ppce', 'hdtf', 'synthesis', 'live', 'farm', 'gpu', 'fidelity'] as const;
 type Suite = (typeof SUITES)[number];
 
 interface SuiteOptions {
@@ -41,6 +57,14 @@ interface SuiteOptions {
   readonly jobPreset: Preset;
   readonly pack: string;
   readonly clip: string;
+  readonly fidelity: {
+    readonly seed: number;
+    readonly size: 512 | 720;
+    readonly methods: readonly FidelityMethod[];
+    readonly workDir: string;
+    readonly lookFrames: number;
+    readonly noLook: boolean;
+  };
 }
 
 /** Writes `{suite, date, ...result}` as JSON at `out`. */
@@ -81,10 +105,25 @@ const SUITE_RUNNERS: Record<Suite, (o: SuiteOptions, out: string, onProgress: Pr
     await writeJson(out, 'gpu', { pack: r.summary, command: r.command });
     return `${r.table}\n(wrote ${out}; the device run writes its own gpu.json under $OUT)`;
   },
+  fidelity: async (o, out, p) => {
+    const sheetDir = out.replace(/\.json$/, '-sheets');
+    const r = await benchFidelity({ ...o, ...o.fidelity, iterations: o.iterations ?? 1000, sheetDir }, p);
+    await writeJson(out, 'fidelity', { command: `streamedit ${process.argv.slice(2).join(' ')}`, ...r });
+    return `${r.table}\n(wrote ${out}, contact sheets in ${sheetDir}/)`;
+  },
 };
 
+/** `--methods a,b` of the fidelity suite, each one of {@link FIDELITY_METHODS}. */
+function parseMethods(value: string): FidelityMethod[] {
+  const list = value.split(',').filter(Boolean);
+  const bad = list.filter((m) => !(FIDELITY_METHODS as readonly string[]).includes(m));
+  if (bad.length || !list.length)
+    throw new InputError(`--methods takes a comma-separated list of ${FIDELITY_METHODS.join(', ')}; got "${value}".`);
+  return list as FidelityMethod[];
+}
+
 /** `--frames` when not given: the farm suite runs whole farm jobs (3 of them), so it edits fewer frames. */
-const DEFAULT_FRAMES: Partial<Record<Suite, number>> = { farm: 48 };
+const DEFAULT_FRAMES: Partial<Record<Suite, number>> = { farm: 48, fidelity: 100 };
 
 export function register(program: Command): void {
   program
@@ -109,6 +148,13 @@ export function register(program: Command): void {
       'gpu: the clip to pack',
       resolve(REPO_ROOT, '../shared/data/videos/may_theresa_5s_512.mp4'),
     )
+    .option('--seed <n>', 'fidelity: seed of the known-motion clips', '1')
+    .addOption(new Option('--size <px>', 'fidelity: clips at 512 or 1280×720').choices(['512', '720']).default('512'))
+    .option('--methods <list>', `fidelity: methods (${FIDELITY_METHODS.join(', ')})`, 'product,dis,landmark')
+    .option('--work-dir <dir>', 'fidelity: work dirs kept between runs (clips, analyses, fits)')
+    .option('--look-frames <n>', 'fidelity: frames of each real clip in the look oracle', '300')
+    .option('--no-look', 'fidelity: skip the look oracle on the real clips')
+    .option('--json', 'print the JSON result instead of the table')
     .option('--no-progress', 'no progress bars')
     .action(
       action(async (suite: Suite, o: BenchFlags) => {
@@ -117,7 +163,9 @@ export function register(program: Command): void {
         await mkdir(dirname(out), { recursive: true });
         const common = {
           dir: resolve(o.dir),
-          frames: o.frames ? parseCount(o.frames, '--frames', 2) : (DEFAULT_FRAMES[suite] ?? 300),
+          frames: o.frames
+            ? parseCount(o.frames, '--frames', suite === 'fidelity' ? 3 : 2)
+            : (DEFAULT_FRAMES[suite] ?? 300),
           preset: parsePreset(o.preset),
           iterations: o.iterations ? parseCount(o.iterations, '--iterations', 1) : undefined,
           clips: o.clips?.split(',').filter(Boolean),
@@ -131,11 +179,19 @@ export function register(program: Command): void {
               jobPreset: o.jobPreset,
               pack: resolve(o.pack),
               clip: resolve(o.clip),
+              fidelity: {
+                seed: parseCount(o.seed, '--seed', 0),
+                size: o.size === '720' ? 720 : 512,
+                methods: parseMethods(o.methods),
+                workDir: resolve(o.workDir ?? resolve(settings().cacheDir, 'bench', 'fidelity')),
+                lookFrames: parseCount(o.lookFrames, '--look-frames', 2),
+                noLook: !o.look,
+              },
             },
             out,
             bars.listener,
           );
-          process.stdout.write(`${table}\n`);
+          process.stdout.write(o.json ? `${await readFile(out, 'utf8')}\n` : `${table}\n`);
         } finally {
           bars.stop();
         }

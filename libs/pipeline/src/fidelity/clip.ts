@@ -1,0 +1,131 @@
+import type { RgbFrame } from '../image/frame';
+import { resizeRgb } from '../image/resize';
+import { backwardWarpPlanar, type FlowField } from '../image/warp';
+import { encodeVideo } from '../media/encode';
+import { bicubicWarp, toRgb } from './bicubic';
+import { editMask, paintKeyframe, type PaintedDot } from './keyframe';
+import { KnownMotion, type FaceBox } from './motion';
+import { SeededRandom, deriveSeed } from './rng';
+
+/** What one known-motion clip is generated from (defaults in brackets). */
+export interface KnownMotionClipSpec {
+  readonly name: string;
+  /** The real portrait still (frame 0), at the clip's size. */
+  readonly still: RgbFrame;
+  /** The face in the still (pixels of the still). */
+  readonly face: FaceBox;
+  readonly frames: number;
+  readonly seed: number;
+  /** A mouth that opens (a disocclusion) [false]. */
+  readonly mouthOpening?: boolean;
+  /** Sensor noise, σ in 8-bit levels per channel [2]. */
+  readonly noise?: number;
+  /** Working size the methods run at (the product's decode size) [the still's size]. */
+  readonly work?: { readonly width: number; readonly height: number };
+}
+
+/** The mouth's inside where it opens: dark, reddish (its content exists in no frame-0 pixel). */
+const MOUTH_INSIDE = [52, 20, 24] as const;
+
+/**
+ * A known-motion clip: the still moved by a {@link KnownMotion}, the edited keyframe, and everything the ground
+ * truth needs at working size. Frames are rendered on demand (nothing is kept but the still).
+ */
+export class KnownMotionClip {
+  readonly motion: KnownMotion;
+  /** The edited keyframe at the clip's size, and at working size (what the methods are given). */
+  readonly keyframeFull: RgbFrame;
+  readonly keyframe: RgbFrame;
+  /** Frame 0 at working size without noise, and the edited region of frame 0 (1 = edited) at working size. */
+  readonly stillWork: RgbFrame;
+  readonly mask0: Uint8Array;
+  /** The dots at working size (centres in frame 0). */
+  readonly dots: readonly PaintedDot[];
+  readonly width: number;
+  readonly height: number;
+  /** Clip pixels per working pixel. */
+  readonly unit: number;
+
+  constructor(readonly spec: KnownMotionClipSpec) {
+    const { still } = spec;
+    this.width = spec.work?.width ?? still.width;
+    this.height = spec.work?.height ?? still.height;
+    this.unit = still.width / this.width;
+    this.motion = new KnownMotion({
+      frames: spec.frames,
+      width: still.width,
+      height: still.height,
+      face: spec.face,
+      seed: deriveSeed(spec.seed, `${spec.name}/motion`),
+      unit: Math.max(still.width, still.height) / Math.max(this.width, this.height) || 1,
+      mouthOpening: spec.mouthOpening,
+    });
+    const painted = paintKeyframe(still, spec.face, this.unit);
+    this.keyframeFull = painted.edited;
+    this.keyframe = resizeRgb(painted.edited, this.width, this.height);
+    this.stillWork = resizeRgb(still, this.width, this.height);
+    this.mask0 = editMask(this.stillWork, this.keyframe);
+    this.dots = painted.dots.map((d) => ({
+      ...d,
+      x: (d.x + 0.5) / this.unit - 0.5,
+      y: (d.y + 0.5) / this.unit - 0.5,
+      radius: d.radius / this.unit,
+    }));
+  }
+
+  /** Frame t as the camera gives it: the still warped by M_t (bicubic), the mouth's inside, sensor noise. */
+  frame(t: number): RgbFrame {
+    const { still } = this.spec;
+    const { flow, valid } = this.motion.flowAt(t);
+    const v = bicubicWarp(still, flow);
+    const rng = new SeededRandom(deriveSeed(this.spec.seed, `${this.spec.name}/noise/${t}`));
+    const sigma = this.spec.noise ?? 2;
+    for (let i = 0; i < valid.length; i++) {
+      if (valid[i] === 2) for (let c = 0; c < 3; c++) v[3 * i + c] = MOUTH_INSIDE[c]!;
+      for (let c = 0; c < 3; c++) v[3 * i + c] = v[3 * i + c]! + sigma * rng.normal();
+    }
+    return toRgb(still.width, still.height, v);
+  }
+
+  /** Every frame in order (for the encoder). */
+  async *frames(): AsyncGenerator<RgbFrame> {
+    for (let t = 0; t < this.spec.frames; t++) yield this.frame(t);
+  }
+
+  /** Encodes the clip as H.264 through the project's encoder at a realistic CRF [20], 25 fps. */
+  async write(out: string, crf = 20): Promise<void> {
+    await encodeVideo(this.frames(), { out, fps: { num: 25, den: 1 }, crf, total: this.spec.frames });
+  }
+
+  /**
+   * The ground truth of frame t at working size: the edited keyframe warped by M_t (bicubic), the edited region
+   * (the keyframe's mask warped by M_t, where frame 0 holds the content), the valid mask (1 = ground truth exists,
+   * 2 = inside the opened mouth, 0 = outside frame 0) and the true flow (for the ceiling).
+   */
+  truth(t: number): ClipTruth {
+    const { flow, valid } = this.motion.flowAt(t, this.width, this.height);
+    const edit = toRgb(this.width, this.height, bicubicWarp(this.keyframe, flow));
+    const m = new Float32Array(this.mask0.length);
+    for (let i = 0; i < m.length; i++) m[i] = this.mask0[i]!;
+    const warped = backwardWarpPlanar(m, 1, flow);
+    const region = new Uint8Array(m.length);
+    for (let i = 0; i < m.length; i++) region[i] = warped[i]! >= 0.5 && valid[i] === 1 ? 1 : 0;
+    return { edit, region, valid, flow };
+  }
+
+  /** Where dot k is in frame t at working size; `undefined` where it has no position (left the frame, occluded). */
+  dotAt(t: number, k: number): { x: number; y: number } | undefined {
+    const d = this.dots[k]!;
+    const u = this.unit;
+    const p = this.motion.track(t, { x: (d.x + 0.5) * u - 0.5, y: (d.y + 0.5) * u - 0.5 });
+    return p && { x: (p.x + 0.5) / u - 0.5, y: (p.y + 0.5) / u - 0.5 };
+  }
+}
+
+/** See {@link KnownMotionClip.truth}. */
+export interface ClipTruth {
+  readonly edit: RgbFrame;
+  readonly region: Uint8Array;
+  readonly valid: Uint8Array;
+  readonly flow: FlowField;
+}
