@@ -7,6 +7,7 @@ import { benchFarm } from '../bench/farm';
 import { benchHdtf, writeHdtfReport } from '../bench/hdtf';
 import { benchLive } from '../bench/live';
 import { benchPpce } from '../bench/ppce';
+import { benchSourceRes } from '../bench/source-res';
 import { benchSynthesis } from '../bench/synthesis';
 import { progressBars } from '../progress';
 import { action } from '../run-command';
@@ -24,7 +25,7 @@ interface BenchFlags {
   jobPreset: Preset;
 }
 
-const SUITES = ['ppce', 'hdtf', 'synthesis', 'live', 'farm'] as const;
+const SUITES = ['ppce', 'hdtf', 'synthesis', 'live', 'farm', 'source-res'] as const;
 type Suite = (typeof SUITES)[number];
 
 interface SuiteOptions {
@@ -69,6 +70,11 @@ const SUITE_RUNNERS: Record<Suite, (o: SuiteOptions, out: string, onProgress: Pr
   farm: async (o, out, p) => {
     const r = await benchFarm(o, p);
     await writeJson(out, 'farm', r);
+    return `${r.table}\n(wrote ${out})`;
+  },
+  'source-res': async (o, out, p) => {
+    const r = await benchSourceRes(o, p);
+    await writeJson(out, 'source-res', r);
     return `${r.table}\n(wrote ${out})`;
   },
 };

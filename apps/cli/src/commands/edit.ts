@@ -27,6 +27,7 @@ interface EditOptions {
   progress: boolean;
   workDir?: string;
   reuse?: boolean;
+  upscaleKeyframe?: boolean;
 }
 
 /** Turns the flags into one `EditSpec`; exactly one kind of edit must be given. */
@@ -67,6 +68,10 @@ export function register(program: Command): void {
     .option('--overlay <png>', 'an RGBA overlay painted on the keyframe')
     .option('--look <name>', 'a built-in look (see `streamedit looks`)')
     .option('--prompt <text>', 'a text edit sent to STREAMEDIT_EDITOR_URL')
+    .option(
+      '--upscale-keyframe',
+      'accept a keyframe / overlay at the working size (STREAMEDIT_MAX_SIDE) and upscale it; otherwise images are at the video size',
+    )
     .requiredOption('-o, --output <mp4>', 'the edited video')
     .option('--report <json>', 'write a JSON report (windows, iterations, timings, per-frame σ)')
     .option('--uncertainty <mp4>', 'write the σ heat maps as a second video')
@@ -111,6 +116,7 @@ export function register(program: Command): void {
               contactSheet,
               workDir: o.workDir ? resolve(o.workDir) : undefined,
               reuse: o.reuse,
+              upscaleKeyframe: o.upscaleKeyframe,
             },
             bars.listener,
           );
@@ -118,7 +124,7 @@ export function register(program: Command): void {
           if (o.json) printJson(report);
           else
             process.stderr.write(
-              `wrote ${output} (${report.frames} frames, ${report.windows.length} reference window(s), ${(report.timingsMs.total! / 1000).toFixed(1)} s)\n`,
+              `wrote ${output} (${report.width}×${report.height}, working size ${report.working.width}×${report.working.height}, ${report.frames} frames, ${report.windows.length} reference window(s), ${(report.timingsMs.total! / 1000).toFixed(1)} s)\n`,
             );
         } finally {
           bars.stop();
