@@ -6,7 +6,14 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import type { Redis } from 'ioredis';
-import { InputError, InvalidVideoError, logger, validateEditSpec, type EditSpec } from '@streamedit/pipeline';
+import {
+  InputError,
+  InvalidVideoError,
+  logger,
+  validateEditSpec,
+  videoGeometry,
+  type EditSpec,
+} from '@streamedit/pipeline';
 import { probeVideo, type VideoInfo } from '@streamedit/pipeline/media/video-info';
 import {
   ActiveJobQuota,
@@ -107,13 +114,8 @@ export class JobsService {
         throw new ServiceUnavailableError(
           "The farm's job database (Redis) is not reachable right now: send the video again shortly.",
         );
-      validateEditSpec(toEditSpec(request.edit), {
-        frameCount: frames ?? info.frameCount,
-        width: info.width,
-        height: info.height,
-        sourceWidth: info.width,
-        sourceHeight: info.height,
-      });
+      // The pipeline's one geometry rule: edit images are checked against its source size.
+      validateEditSpec(toEditSpec(request.edit), videoGeometry(info, frames));
       const record = await this.jobs.create({
         id,
         stage: null,

@@ -122,11 +122,7 @@ export async function benchSourceRes(
   return { rows, table };
 }
 
-async function benchClip(
-  video: string,
-  o: SourceResBenchOptions,
-  onProgress: ProgressListener,
-): Promise<SourceResRow> {
+async function benchClip(video: string, o: SourceResBenchOptions, onProgress: ProgressListener): Promise<SourceResRow> {
   const workDir = join(o.cacheDir, 'source-res', basename(video, '.mp4'));
   const info = await probeVideo(video);
   const full = sourceSize(info);
@@ -168,7 +164,10 @@ async function benchClip(
           if (t === ref.index) continue; // references are not scored
           const current = await frames.read(t);
           const c = await model.between(ref.index, t);
-          const r = await renderPropagatedFrame({ ref, current, correspondence: c, weights: ones, prevNnf }, propagation);
+          const r = await renderPropagatedFrame(
+            { ref, current, correspondence: c, weights: ones, prevNnf },
+            propagation,
+          );
           prevNnf = r.nnf;
           const real = await reader.at(t);
           const warped = backwardWarpRgb(ref.edited, c.flow);

@@ -61,23 +61,24 @@ export function editImageFit(
       : working
         ? ` (a ${video.width}×${video.height} working-size image is accepted only with the upscale-keyframe option, --upscale-keyframe)`
         : '';
-  throw new InputError(
-    `${what} is ${width}×${height} but the video is ${size}: give an image of ${size}${hint}.`,
-  );
+  throw new InputError(`${what} is ${width}×${height} but the video is ${size}: give an image of ${size}${hint}.`);
 }
 
 /** Checks an edit against the video before any expensive work: indices in range, a look that exists. */
 export function validateEditSpec(spec: EditSpec, video: VideoGeometry): void {
   const indices = spec.kind === 'keyframes' ? spec.keyframes.map((k) => k.at) : [spec.at ?? 0];
-  if (spec.kind === 'keyframes' && spec.keyframes.length === 0) throw new InputError('No keyframe given: pass at least one edited keyframe image.');
+  if (spec.kind === 'keyframes' && spec.keyframes.length === 0)
+    throw new InputError('No keyframe given: pass at least one edited keyframe image.');
   for (const at of indices) {
     if (!Number.isInteger(at) || at < 0 || at >= video.frameCount) {
       throw new InputError(`Keyframe index ${at} is out of range: the video has frames 0–${video.frameCount - 1}.`);
     }
   }
-  if (new Set(indices).size !== indices.length) throw new InputError('Two keyframes share a frame index: give each index once.');
+  if (new Set(indices).size !== indices.length)
+    throw new InputError('Two keyframes share a frame index: give each index once.');
   if (spec.kind === 'look') getLook(spec.name);
-  if (spec.kind === 'prompt' && spec.text.trim() === '') throw new InputError('The prompt is empty: describe the edit in words.');
+  if (spec.kind === 'prompt' && spec.text.trim() === '')
+    throw new InputError('The prompt is empty: describe the edit in words.');
 }
 
 /**
@@ -105,7 +106,10 @@ export async function resolveEdit(
   const atSource = read.source !== undefined;
   // Without source frames the working size plays the source's part.
   const geometry: VideoGeometry = atSource ? video : { ...video, sourceWidth: video.width, sourceHeight: video.height };
-  const edit = async (at: number, make: (original: RgbFrame, working: () => Promise<RgbFrame>) => Promise<RgbFrame>) => {
+  const edit = async (
+    at: number,
+    make: (original: RgbFrame, working: () => Promise<RgbFrame>) => Promise<RgbFrame>,
+  ) => {
     const working = await read.working(at);
     if (!read.source) return { at, original: working, edited: await make(working, async () => working) };
     const original = await read.source(at);
@@ -133,7 +137,14 @@ export async function resolveEdit(
       return [
         await edit(spec.at ?? 0, async (original, working) => {
           const answer = await requestPromptEdit(original, spec.text);
-          return toSourceSize(answer, geometry, 'the image-editing endpoint’s answer', original, await working(), options);
+          return toSourceSize(
+            answer,
+            geometry,
+            'the image-editing endpoint’s answer',
+            original,
+            await working(),
+            options,
+          );
         }),
       ];
   }
@@ -159,7 +170,8 @@ function overlayAtSourceSize(
   what: string,
   options: EditImageOptions,
 ): RgbaImage {
-  if (!overlay.hasAlpha) throw new InputError(`${what} has no alpha channel: give an RGBA PNG whose transparent pixels keep the frame.`);
+  if (!overlay.hasAlpha)
+    throw new InputError(`${what} has no alpha channel: give an RGBA PNG whose transparent pixels keep the frame.`);
   if (editImageFit(overlay, video, what, options) === 'source') return overlay;
   const { sourceWidth: W, sourceHeight: H } = video;
   const rgb = resampleRgb(rgbaToRgb(overlay), W, H);
@@ -173,14 +185,20 @@ function overlayAtSourceSize(
 }
 
 /** Composites an RGBA overlay (straight alpha, the frame's size) onto the keyframe. An overlay without alpha is refused. */
-export function compositeOverlay(frame: RgbFrame, overlay: RgbaImage, video: VideoGeometry, what = 'overlay'): RgbFrame {
-  if (!overlay.hasAlpha) throw new InputError(`${what} has no alpha channel: give an RGBA PNG whose transparent pixels keep the frame.`);
-  if (overlay.width !== frame.width || overlay.height !== frame.height)
-    editImageFit(overlay, video, what); // throws the size rule's message
+export function compositeOverlay(
+  frame: RgbFrame,
+  overlay: RgbaImage,
+  video: VideoGeometry,
+  what = 'overlay',
+): RgbFrame {
+  if (!overlay.hasAlpha)
+    throw new InputError(`${what} has no alpha channel: give an RGBA PNG whose transparent pixels keep the frame.`);
+  if (overlay.width !== frame.width || overlay.height !== frame.height) editImageFit(overlay, video, what); // throws the size rule's message
   const out = new Uint8Array(frame.data.length);
   for (let i = 0; i < frame.width * frame.height; i++) {
     const a = overlay.data[i * 4 + 3]! / 255;
-    for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.round(overlay.data[i * 4 + c]! * a + frame.data[i * 3 + c]! * (1 - a));
+    for (let c = 0; c < 3; c++)
+      out[i * 3 + c] = Math.round(overlay.data[i * 4 + c]! * a + frame.data[i * 3 + c]! * (1 - a));
   }
   return createFrame(frame.width, frame.height, out);
 }

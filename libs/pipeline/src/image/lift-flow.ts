@@ -71,7 +71,9 @@ export function liftFlow(
   const { width: W, height: H } = guideFull;
   if (flow.width === W && flow.height === H) return flow;
   if (guideLow.width !== flow.width || guideLow.height !== flow.height)
-    throw new RangeError(`guide ${guideLow.width}×${guideLow.height} does not match the flow ${flow.width}×${flow.height}`);
+    throw new RangeError(
+      `guide ${guideLow.width}×${guideLow.height} does not match the flow ${flow.width}×${flow.height}`,
+    );
   if ((options.mode ?? 'guided') === 'bilinear') return resizeFlow(flow, W, H);
   const r = options.radius ?? 2;
   const eps = options.eps ?? 1e-3;

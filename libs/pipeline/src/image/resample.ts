@@ -34,7 +34,8 @@ function taps(n: number, m: number): Taps {
       const b = a + scale;
       const i0 = Math.floor(a);
       let k = 0;
-      for (let i = i0; i < b && i < n; i++, k++) weights[o * stride + k] = (Math.min(b, i + 1) - Math.max(a, i)) / scale;
+      for (let i = i0; i < b && i < n; i++, k++)
+        weights[o * stride + k] = (Math.min(b, i + 1) - Math.max(a, i)) / scale;
       first[o] = i0;
       count[o] = k;
     } else {

@@ -9,7 +9,7 @@ import { writePng } from '../image/png';
 import { decodeFrames } from '../media/decode';
 import { InputError } from '../errors';
 import { FrameStore } from '../media/frame-store';
-import { probeVideo, workingSize } from '../media/video-info';
+import { probeVideo, workingSize, type VideoInfo } from '../media/video-info';
 import { sourceFrame, sourceSize } from './source-frames';
 import { noProgress, type ProgressListener } from '../progress';
 import { settings } from '../settings';
@@ -61,6 +61,33 @@ export interface EditReport extends EditSummary {
 /** The largest source an edit is rendered at (4K UHD, either orientation). */
 export const MAX_SOURCE = { width: 3840, height: 2160 } as const;
 
+/**
+ * THE geometry of an edit of `info` (CLI, farm workers and the API's upload checks alike): the working size the
+ * correspondence is computed at (`maxSide`), the source size the output and the edit images have (displayed
+ * orientation, even sides), the frames edited. A source above {@link MAX_SOURCE} is an `InputError`.
+ * @param maxSide longer side of the working size. Default `settings().maxSide`.
+ */
+export function videoGeometry(
+  info: Pick<VideoInfo, 'path' | 'width' | 'height' | 'rotation' | 'frameCount'>,
+  maxFrames?: number | null,
+  maxSide = settings().maxSide,
+): VideoGeometry {
+  const size = workingSize(info, maxSide);
+  const source = sourceSize(info);
+  const [long, short] = [Math.max(source.width, source.height), Math.min(source.width, source.height)];
+  if (long > MAX_SOURCE.width || short > MAX_SOURCE.height)
+    throw new InputError(
+      `The video is ${source.width}×${source.height}: the largest video edited is ${MAX_SOURCE.width}×${MAX_SOURCE.height} (either orientation); downscale it first.`,
+    );
+  return {
+    frameCount: Math.min(info.frameCount, maxFrames ?? Number.POSITIVE_INFINITY),
+    width: size.width,
+    height: size.height,
+    sourceWidth: source.width,
+    sourceHeight: source.height,
+  };
+}
+
 /** Validates the input video and the edit before any expensive work. */
 export async function checkEditInput(
   input: string,
@@ -68,21 +95,7 @@ export async function checkEditInput(
   maxFrames?: number,
   maxSide = settings().maxSide,
 ): Promise<VideoGeometry> {
-  const info = await probeVideo(input);
-  const size = workingSize(info, maxSide);
-  const source = sourceSize(info);
-  const [long, short] = [Math.max(source.width, source.height), Math.min(source.width, source.height)];
-  if (long > MAX_SOURCE.width || short > MAX_SOURCE.height)
-    throw new InputError(
-      `${input} is ${source.width}×${source.height}: the largest video edited is ${MAX_SOURCE.width}×${MAX_SOURCE.height} (either orientation); downscale it first.`,
-    );
-  const geometry: VideoGeometry = {
-    frameCount: Math.min(info.frameCount, maxFrames ?? Number.POSITIVE_INFINITY),
-    width: size.width,
-    height: size.height,
-    sourceWidth: source.width,
-    sourceHeight: source.height,
-  };
+  const geometry = videoGeometry(await probeVideo(input), maxFrames, maxSide);
   validateEditSpec(edit, geometry);
   return geometry;
 }

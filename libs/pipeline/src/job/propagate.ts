@@ -174,7 +174,12 @@ export async function windowReference(
   if (given) {
     const editedFull = input.sourceEdits?.get(index);
     if (full && !editedFull) throw new RangeError(`keyframe ${index} has no edit at the source size`);
-    return { index, original, edited: given, source: full && editedFull ? { original: full, edited: editedFull } : undefined };
+    return {
+      index,
+      original,
+      edited: given,
+      source: full && editedFull ? { original: full, edited: editedFull } : undefined,
+    };
   }
   if (!prev) throw new RangeError(`window 0 (reference ${index}) has no edited keyframe`);
   return carryReference(prev, { index, original }, input.correspondence, { tau, originalFull: full, upsampling });
@@ -218,9 +223,10 @@ export async function* propagateWindow(
 ): AsyncGenerator<PropagatedFrame> {
   const weights = editWeights(ref.original, ref.edited, options.editRegion);
   // At the source size the edit region is found on the full-size pair (its edges are the output's edges).
-  const sourceWeights = ref.source && input.sourceFrameAt
-    ? editWeights(ref.source.original, ref.source.edited, options.editRegion)
-    : undefined;
+  const sourceWeights =
+    ref.source && input.sourceFrameAt
+      ? editWeights(ref.source.original, ref.source.edited, options.editRegion)
+      : undefined;
   let prevNnf: NearestNeighbourField | undefined;
   for (let t = window.start; t < window.end; t++) {
     const frame = await renderFrame(ref, t, input, options, { weights, sourceWeights }, prevNnf);

@@ -76,7 +76,12 @@ export class RenderRecorder {
     if (this.options.sheetPicks?.has(f.index)) {
       // The sheet is at working size: a source-size frame is shrunk for it.
       const edited = resampleRgb(f.image, this.options.width, this.options.height);
-      this.sheet.push({ index: f.index, original: await this.options.frameAt(f.index), edited, sigma: sigma ?? edited });
+      this.sheet.push({
+        index: f.index,
+        original: await this.options.frameAt(f.index),
+        edited,
+        sigma: sigma ?? edited,
+      });
     }
   }
 
