@@ -24,6 +24,8 @@ const CLIP = clipPath('may'); // 125 frames at 25 fps, with audio
 const HD_CLIP = clipPath('s18');
 const FRAMES = 12;
 const JOB_TIMEOUT_MS = 150_000;
+/** The 1280×720 job renders at that size: allow it more on a loaded 2-core machine. */
+const HD_JOB_TIMEOUT_MS = 330_000;
 /** Edited keyframes of the multi-window job, and the patch painted on each. */
 const KEYFRAMES = [0, 6];
 const PATCH = { x: 200, y: 330, width: 112, height: 40 };
@@ -73,13 +75,12 @@ describe('farm + real pipeline stages (separate trainer and renderer processes)'
   });
 
   /** Polls until the job ends; on anything but `done`, fails with the record and the workers' last log lines. */
-  async function untilDone(id: string, t?: { diagnostic(message: string): void }): Promise<Record<string, unknown>> {
-    const job = await pollJob(
-      api.url,
-      id,
-      (j) => ['done', 'failed', 'cancelled'].includes(String(j.state)),
-      JOB_TIMEOUT_MS,
-    );
+  async function untilDone(
+    id: string,
+    t?: { diagnostic(message: string): void },
+    timeoutMs = JOB_TIMEOUT_MS,
+  ): Promise<Record<string, unknown>> {
+    const job = await pollJob(api.url, id, (j) => ['done', 'failed', 'cancelled'].includes(String(j.state)), timeoutMs);
     assert.equal(job.state, 'done', `${JSON.stringify(job)}\n${logTails()}`);
     t?.diagnostic(`stage times (ms): ${JSON.stringify(job.timings)}`);
     return job;
@@ -110,7 +111,7 @@ describe('farm + real pipeline stages (separate trainer and renderer processes)'
 
   test(
     'upload → poll → download: the first 12 frames of a 1280×720 clip edited at 1280×720, the source fps, with audio and a report',
-    { timeout: 240_000 },
+    { timeout: HD_JOB_TIMEOUT_MS + 90_000 },
     async (t) => {
       const bad = await postJob(api.url, { video: CLIP, fields: { look: 'cartoon', frames: '0' } });
       assert.equal(bad.status, 400);
@@ -122,7 +123,7 @@ describe('farm + real pipeline stages (separate trainer and renderer processes)'
       });
       assert.equal(res.status, 202, JSON.stringify(res.body));
       const id = String(res.body.id);
-      const job = await untilDone(id, t);
+      const job = await untilDone(id, t, HD_JOB_TIMEOUT_MS);
       assert.equal(job.frames, FRAMES);
       assert.deepEqual(job.iterations, { done: ITERATIONS, total: ITERATIONS });
 
