@@ -35,7 +35,7 @@ export interface PropagationOptions {
   readonly synthesis: SynthesisMode;
   /** Where the propagated edit replaces the real frame: `diff` = where the edited reference differs from the original (feathered), `full` = everywhere. Default `diff`. */
   readonly editRegion: 'diff' | 'full';
-  /** How flow is lifted from the working size to the source size (renders at source size only). Default `guided`. */
+  /** How flow is lifted from the working size to the source size (renders at source size only). Default `bilinear`. */
   readonly upsampling?: FlowUpsampling;
 }
 
