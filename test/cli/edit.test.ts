@@ -104,6 +104,46 @@ test("edit --reuse: another look on the same video reuses the work dir's analysi
   assert.deepEqual(await readFile(model), before, 'the model is still there');
 });
 
+test('edit: a 1280×720 clip comes back at 1280×720, 30 fps, with its audio; the working size is reported beside', async () => {
+  const out = join(dir, 's18.mp4');
+  const report = join(dir, 's18.json');
+  const s18 = clipPath('s18');
+  const r = await runCli(
+    [
+      'edit',
+      s18,
+      '--look',
+      'cartoon',
+      '-o',
+      out,
+      '--report',
+      report,
+      '--preset',
+      'tiny',
+      '--frames',
+      '8',
+      '--no-progress',
+    ],
+    { timeoutMs: 600_000 },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const info = await probeVideo(out);
+  assert.deepEqual([info.width, info.height, info.frameCount], [1280, 720, 8]);
+  assert.deepEqual(info.fps, { num: 30, den: 1 });
+  assert.equal(info.hasAudio, true);
+  const rep = JSON.parse(await readFile(report, 'utf8'));
+  assert.deepEqual([rep.width, rep.height, rep.working], [1280, 720, { width: 512, height: 288 }]);
+  // A working-size keyframe is refused without --upscale-keyframe, in one line naming both sizes, before any work.
+  const working = join(dir, 'working-size.png');
+  await writeFile(working, encodePng(createFrame(512, 288)));
+  const bad = await runCli(['edit', s18, '--keyframe', working, '-o', join(dir, 'no.mp4'), ...tiny]);
+  assert.equal(bad.code, 2, bad.stderr);
+  const lines = errorLines(bad.stderr).filter((l) => !l.startsWith('{'));
+  assert.equal(lines.length, 1, bad.stderr);
+  assert.match(lines[0]!, /is 512×288 but the video is 1280×720.*--upscale-keyframe/);
+  assert.equal(existsSync(join(dir, 'no.mp4')), false);
+});
+
 async function expectBadInput(args: string[], re: RegExp): Promise<void> {
   const out = join(dir, `bad-${Math.random().toString(36).slice(2)}.mp4`);
   const r = await runCli(['edit', may, '-o', out, ...tiny, ...args], {

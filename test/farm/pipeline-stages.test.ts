@@ -20,8 +20,12 @@ import { isAlive, waitFor } from './support/processes';
 import { childProcessesOf, startWorkerProcess, type WorkerProcess } from './support/worker-processes';
 
 const CLIP = clipPath('may'); // 125 frames at 25 fps, with audio
+/** 282 frames at 30 fps, 1280×720, with audio: the output must come back at that size. */
+const HD_CLIP = clipPath('s18');
 const FRAMES = 12;
 const JOB_TIMEOUT_MS = 150_000;
+/** The 1280×720 job renders at that size: allow it more on a loaded 2-core machine. */
+const HD_JOB_TIMEOUT_MS = 330_000;
 /** Edited keyframes of the multi-window job, and the patch painted on each. */
 const KEYFRAMES = [0, 6];
 const PATCH = { x: 200, y: 330, width: 112, height: 40 };
@@ -71,13 +75,12 @@ describe('farm + real pipeline stages (separate trainer and renderer processes)'
   });
 
   /** Polls until the job ends; on anything but `done`, fails with the record and the workers' last log lines. */
-  async function untilDone(id: string, t?: { diagnostic(message: string): void }): Promise<Record<string, unknown>> {
-    const job = await pollJob(
-      api.url,
-      id,
-      (j) => ['done', 'failed', 'cancelled'].includes(String(j.state)),
-      JOB_TIMEOUT_MS,
-    );
+  async function untilDone(
+    id: string,
+    t?: { diagnostic(message: string): void },
+    timeoutMs = JOB_TIMEOUT_MS,
+  ): Promise<Record<string, unknown>> {
+    const job = await pollJob(api.url, id, (j) => ['done', 'failed', 'cancelled'].includes(String(j.state)), timeoutMs);
     assert.equal(job.state, 'done', `${JSON.stringify(job)}\n${logTails()}`);
     t?.diagnostic(`stage times (ms): ${JSON.stringify(job.timings)}`);
     return job;
@@ -107,35 +110,36 @@ describe('farm + real pipeline stages (separate trainer and renderer processes)'
   }
 
   test(
-    'upload → poll → download: the first 12 frames edited, at the source fps, with audio and a report',
-    { timeout: 240_000 },
+    'upload → poll → download: the first 12 frames of a 1280×720 clip edited at 1280×720, the source fps, with audio and a report',
+    { timeout: HD_JOB_TIMEOUT_MS + 90_000 },
     async (t) => {
       const bad = await postJob(api.url, { video: CLIP, fields: { look: 'cartoon', frames: '0' } });
       assert.equal(bad.status, 400);
       assert.match(String(bad.body.message), /"frames" must be a whole number ≥ 1/);
 
       const res = await postJob(api.url, {
-        video: CLIP,
+        video: HD_CLIP,
         fields: { look: 'cartoon', preset: 'fast', frames: String(FRAMES) },
       });
       assert.equal(res.status, 202, JSON.stringify(res.body));
       const id = String(res.body.id);
-      const job = await untilDone(id, t);
+      const job = await untilDone(id, t, HD_JOB_TIMEOUT_MS);
       assert.equal(job.frames, FRAMES);
       assert.deepEqual(job.iterations, { done: ITERATIONS, total: ITERATIONS });
 
       const output = await download(id, 'video', 'output.mp4');
       const info = await probeVideo(output);
       assert.equal(info.frameCount, FRAMES);
-      assert.deepEqual(info.fps, { num: 25, den: 1 });
+      assert.deepEqual([info.width, info.height], [1280, 720], 'the output is at the source size');
+      assert.deepEqual(info.fps, { num: 30, den: 1 });
       assert.equal(info.hasAudio, true, 'the source audio is muxed in');
       assert.equal((await probeVideo(await download(id, 'uncertainty', 'uncertainty.mp4'))).frameCount, FRAMES);
       const sheet = await readPng(await download(id, 'contactSheet', 'sheet.png'));
-      assert.ok(sheet.width > 512 && sheet.height > 3 * 512, `contact sheet ${sheet.width}×${sheet.height}`);
+      assert.ok(sheet.width > 512 && sheet.height > 3 * 288, `contact sheet ${sheet.width}×${sheet.height}`);
 
       // The edit is in the video: the keyframe and a propagated frame both differ clearly from the source.
       for (const index of [0, FRAMES - 1]) {
-        const diff = meanAbsDiff(await frameOf(output, index), await frameOf(CLIP, index));
+        const diff = meanAbsDiff(await frameOf(output, index), await frameOf(HD_CLIP, index));
         assert.ok(diff > 3, `frame ${index} differs from the source by ${diff.toFixed(2)} on average`);
         t.diagnostic(`frame ${index}: mean |output − source| = ${diff.toFixed(2)}`);
       }
@@ -143,7 +147,12 @@ describe('farm + real pipeline stages (separate trainer and renderer processes)'
       const report = (await (await fetch(`${api.url}/v1/jobs/${id}/result?artifact=report`)).json()) as Report;
       assert.equal(report.id, id);
       assert.equal(report.frames, FRAMES);
-      assert.equal(report.fps, 25);
+      assert.equal(report.fps, 30);
+      assert.deepEqual(
+        [report.width, report.height, report.working],
+        [1280, 720, { width: 512, height: 288 }],
+        'the output size, and the working size beside it',
+      );
       assert.equal(report.iterations, ITERATIONS);
       assert.ok(report.windows.length >= 1);
       assert.deepEqual(report.windows[0], { index: 0, reference: 0, start: 0, end: report.windows[0]!.end });
@@ -168,6 +177,8 @@ describe('farm + real pipeline stages (separate trainer and renderer processes)'
         'checkpoints/iter-10/checkpoint-00000010.pt.sha256',
         'checkpoints/iter-20/arr-00000020.json',
         'edit/edited-0.png',
+        'edit/edited-0-source.png',
+        'references/0-source.png',
         'frames/frames.json',
         'landmarks/landmarks.json',
         'features/features.json',
@@ -302,6 +313,9 @@ interface Report {
   id: string;
   frames: number;
   fps: number;
+  width: number;
+  height: number;
+  working: { width: number; height: number };
   iterations: number;
   windows: Array<{ index: number; reference: number; start: number; end: number }>;
   referenceWindows: Array<{ reference: number; start: number; end: number; cause: string }>;

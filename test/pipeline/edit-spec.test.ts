@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { PNG } from 'pngjs';
 import {
   createFrame,
+  editImageFit,
   encodePng,
   getLook,
   InputError,
@@ -39,17 +40,59 @@ function rgbaPng(w: number, h: number, alpha: boolean, a = 128): Buffer {
 
 const isInput = (re: RegExp) => (e: unknown) => e instanceof InputError && re.test(e.message);
 
-test('edit: keyframe of the wrong size is refused with both accepted sizes named', async () => {
+/** Frames read at both sizes: the source frame is the working one's picture at 128×96. */
+const sourceFrameAt = async (): Promise<RgbFrame> => gradient(128, 96);
+const both = { working: frameAt, source: sourceFrameAt };
+
+test('edit: a keyframe of any other size is refused with its size and the source size named', async () => {
   const p = join(dir, 'wrong.png');
   await writeFile(p, encodePng(gradient(50, 50)));
-  await assert.rejects(resolveEdit({ kind: 'keyframes', keyframes: [{ at: 0, path: p }] }, video, frameAt), isInput(/50×50.*128×96.*64×48/));
+  const spec = { kind: 'keyframes', keyframes: [{ at: 0, path: p }] } as const;
+  await assert.rejects(
+    resolveEdit(spec, video, both),
+    isInput(/is 50×50 but the video is 128×96: give an image of 128×96\.$/),
+  );
+  assert.throws(() => editImageFit({ width: 50, height: 50 }, video, 'x.png'), isInput(/x\.png is 50×50.*128×96/));
+  assert.equal(editImageFit({ width: 128, height: 96 }, video, 'x.png'), 'source');
 });
 
-test('edit: keyframe at source size is resized to the working size', async () => {
+test('edit: a keyframe at the source size is kept there and carried to the working size', async () => {
   const p = join(dir, 'source.png');
-  await writeFile(p, encodePng(gradient(128, 96)));
-  const [k] = await resolveEdit({ kind: 'keyframes', keyframes: [{ at: 3, path: p }] }, video, frameAt);
+  const edited = gradient(128, 96);
+  for (let i = 0; i < 128 * 3 * 10; i++) edited.data[i] = 255; // the top 10 rows painted white
+  await writeFile(p, encodePng(edited));
+  const [k] = await resolveEdit({ kind: 'keyframes', keyframes: [{ at: 3, path: p }] }, video, both);
   assert.equal(k!.at, 3);
+  assert.deepEqual(k!.source!.edited.data, edited.data, 'the source-size edit is the image given');
+  assert.deepEqual([k!.edited.width, k!.edited.height], [64, 48]);
+  const working = (await frameAt()).data;
+  // Below the painted band the working-size edit is the working frame itself (the edit's delta is 0 there).
+  assert.deepEqual(k!.edited.data.subarray(64 * 3 * 6), working.subarray(64 * 3 * 6));
+  const rowMean = (d: Uint8Array) => d.subarray(0, 64 * 3).reduce((a, v) => a + v, 0) / (64 * 3);
+  assert.ok(rowMean(k!.edited.data) > rowMean(working) + 30, 'the white band is carried to the working size');
+});
+
+test('edit: a working-size keyframe needs upscaleKeyframe, then it is carried up onto the source frame', async () => {
+  const p = join(dir, 'working.png');
+  const edited = gradient(64, 48);
+  for (let i = 0; i < 64 * 3 * 4; i++) edited.data[i] = 0; // the top 4 rows painted black
+  await writeFile(p, encodePng(edited));
+  const spec = { kind: 'keyframes', keyframes: [{ at: 0, path: p }] } as const;
+  await assert.rejects(
+    resolveEdit(spec, video, both),
+    isInput(/64×48 but the video is 128×96.*64×48 working-size image.*--upscale-keyframe/),
+  );
+  const [k] = await resolveEdit(spec, video, both, { upscaleKeyframe: true });
+  assert.deepEqual([k!.source!.edited.width, k!.source!.edited.height], [128, 96]);
+  const source = (await sourceFrameAt()).data;
+  assert.equal(k!.source!.edited.data[0], 0, 'the painted band reaches the source size');
+  // Far from the band the source frame's own pixels are kept (no blur from upscaling).
+  assert.deepEqual(k!.source!.edited.data.subarray(128 * 3 * 20), source.subarray(128 * 3 * 20));
+});
+
+test('edit: a look is applied at the source size', async () => {
+  const [k] = await resolveEdit({ kind: 'look', name: 'noir' }, video, both);
+  assert.deepEqual(k!.source!.edited.data, getLook('noir').apply(await sourceFrameAt()).data);
   assert.deepEqual([k!.edited.width, k!.edited.height], [64, 48]);
 });
 
@@ -66,8 +109,14 @@ test('edit: overlay without alpha is refused; with alpha it is composited', asyn
 });
 
 test('edit: unknown look, index out of range and empty keyframe list are clear input errors', async () => {
-  await assert.rejects(resolveEdit({ kind: 'look', name: 'sparkles' }, video, frameAt), isInput(/Unknown look "sparkles".*cartoon/));
-  await assert.rejects(resolveEdit({ kind: 'look', name: 'cartoon', at: 10 }, video, frameAt), isInput(/out of range.*0–9/));
+  await assert.rejects(
+    resolveEdit({ kind: 'look', name: 'sparkles' }, video, frameAt),
+    isInput(/Unknown look "sparkles".*cartoon/),
+  );
+  await assert.rejects(
+    resolveEdit({ kind: 'look', name: 'cartoon', at: 10 }, video, frameAt),
+    isInput(/out of range.*0–9/),
+  );
   await assert.rejects(resolveEdit({ kind: 'keyframes', keyframes: [] }, video, frameAt), isInput(/No keyframe/));
 });
 

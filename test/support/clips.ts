@@ -23,6 +23,7 @@ export const CLIPS = {
   d3: { file: 'lp_d3_woman_expressions_512.mp4', frames: 354, width: 512, height: 512, fps: 30 },
   german: { file: 'mimictalk_german_anchor_20s_512.mp4', frames: 500, width: 512, height: 512, fps: 25 },
   d20: { file: 'lp_d20_outdoor_boy_480.mp4', frames: 175, width: 480, height: 480, fps: 25 },
+  s18: { file: 'lp_s18_portrait_indoor_1280x720.mp4', frames: 282, width: 1280, height: 720, fps: 30 },
 } as const satisfies Record<string, ClipFacts>;
 
 export type ClipName = keyof typeof CLIPS;

@@ -7,7 +7,7 @@ import { ConflictException, Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import type { Redis } from 'ioredis';
 import {
-  checkEditImageSize,
+  editImageFit,
   InputError,
   InvalidVideoError,
   isInputError,
@@ -288,7 +288,7 @@ export class IdempotencyInProgressError extends ConflictException {}
 
 /**
  * What can be known at upload about whether the edit can run, refused before any job exists (422): every edit image
- * is a PNG of an accepted size (the pipeline's own check, `checkEditImageSize`), and a prompt edit has an image
+ * is a PNG of an accepted size (the pipeline's own check, `editImageFit`), and a prompt edit has an image
  * editor to go to.
  */
 function checkEditCanRun(edit: JobEdit, upload: ReceivedUpload, geometry: VideoGeometry): void {
@@ -299,7 +299,7 @@ function checkEditCanRun(edit: JobEdit, upload: ReceivedUpload, geometry: VideoG
   for (const image of upload.images.values()) {
     if (!image.png) throw new UnprocessableUploadError(`The ${image.what} is not a PNG: send the edit as a PNG file.`);
     try {
-      checkEditImageSize(image.png, geometry, `The ${image.what}`);
+      editImageFit(image.png, geometry, `The ${image.what}`);
     } catch (err) {
       throw isInputError(err) ? new UnprocessableUploadError(err.message) : err;
     }

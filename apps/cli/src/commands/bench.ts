@@ -17,6 +17,7 @@ import { benchFidelity } from '../bench/fidelity';
 import { benchHdtf, writeHdtfReport } from '../bench/hdtf';
 import { benchLive } from '../bench/live';
 import { benchPpce } from '../bench/ppce';
+import { benchSourceRes } from '../bench/source-res';
 import { benchSynthesis } from '../bench/synthesis';
 import { progressBars } from '../progress';
 import { action } from '../run-command';
@@ -43,7 +44,7 @@ interface BenchFlags {
   json: boolean;
 }
 
-const SUITES = ['ppce', 'hdtf', 'synthesis', 'live', 'farm', 'gpu', 'fidelity'] as const;
+const SUITES = ['ppce', 'hdtf', 'synthesis', 'live', 'farm', 'gpu', 'fidelity', 'source-res'] as const;
 type Suite = (typeof SUITES)[number];
 
 interface SuiteOptions {
@@ -110,6 +111,11 @@ const SUITE_RUNNERS: Record<Suite, (o: SuiteOptions, out: string, onProgress: Pr
     const r = await benchFidelity({ ...o, ...o.fidelity, iterations: o.iterations ?? 1000, sheetDir }, p);
     await writeJson(out, 'fidelity', { command: `streamedit ${process.argv.slice(2).join(' ')}`, ...r });
     return `${r.table}\n(wrote ${out}, contact sheets in ${sheetDir}/)`;
+  },
+  'source-res': async (o, out, p) => {
+    const r = await benchSourceRes(o, p);
+    await writeJson(out, 'source-res', r);
+    return `${r.table}\n(wrote ${out})`;
   },
 };
 

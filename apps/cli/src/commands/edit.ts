@@ -23,6 +23,7 @@ interface EditOptions extends EditFlags {
   progress: boolean;
   workDir?: string;
   reuse?: boolean;
+  upscaleKeyframe?: boolean;
 }
 
 export function register(program: Command): void {
@@ -30,7 +31,11 @@ export function register(program: Command): void {
     .command('edit')
     .description('edit one keyframe, propagate the edit to every frame of the video')
     .argument('[file]', 'the video to edit')
-    .option('--sample', `edit the sample clip (${SAMPLE_CLIP})`);
+    .option('--sample', `edit the sample clip (${SAMPLE_CLIP})`)
+    .option(
+      '--upscale-keyframe',
+      'accept a keyframe / overlay at the working size (STREAMEDIT_MAX_SIDE) and upscale it; otherwise images are at the video size',
+    );
   addEditOptions(cmd)
     .requiredOption('-o, --output <mp4>', 'the edited video')
     .option('--report <json>', 'write a JSON report (windows, iterations, timings, per-frame σ)')
@@ -76,6 +81,7 @@ export function register(program: Command): void {
               contactSheet,
               workDir: o.workDir ? resolve(o.workDir) : undefined,
               reuse: o.reuse,
+              upscaleKeyframe: o.upscaleKeyframe,
             },
             bars.listener,
           );
@@ -83,7 +89,7 @@ export function register(program: Command): void {
           if (o.json) printJson(report);
           else
             process.stderr.write(
-              `wrote ${output} (${report.frames} frames, ${report.windows.length} reference window(s), ${(report.timingsMs.total! / 1000).toFixed(1)} s)\n`,
+              `wrote ${output} (${report.width}×${report.height}, working size ${report.working.width}×${report.working.height}, ${report.frames} frames, ${report.windows.length} reference window(s), ${(report.timingsMs.total! / 1000).toFixed(1)} s)\n`,
             );
         } finally {
           bars.stop();

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { analyzeVideo, checkEditInput, decodeFrame, resolveEdit, workLayout } from '@streamedit/pipeline';
+import { analyzeVideo, checkEditInput, decodeFrame, resolveEdit, sourceFrame, workLayout } from '@streamedit/pipeline';
 import type { AnalyzeResult, StageContext } from '../jobs/stages';
 import { phasedProgress, uploadFolder } from './artifacts';
 import { downloadEdit, storeEditedKeyframes } from './job-edit';
@@ -18,7 +18,11 @@ export async function analyzeStage(ctx: StageContext): Promise<AnalyzeResult> {
   const spec = await downloadEdit(ctx, join(ctx.workDir, 'edit'));
   const maxFrames = ctx.job.frames ?? undefined;
   const geometry = await checkEditInput(input, spec, maxFrames);
-  const edits = await resolveEdit(spec, geometry, (i) => decodeFrame(input, i));
+  // The edit is made at the source size (looks applied there, images taken there) and stored at both sizes.
+  const edits = await resolveEdit(spec, geometry, {
+    working: (i) => decodeFrame(input, i),
+    source: (i) => sourceFrame(input, i),
+  });
   await storeEditedKeyframes(ctx, edits);
   ctx.signal.throwIfAborted();
   const analysis = await analyzeVideo(

@@ -29,18 +29,32 @@ export function editedKeyframeKey(keys: JobKeys, at: number): string {
   return keys.file('edit', `edited-${at}.png`);
 }
 
-/** Stores the resolved edit (see {@link editedKeyframeKey}). */
+/** Where the edited keyframe of frame `at` is kept at the source size (what the output is rendered from). */
+export function sourceKeyframeKey(keys: JobKeys, at: number): string {
+  return keys.file('edit', `edited-${at}-source.png`);
+}
+
+/** Stores the resolved edit at both sizes (see {@link editedKeyframeKey}, {@link sourceKeyframeKey}). */
 export async function storeEditedKeyframes(ctx: StageContext, edits: readonly EditedKeyframe[]): Promise<void> {
   for (const e of edits) {
     await ctx.store.putBuffer(editedKeyframeKey(ctx.keys, e.at), encodePng(e.edited), { contentType: 'image/png' });
+    if (e.source)
+      await ctx.store.putBuffer(sourceKeyframeKey(ctx.keys, e.at), encodePng(e.source.edited), {
+        contentType: 'image/png',
+      });
   }
 }
 
-/** The resolved edit by frame index, read back from storage. */
-export async function loadEditedKeyframes(ctx: StageContext, dir: string): Promise<Map<number, RgbFrame>> {
+/** The resolved edit by frame index, read back from storage (`size`: working [default] or source). */
+export async function loadEditedKeyframes(
+  ctx: StageContext,
+  dir: string,
+  size: 'working' | 'source' = 'working',
+): Promise<Map<number, RgbFrame>> {
   const out = new Map<number, RgbFrame>();
+  const key = size === 'working' ? editedKeyframeKey : sourceKeyframeKey;
   for (const at of editKeyframes(ctx.job.edit))
-    out.set(at, await downloadPng(ctx, editedKeyframeKey(ctx.keys, at), join(dir, `edited-${at}.png`)));
+    out.set(at, await downloadPng(ctx, key(ctx.keys, at), join(dir, `edited-${at}-${size}.png`)));
   return out;
 }
 

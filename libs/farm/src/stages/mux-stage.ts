@@ -5,6 +5,7 @@ import {
   editSummary,
   encodePng,
   muxSegments,
+  probeVideo,
   renderSheet,
   type FrameStoreMeta,
   type SheetEntry,
@@ -36,11 +37,14 @@ export async function muxStage(ctx: MuxContext): Promise<MuxResult> {
   }
   const training = await readJson<TrainingRecord>(ctx, ctx.keys.training);
   const edit = describeEdit(toEditSpec(ctx.job.edit, (key) => key));
+  // The output's own size (the source's): the report gives it beside the working size of the frames.
+  const out = await probeVideo(output);
   const summary = editSummary(
     meta,
     edit,
     training,
     windows.stats.map((s) => s.perFrame),
+    { width: out.width, height: out.height },
   );
   ctx.progress({ stage: 'mux', done: 1, total: 1 });
   const { preset, history, restoredFrom, resumedAt } = training;

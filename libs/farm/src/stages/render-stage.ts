@@ -6,6 +6,7 @@ import {
   ModelCorrespondence,
   renderWindowSegment,
   sheetPicks,
+  sourceFrame,
   workLayout,
   type EditedReference,
   type FrameStats,
@@ -49,11 +50,14 @@ export async function renderStage(ctx: RenderWindowContext): Promise<RenderWindo
   for (const folder of ['frames', 'landmarks', 'features'] as const) await downloadFolder(ctx, folder, dirs[folder]);
   const onnx = join(dirs.model, 'model.onnx');
   await ctx.store.downloadToFile(ctx.keys.model, onnx);
+  // The output is rendered at the source size: the upload is decoded again, as a stream, beside the frames.
+  const input = join(ctx.workDir, 'input');
+  await ctx.store.downloadToFile(ctx.keys.input, input);
   const frames = await FrameStore.open(dirs.frames);
   try {
     const correspondence = await ModelCorrespondence.open(ctx.workDir, onnx);
     try {
-      return await renderWindow(ctx, frames, correspondence);
+      return await renderWindow(ctx, frames, correspondence, input);
     } finally {
       await correspondence.close();
     }
@@ -66,6 +70,7 @@ async function renderWindow(
   ctx: RenderWindowContext,
   frames: FrameStore,
   correspondence: ModelCorrespondence,
+  input: string,
 ): Promise<RenderWindowResult> {
   const { window } = ctx;
   const frameAt = (i: number) => frames.read(i);
@@ -73,6 +78,14 @@ async function renderWindow(
     index: window.reference,
     original: await frameAt(window.reference),
     edited: await downloadPng(ctx, ctx.keys.editedReference(window.reference), join(ctx.workDir, 'reference.png')),
+    source: {
+      original: await sourceFrame(input, window.reference),
+      edited: await downloadPng(
+        ctx,
+        ctx.keys.sourceReference(window.reference),
+        join(ctx.workDir, 'reference-source.png'),
+      ),
+    },
   };
   const propagation = DEFAULT_PROPAGATION;
   const rendered = await renderWindowSegment(
@@ -86,6 +99,7 @@ async function renderWindow(
       outDir: join(ctx.workDir, 'window'),
       sigma: true,
       sheetPicks: sheetPicks(ctx.job.windows ?? [window], frames.count),
+      source: input,
       signal: ctx.signal,
     },
     ctx.progress,

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   DEFAULT_ARR,
   DEFAULT_PROPAGATION,
@@ -6,6 +7,7 @@ import {
   fitModel,
   FrameStore,
   ModelCorrespondence,
+  sourceFrame,
   windowReferences,
   workLayout,
   type FitResult,
@@ -78,22 +80,28 @@ export async function trainStage(ctx: StageContext): Promise<TrainResult> {
   };
 }
 
-/** Carries the user's edit to the reference of every ARR window (warp + guided synthesis) and stores each. */
+/**
+ * Carries the user's edit to the reference of every ARR window (warp + guided synthesis) and stores each, at the
+ * working size and at the source size (the latter read from the uploaded video, one frame per reference).
+ */
 async function storeEditedReferences(ctx: StageContext, fit: FitResult): Promise<void> {
+  const input = join(ctx.workDir, 'input');
+  await ctx.store.downloadToFile(ctx.keys.input, input);
   const frames = await FrameStore.open(workLayout(ctx.workDir).frames);
   const correspondence = await ModelCorrespondence.open(ctx.workDir, fit.onnxPath);
   try {
     const source = {
       frameAt: (i: number) => frames.read(i),
       edits: await loadEditedKeyframes(ctx, ctx.workDir),
+      sourceEdits: await loadEditedKeyframes(ctx, ctx.workDir, 'source'),
+      sourceFrameAt: (i: number) => sourceFrame(input, i),
       correspondence,
     };
+    const png = { contentType: 'image/png', signal: ctx.signal };
     for await (const reference of windowReferences(source, fit.windows, DEFAULT_PROPAGATION.tau)) {
       ctx.signal.throwIfAborted();
-      await ctx.store.putBuffer(ctx.keys.editedReference(reference.index), encodePng(reference.edited), {
-        contentType: 'image/png',
-        signal: ctx.signal,
-      });
+      await ctx.store.putBuffer(ctx.keys.editedReference(reference.index), encodePng(reference.edited), png);
+      await ctx.store.putBuffer(ctx.keys.sourceReference(reference.index), encodePng(reference.source!.edited), png);
     }
   } finally {
     await correspondence.close();

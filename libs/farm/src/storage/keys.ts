@@ -13,6 +13,7 @@
  * jobs/{id}/model.onnx               the trained correspondence model (train)
  * jobs/{id}/training.json            what training did: ARR windows and their causes, checks, resumes (train)
  * jobs/{id}/references/{t}.png      the edited reference of the ARR window whose reference is frame t (train)
+ * jobs/{id}/references/{t}-source.png  the same at the source size: what render windows propagate (train)
  * jobs/{id}/windows/{i}/…            rendered frames of render window i, its σ and stats (render)
  * jobs/{id}/output.mp4               the edited video (mux)
  * jobs/{id}/uncertainty.mp4          per-pixel uncertainty as video (mux)
@@ -64,6 +65,8 @@ export interface JobKeys {
   readonly training: string;
   /** The edited reference frame `t` (PNG, working size) of an ARR window. */
   readonly editedReference: (t: number) => string;
+  /** {@link JobKeys.editedReference} at the source size. */
+  readonly sourceReference: (t: number) => string;
   readonly window: (i: number) => string;
   readonly windowFile: (i: number, name: string) => string;
   readonly output: string;
@@ -95,6 +98,7 @@ export function jobKeys(id: string): JobKeys {
     model: `${prefix}model.onnx`,
     training: `${prefix}training.json`,
     editedReference: (t) => (assertIndex(t, 'Reference frame'), `${prefix}references/${t}.png`),
+    sourceReference: (t) => (assertIndex(t, 'Reference frame'), `${prefix}references/${t}-source.png`),
     window: (i) => (assertIndex(i, 'Window index'), `${prefix}windows/${i}/`),
     windowFile: (i, name) => (assertIndex(i, 'Window index'), assertName(name), `${prefix}windows/${i}/${name}`),
     output: `${prefix}output.mp4`,

@@ -6,6 +6,9 @@ import { REPO_ROOT, settings } from '../settings';
 /** The optical-flow baseline script shipped beside the checkout (needs Debian's python3-opencv). */
 export const DIS_SCRIPT = resolve(REPO_ROOT, '../shared/baselines/dis_baseline.py');
 
+/** The same baseline at the video's own size (no 512 px downscale), for source-resolution output. */
+export const DIS_SOURCE_SIZE_SCRIPT = resolve(REPO_ROOT, 'scripts/dis_source_size.py');
+
 export interface DisResult {
   readonly psnr: number;
   readonly ssimPercent: number;
@@ -22,13 +25,17 @@ export function runDisBaseline(
   video: string,
   frames: number,
   arrThreshold = 0,
+  script: string = DIS_SCRIPT,
 ): Promise<DisResult | { skipped: string }> {
-  if (!existsSync(DIS_SCRIPT)) return Promise.resolve({ skipped: `${DIS_SCRIPT} not found` });
+  if (!existsSync(script)) return Promise.resolve({ skipped: `${script} not found` });
   const t0 = Date.now();
   let stdout = '';
   return runChild({
     command: settings().pythonBin,
-    args: [DIS_SCRIPT, video, String(frames), String(arrThreshold)],
+    args: [
+      script,
+      ...(script === DIS_SCRIPT ? [video, String(frames), String(arrThreshold)] : [video, String(frames)]),
+    ],
     label: 'DIS baseline',
     env: { OMP_NUM_THREADS: '2' },
     onStdoutLine: (line) => void (stdout += `${line}\n`),

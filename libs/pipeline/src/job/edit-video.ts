@@ -10,6 +10,7 @@ import { decodeFrames } from '../media/decode';
 import { InputError } from '../errors';
 import { FrameStore } from '../media/frame-store';
 import { probeVideo, workingSize, type VideoInfo } from '../media/video-info';
+import { sourceFrame, sourceSize } from './source-frames';
 import { noProgress, type ProgressListener } from '../progress';
 import { settings } from '../settings';
 import { analyzeVideo, loadAnalysis } from './analyze';
@@ -28,7 +29,10 @@ export interface EditVideoOptions {
   readonly maxIterations?: number;
   /** Edit only the first N frames [all]. */
   readonly maxFrames?: number;
+  /** Longer side of the working size [`settings().maxSide`]; the output is always at the source size. */
   readonly maxSide?: number;
+  /** Accept a working-size keyframe / overlay and upscale it (otherwise images must be at the source size) [false]. */
+  readonly upscaleKeyframe?: boolean;
   /** ARR parameters [DEFAULT_ARR]; `false` = one reference per keyframe, no replacement. */
   readonly arr?: ArrOptions | false;
   readonly propagation?: Partial<PropagationOptions>;
@@ -54,6 +58,36 @@ export interface EditReport extends EditSummary {
   readonly timingsMs: Readonly<Record<string, number>>;
 }
 
+/** The largest source an edit is rendered at (4K UHD, either orientation). */
+export const MAX_SOURCE = { width: 3840, height: 2160 } as const;
+
+/**
+ * THE geometry of an edit of `info` (CLI, farm workers and the API's upload checks alike): the working size the
+ * correspondence is computed at (`maxSide`), the source size the output and the edit images have (displayed
+ * orientation, even sides), the frames edited. A source above {@link MAX_SOURCE} is an `InputError`.
+ * @param maxSide longer side of the working size. Default `settings().maxSide`.
+ */
+export function videoGeometry(
+  info: Pick<VideoInfo, 'path' | 'width' | 'height' | 'rotation' | 'frameCount'>,
+  maxFrames?: number | null,
+  maxSide = settings().maxSide,
+): VideoGeometry {
+  const size = workingSize(info, maxSide);
+  const source = sourceSize(info);
+  const [long, short] = [Math.max(source.width, source.height), Math.min(source.width, source.height)];
+  if (long > MAX_SOURCE.width || short > MAX_SOURCE.height)
+    throw new InputError(
+      `The video is ${source.width}×${source.height}: the largest video edited is ${MAX_SOURCE.width}×${MAX_SOURCE.height} (either orientation); downscale it first.`,
+    );
+  return {
+    frameCount: Math.min(info.frameCount, maxFrames ?? Number.POSITIVE_INFINITY),
+    width: size.width,
+    height: size.height,
+    sourceWidth: source.width,
+    sourceHeight: source.height,
+  };
+}
+
 /** Validates the input video and the edit before any expensive work. */
 export async function checkEditInput(
   input: string,
@@ -64,18 +98,6 @@ export async function checkEditInput(
   const geometry = videoGeometry(await probeVideo(input), maxFrames, maxSide);
   validateEditSpec(edit, geometry);
   return geometry;
-}
-
-/** What an edit is checked against: the frames to edit, the working size and the source size of `info`. */
-export function videoGeometry(info: VideoInfo, maxFrames?: number, maxSide = settings().maxSide): VideoGeometry {
-  const size = workingSize(info, maxSide);
-  return {
-    frameCount: Math.min(info.frameCount, maxFrames ?? Number.POSITIVE_INFINITY),
-    width: size.width,
-    height: size.height,
-    sourceWidth: info.width,
-    sourceHeight: info.height,
-  };
 }
 
 /**
@@ -95,7 +117,12 @@ export async function editVideo(
   const t0 = Date.now();
   try {
     // The edit is built before the analysis, so a bad keyframe, overlay or endpoint fails in seconds.
-    const edits = await resolveEdit(edit, geometry, (i) => decodeFrame(input, i, options.maxSide));
+    const edits = await resolveEdit(
+      edit,
+      geometry,
+      { working: (i) => decodeFrame(input, i, options.maxSide), source: (i) => sourceFrame(input, i) },
+      { upscaleKeyframe: options.upscaleKeyframe },
+    );
     const analysis =
       (options.reuse ? await loadAnalysis(workDir, input, options.maxFrames) : undefined) ??
       (await analyzeVideo(input, workDir, { maxFrames: options.maxFrames, maxSide: options.maxSide }, onProgress));
@@ -133,10 +160,12 @@ export async function editVideo(
         frameAt: (i: number) => frames.read(i),
         edits: new Map(edits.map((e) => [e.at, e.edited])),
         correspondence,
+        sourceFrameAt: (i: number) => sourceFrame(input, i),
+        sourceEdits: new Map(edits.map((e) => [e.at, e.source!.edited])),
       };
       const propagation = { ...DEFAULT_PROPAGATION, ...options.propagation };
       let index = 0;
-      for await (const reference of windowReferences(source, fit.windows, propagation.tau)) {
+      for await (const reference of windowReferences(source, fit.windows, propagation.tau, propagation.upsampling)) {
         const window = fit.windows[index]!;
         // A kept work dir is what a live session starts from (stream/live-source.ts): it needs every edited reference.
         if (options.workDir) await writeEditedReference(workDir, index, reference.edited);
@@ -152,6 +181,7 @@ export async function editVideo(
           outDir,
           sigma,
           sheetPicks: picks,
+          source: input,
         };
         rendered.push(
           await renderWindowSegment(request, (e) =>
@@ -179,6 +209,7 @@ export async function editVideo(
       describeEdit(edit),
       fit,
       rendered.map((r) => r.perFrame),
+      { width: geometry.sourceWidth, height: geometry.sourceHeight },
     );
     const report: EditReport = {
       input,

@@ -1,5 +1,6 @@
 import type { ReferenceWindow } from '../arr/reference-windows';
 import { createFrame, type FloatImage, type RgbFrame } from '../image/frame';
+import type { FlowUpsampling } from '../image/lift-flow';
 import { backwardWarpPlanar, backwardWarpRgb, type FlowField } from '../image/warp';
 import { blendSeams } from '../synthesis/blend';
 import { nnfFromFlow } from '../synthesis/nnf';
@@ -7,6 +8,7 @@ import { dilateMask } from '../synthesis/pyramid';
 import { synthesizeGuided } from '../synthesis/synthesize';
 import type { NearestNeighbourField } from '../synthesis/types';
 import { noProgress, type ProgressListener } from '../progress';
+import { liftRender, type SourceImages } from './source-size';
 
 /** σ per pixel at working size: the Laplace scale of the photometric residual, in 0..1 intensity units. */
 export type UncertaintyMap = FloatImage;
@@ -33,6 +35,8 @@ export interface PropagationOptions {
   readonly synthesis: SynthesisMode;
   /** Where the propagated edit replaces the real frame: `diff` = where the edited reference differs from the original (feathered), `full` = everywhere. Default `diff`. */
   readonly editRegion: 'diff' | 'full';
+  /** How flow is lifted from the working size to the source size (renders at source size only). Default `bilinear`. */
+  readonly upsampling?: FlowUpsampling;
 }
 
 export const DEFAULT_PROPAGATION: PropagationOptions = { tau: 0.08, synthesis: 'uncertain', editRegion: 'diff' };
@@ -55,6 +59,13 @@ export interface PropagationInput {
   /** Edited keyframes by frame index (window 0's reference must be among them). */
   readonly edits: ReadonlyMap<number, RgbFrame>;
   readonly correspondence: CorrespondenceSource;
+  /**
+   * Frame `index` at the source size: when given (with `sourceEdits`), references carry their full-size edit and
+   * frames are rendered at the source size; without, everything stays at working size.
+   */
+  readonly sourceFrameAt?: (index: number) => Promise<RgbFrame>;
+  /** Edited keyframes at the source size, by frame index (the same keys as `edits`). */
+  readonly sourceEdits?: ReadonlyMap<number, RgbFrame>;
 }
 
 /** Mask (0/1) of pixels with σ > τ, dilated by 2 px so the synthesised region covers the edge of the error. */
@@ -75,9 +86,22 @@ export async function editedReferenceFor(
   correspondence: CorrespondenceSource,
   tau: number,
 ): Promise<RgbFrame> {
+  return (await carryReference(prev, next, correspondence, { tau })).edited;
+}
+
+/**
+ * {@link editedReferenceFor}, also at the source size when `prev` has its full-size edit and `originalFull` (the new
+ * reference at source size) is given: the same synthesis at working size, lifted by {@link liftRender}.
+ */
+export async function carryReference(
+  prev: EditedReference,
+  next: { index: number; original: RgbFrame },
+  correspondence: CorrespondenceSource,
+  options: { tau: number; originalFull?: RgbFrame; upsampling?: FlowUpsampling },
+): Promise<EditedReference> {
   const c = await correspondence.between(prev.index, next.index);
   const warped = backwardWarpRgb(prev.edited, c.flow);
-  const mask = uncertainMask(c.sigma, tau);
+  const mask = uncertainMask(c.sigma, options.tau);
   const result = await synthesizeGuided({
     style: prev.edited,
     guideSource: prev.original,
@@ -86,7 +110,18 @@ export async function editedReferenceFor(
     init: warped,
     initNnf: nnfFromFlow(c.flow),
   });
-  return blendSeams(warped, result.image, mask);
+  const edited = blendSeams(warped, result.image, mask);
+  if (!prev.source || !options.originalFull) return { ...next, edited };
+  const full = liftRender({
+    warped,
+    result: edited,
+    flow: c.flow,
+    current: next.original,
+    currentFull: options.originalFull,
+    editedFull: prev.source.edited,
+    upsampling: { mode: options.upsampling },
+  });
+  return { ...next, edited, source: { original: options.originalFull, edited: full.image } };
 }
 
 /** Where the edit applies, from the difference of the edited and original reference (feathered weights 0..1). */
@@ -117,6 +152,8 @@ export interface EditedReference {
   readonly index: number;
   readonly original: RgbFrame;
   readonly edited: RgbFrame;
+  /** The same at the source size, when the output is rendered at the source size. */
+  readonly source?: SourceImages;
 }
 
 /**
@@ -124,34 +161,49 @@ export interface EditedReference {
  * window's edited reference carried over by {@link editedReferenceFor}.
  */
 export async function windowReference(
-  input: Pick<PropagationInput, 'frameAt' | 'edits' | 'correspondence'>,
+  input: ReferenceInput,
   window: Pick<ReferenceWindow, 'reference'>,
   prev: EditedReference | undefined,
   tau: number,
+  upsampling?: FlowUpsampling,
 ): Promise<EditedReference> {
-  const original = await input.frameAt(window.reference);
-  const given = input.edits.get(window.reference);
-  if (given) return { index: window.reference, original, edited: given };
-  if (!prev) throw new RangeError(`window 0 (reference ${window.reference}) has no edited keyframe`);
-  return {
-    index: window.reference,
-    original,
-    edited: await editedReferenceFor(prev, { index: window.reference, original }, input.correspondence, tau),
-  };
+  const index = window.reference;
+  const original = await input.frameAt(index);
+  const full = input.sourceFrameAt && input.sourceEdits ? await input.sourceFrameAt(index) : undefined;
+  const given = input.edits.get(index);
+  if (given) {
+    const editedFull = input.sourceEdits?.get(index);
+    if (full && !editedFull) throw new RangeError(`keyframe ${index} has no edit at the source size`);
+    return {
+      index,
+      original,
+      edited: given,
+      source: full && editedFull ? { original: full, edited: editedFull } : undefined,
+    };
+  }
+  if (!prev) throw new RangeError(`window 0 (reference ${index}) has no edited keyframe`);
+  return carryReference(prev, { index, original }, input.correspondence, { tau, originalFull: full, upsampling });
 }
+
+/** What the edited references are built from. */
+export type ReferenceInput = Pick<
+  PropagationInput,
+  'frameAt' | 'edits' | 'correspondence' | 'sourceFrameAt' | 'sourceEdits'
+>;
 
 /**
  * Every window's edited reference in window order: window i's comes from window i−1's (or is a user keyframe).
  * Computing them all first is what lets the windows themselves render independently (in parallel on a farm).
  */
 export async function* windowReferences(
-  input: Pick<PropagationInput, 'frameAt' | 'edits' | 'correspondence'>,
+  input: ReferenceInput,
   windows: ReadonlyArray<Pick<ReferenceWindow, 'reference'>>,
   tau: number,
+  upsampling?: FlowUpsampling,
 ): AsyncGenerator<EditedReference> {
   let prev: EditedReference | undefined;
   for (const window of windows) {
-    prev = await windowReference(input, window, prev, tau);
+    prev = await windowReference(input, window, prev, tau, upsampling);
     yield prev;
   }
 }
@@ -163,16 +215,21 @@ export async function* windowReferences(
  * once their edited reference is known, so a farm renders each on its own.
  */
 export async function* propagateWindow(
-  input: Pick<PropagationInput, 'frameAt' | 'correspondence'>,
+  input: Pick<PropagationInput, 'frameAt' | 'correspondence' | 'sourceFrameAt'>,
   window: Pick<ReferenceWindow, 'start' | 'end'>,
   windowIndex: number,
   ref: EditedReference,
   options: PropagationOptions = DEFAULT_PROPAGATION,
 ): AsyncGenerator<PropagatedFrame> {
   const weights = editWeights(ref.original, ref.edited, options.editRegion);
+  // At the source size the edit region is found on the full-size pair (its edges are the output's edges).
+  const sourceWeights =
+    ref.source && input.sourceFrameAt
+      ? editWeights(ref.source.original, ref.source.edited, options.editRegion)
+      : undefined;
   let prevNnf: NearestNeighbourField | undefined;
   for (let t = window.start; t < window.end; t++) {
-    const frame = await renderFrame(ref, t, input, options, weights, prevNnf);
+    const frame = await renderFrame(ref, t, input, options, { weights, sourceWeights }, prevNnf);
     prevNnf = frame.nnf;
     yield {
       index: t,
@@ -199,7 +256,7 @@ export async function* propagateEdit(
   let done = 0;
   let prev: EditedReference | undefined;
   for (const [wi, window] of input.windows.entries()) {
-    const ref = await windowReference(input, window, prev, options.tau);
+    const ref = await windowReference(input, window, prev, options.tau, options.upsampling);
     for await (const frame of propagateWindow(input, window, wi, ref, options)) {
       yield frame;
       onProgress({ stage: 'render', done: ++done, total });
@@ -211,15 +268,20 @@ export async function* propagateEdit(
 async function renderFrame(
   ref: EditedReference,
   t: number,
-  input: Pick<PropagationInput, 'frameAt' | 'correspondence'>,
+  input: Pick<PropagationInput, 'frameAt' | 'correspondence' | 'sourceFrameAt'>,
   options: PropagationOptions,
-  weights: Float32Array,
+  w: { weights: Float32Array; sourceWeights?: Float32Array },
   prevNnf: NearestNeighbourField | undefined,
 ): Promise<RenderedFrame> {
-  if (t === ref.index) return { image: ref.edited, synthesized: 0, synthesisMs: 0 };
+  const full = w.sourceWeights && input.sourceFrameAt ? input.sourceFrameAt : undefined;
+  if (t === ref.index) {
+    if (full) await full(t); // keeps a sequential full-size reader in step
+    return { image: ref.source && full ? ref.source.edited : ref.edited, synthesized: 0, synthesisMs: 0 };
+  }
   const current = await input.frameAt(t);
   const c = await input.correspondence.between(ref.index, t);
-  return renderPropagatedFrame({ ref, current, correspondence: c, weights, prevNnf }, options);
+  const source = full ? { current: await full(t), weights: w.sourceWeights! } : undefined;
+  return renderPropagatedFrame({ ref, current, correspondence: c, weights: w.weights, prevNnf, source }, options);
 }
 
 /** One frame rendered from its window's edited reference. */
@@ -246,6 +308,11 @@ export interface FrameToRender {
   readonly weights: Float32Array;
   /** The previous frame's synthesis field in the same window, if any. */
   readonly prevNnf?: NearestNeighbourField;
+  /**
+   * Render at the source size: `current` at source size and the {@link editWeights} of `ref.source` (which must be
+   * set). The output image is then at the source size; σ stays at working size.
+   */
+  readonly source?: { readonly current: RgbFrame; readonly weights: Float32Array };
 }
 
 /**
@@ -258,7 +325,8 @@ export async function renderPropagatedFrame(
   options: PropagationOptions = DEFAULT_PROPAGATION,
 ): Promise<RenderedFrame> {
   const { ref, current, correspondence: c, weights, prevNnf } = frame;
-  let image = backwardWarpRgb(ref.edited, c.flow);
+  const warped = backwardWarpRgb(ref.edited, c.flow);
+  let image = warped;
   let synthesized = 0;
   let nnf: NearestNeighbourField | undefined;
   const t0 = performance.now();
@@ -284,6 +352,25 @@ export async function renderPropagatedFrame(
     synthesized /= mask.length;
   }
   const synthesisMs = performance.now() - t0;
+  if (frame.source) {
+    if (!ref.source) throw new RangeError(`reference ${ref.index} has no source-size edit`);
+    const full = liftRender({
+      warped,
+      result: image,
+      flow: c.flow,
+      current,
+      currentFull: frame.source.current,
+      editedFull: ref.source.edited,
+      upsampling: { mode: options.upsampling },
+    });
+    return {
+      image: composite(frame.source.current, full.image, warpWeights(frame.source.weights, full.flow)),
+      sigma: c.sigma,
+      synthesized,
+      synthesisMs,
+      nnf,
+    };
+  }
   return {
     image: composite(current, image, warpWeights(weights, c.flow)),
     sigma: c.sigma,

@@ -1,6 +1,7 @@
 import type { ReferenceWindow } from '../arr/reference-windows';
 import type { RgbFrame } from '../image/frame';
 import { contactSheet, heatmap } from '../image/heatmap';
+import { resampleRgb } from '../image/resample';
 import { encodeVideo } from '../media/encode';
 import { FrameStore, type FrameStoreWriter } from '../media/frame-store';
 import type { PropagatedFrame } from './propagate';
@@ -73,11 +74,13 @@ export class RenderRecorder {
     const sigma = f.sigma ? heatmap(f.sigma) : undefined;
     if (this.options.sigma) await this.options.sigma.append(sigma ?? this.zero());
     if (this.options.sheetPicks?.has(f.index)) {
+      // The sheet is at working size: a source-size frame is shrunk for it.
+      const edited = resampleRgb(f.image, this.options.width, this.options.height);
       this.sheet.push({
         index: f.index,
         original: await this.options.frameAt(f.index),
-        edited: f.image,
-        sigma: sigma ?? f.image,
+        edited,
+        sigma: sigma ?? edited,
       });
     }
   }

@@ -4,6 +4,8 @@ import type { ReferenceWindow } from '../arr/reference-windows';
 import { concatVideos } from '../media/concat';
 import { encodeVideo } from '../media/encode';
 import { FrameStore, type FrameStoreMeta } from '../media/frame-store';
+import type { VideoInfo } from '../media/video-info';
+import { SequentialSourceFrames } from './source-frames';
 import { noProgress, type ProgressListener } from '../progress';
 import {
   DEFAULT_PROPAGATION,
@@ -32,6 +34,11 @@ export interface RenderWindowRequest {
   readonly sigma?: boolean;
   /** Frames of this window to keep for the contact sheet. Default none. */
   readonly sheetPicks?: ReadonlySet<number>;
+  /**
+   * The source video: the window is rendered at its size (decoded as a stream alongside the working-size frames;
+   * `reference.source` must be set). Without it the window is rendered at the working size.
+   */
+  readonly source?: string | VideoInfo;
   /** Stops between frames (the encode is abandoned, nothing is left at the outputs). */
   readonly signal?: AbortSignal;
 }
@@ -69,9 +76,18 @@ export async function renderWindowSegment(
   });
   const video = join(outDir, 'video.mp4');
   const sigma = sigmaStore ? join(outDir, 'sigma.mp4') : undefined;
+  if (request.source && !request.reference.source)
+    throw new RangeError(`window ${request.index}: a source-size render needs the reference's source-size edit`);
+  const full = request.source
+    ? new SequentialSourceFrames(request.source, window.start, window.end - window.start)
+    : undefined;
   try {
     const stream = propagateWindow(
-      { frameAt: (i) => frames.read(i), correspondence: request.correspondence },
+      {
+        frameAt: (i) => frames.read(i),
+        correspondence: request.correspondence,
+        sourceFrameAt: full ? (i) => full.at(i) : undefined,
+      },
       window,
       request.index,
       request.reference,
@@ -88,6 +104,7 @@ export async function renderWindowSegment(
     await sigmaStore?.abort();
     throw err;
   } finally {
+    await full?.close();
     await rm(sigmaDir, { recursive: true, force: true });
   }
   return { index: request.index, video, sigma, perFrame: recorder.perFrame, sheet: recorder.sheet };
@@ -142,8 +159,11 @@ export async function muxSegments(
 /** What an edit's report says regardless of where it ran (embedded or on the farm). */
 export interface EditSummary {
   readonly frames: number;
+  /** Size of the output (the source's, or the working size for a working-size render). */
   readonly width: number;
   readonly height: number;
+  /** The working size the correspondence was computed at (`STREAMEDIT_MAX_SIDE`). */
+  readonly working: { readonly width: number; readonly height: number };
   /** Frames per second of the output (the source's). */
   readonly fps: number;
   readonly edit: Readonly<Record<string, unknown>>;
@@ -159,11 +179,13 @@ export function editSummary(
   edit: Readonly<Record<string, unknown>>,
   fit: { readonly windows: readonly ReferenceWindow[]; readonly iterations: number },
   perWindow: ReadonlyArray<readonly FrameStats[]>,
+  output: { readonly width: number; readonly height: number } = meta,
 ): EditSummary {
   return {
     frames: meta.count,
-    width: meta.width,
-    height: meta.height,
+    width: output.width,
+    height: output.height,
+    working: { width: meta.width, height: meta.height },
     fps: meta.fps.num / meta.fps.den,
     edit,
     windows: fit.windows,

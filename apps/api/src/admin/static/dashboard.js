@@ -525,7 +525,13 @@ function renderOutput(url) {
     return;
   }
   if (current && current.dataset.src === url) return; // keep the player (and its position) across polls
-  el.replaceChildren(h('video', { src: url, controls: true, preload: 'metadata', dataset: { src: url } }));
+  const video = h('video', { src: url, controls: true, preload: 'metadata', dataset: { src: url } });
+  const size = h('p', { class: 'output-size' }, '');
+  // The output is at the source's size (up to 4K): the player scales it, the caption says what was delivered.
+  video.addEventListener('loadedmetadata', () => {
+    size.textContent = `${video.videoWidth}×${video.videoHeight}`;
+  });
+  el.replaceChildren(video, size);
 }
 
 function renderEvents(events) {

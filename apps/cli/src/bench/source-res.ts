@@ -1,0 +1,231 @@
+import { readdir } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import {
+  analyzeVideo,
+  backwardWarpRgb,
+  DEFAULT_ARR,
+  DEFAULT_PROPAGATION,
+  DIS_SOURCE_SIZE_SCRIPT,
+  fitDirName,
+  fitModel,
+  FrameStore,
+  liftRender,
+  loadAnalysis,
+  loadFit,
+  ModelCorrespondence,
+  probeVideo,
+  psnr,
+  renderPropagatedFrame,
+  runDisBaseline,
+  SequentialSourceFrames,
+  sourceFrame,
+  sourceSize,
+  ssim,
+  upscaleBicubic,
+  windowReferences,
+  f1,
+  f2,
+  formatTable,
+  type CorrespondencePreset,
+  type DisResult,
+  type FlowUpsampling,
+  type NearestNeighbourField,
+  type ProgressListener,
+  type RgbFrame,
+} from '@streamedit/pipeline';
+
+export interface SourceResBenchOptions {
+  readonly dir: string;
+  readonly frames: number;
+  readonly preset: CorrespondencePreset;
+  readonly iterations?: number;
+  /** Substrings selecting clips [`lp_s18`, the 1280×720 clip]. */
+  readonly clips?: readonly string[];
+  /** Where per-clip work dirs are kept (analysis and fit reused across runs). */
+  readonly cacheDir: string;
+}
+
+/** Mean reconstruction scores at the source size over the non-reference frames. */
+export interface SourceScores {
+  readonly psnr: number;
+  readonly ssimPercent: number;
+}
+
+export interface SourceResRow {
+  readonly clip: string;
+  readonly frames: number;
+  readonly source: { width: number; height: number };
+  readonly working: { width: number; height: number };
+  readonly references: number;
+  readonly iterations: number;
+  /** The product: working-size correspondence lifted with the guided filter, the full-size reference warped. */
+  readonly guided: SourceScores;
+  /** The same with the flow lifted by plain bilinear interpolation. */
+  readonly bilinear: SourceScores;
+  /** The working-size result bicubic-upscaled to the source size. */
+  readonly naive: SourceScores;
+  /** The working-size result scored at the working size (for orientation, not comparable). */
+  readonly workingSize: SourceScores;
+  readonly dis: DisResult | { skipped: string };
+  /** Mean ms per frame of the lift to the source size (flow upsampling, full-size warp, detail put back). */
+  readonly liftMs: Readonly<Record<FlowUpsampling, number>>;
+}
+
+/**
+ * `bench source-res`: the reconstruction protocol (../shared/data/README.md) scored at the source size. One fit at
+ * working size (ARR, budget 2 per 100 frames); each frame's working-size propagation (warp + synthesis of uncertain
+ * pixels) is then delivered three ways — lifted with the guided filter (the product), lifted bilinearly, and
+ * bicubic-upscaled (naive) — and OpenCV DIS runs at the source size in the same run.
+ */
+export async function benchSourceRes(
+  o: SourceResBenchOptions,
+  onProgress: ProgressListener,
+): Promise<{ rows: SourceResRow[]; table: string }> {
+  const wanted = o.clips?.length ? o.clips : ['lp_s18'];
+  const clips = (await readdir(o.dir)).filter((f) => f.endsWith('.mp4') && wanted.some((c) => f.includes(c))).sort();
+  const rows: SourceResRow[] = [];
+  for (const file of clips) rows.push(await benchClip(resolve(o.dir, file), o, onProgress));
+  const table = formatTable(
+    [
+      'clip',
+      'frames',
+      'source / working',
+      'refs',
+      'iters',
+      'product (guided) PSNR / SSIM',
+      'bilinear lift',
+      'naive bicubic',
+      'DIS at source size',
+      'Δ DIS dB',
+      'Δ naive dB',
+      'lift ms/frame guided / bilinear',
+    ],
+    rows.map((r) => {
+      const dis = 'psnr' in r.dis ? r.dis : undefined;
+      const pair = (s: SourceScores) => `${f2(s.psnr)} / ${f1(s.ssimPercent)}`;
+      return [
+        r.clip.replace(/\.mp4$/, ''),
+        String(r.frames),
+        `${r.source.width}×${r.source.height} / ${r.working.width}×${r.working.height}`,
+        String(r.references),
+        String(r.iterations),
+        pair(r.guided),
+        pair(r.bilinear),
+        pair(r.naive),
+        dis ? pair(dis) : `— (${(r.dis as { skipped: string }).skipped})`,
+        dis ? f2(r.guided.psnr - dis.psnr) : '—',
+        f2(r.guided.psnr - r.naive.psnr),
+        `${f1(r.liftMs.guided)} / ${f1(r.liftMs.bilinear)}`,
+      ];
+    }),
+  );
+  return { rows, table };
+}
+
+async function benchClip(video: string, o: SourceResBenchOptions, onProgress: ProgressListener): Promise<SourceResRow> {
+  const workDir = join(o.cacheDir, 'source-res', basename(video, '.mp4'));
+  const info = await probeVideo(video);
+  const full = sourceSize(info);
+  const analysis =
+    (await loadAnalysis(workDir, video, o.frames)) ??
+    (await analyzeVideo(video, workDir, { maxFrames: o.frames }, onProgress));
+  const modelDir = fitDirName(true, false);
+  const fit =
+    (await loadFit(join(workDir, modelDir), analysis.count, o.preset, o.iterations)) ??
+    (await fitModel(
+      workDir,
+      { preset: o.preset, maxIterations: o.iterations, keyframes: [0], arr: DEFAULT_ARR, modelDir },
+      onProgress,
+    ));
+  const frames = await FrameStore.open(join(workDir, 'frames'));
+  const model = await ModelCorrespondence.open(workDir, fit.onnxPath);
+  const sums = { guided: new Sum(), bilinear: new Sum(), naive: new Sum(), workingSize: new Sum() };
+  const liftMs = { guided: 0, bilinear: 0 };
+  const propagation = { ...DEFAULT_PROPAGATION, editRegion: 'full' as const };
+  try {
+    const first = fit.windows[0]!.reference;
+    // Reconstruction: the "edit" is the unedited reference, at both sizes.
+    const input = {
+      frameAt: (i: number) => frames.read(i),
+      edits: new Map([[first, await frames.read(first)]]),
+      sourceEdits: new Map([[first, await sourceFrame(info, first)]]),
+      sourceFrameAt: (i: number) => sourceFrame(info, i),
+      correspondence: model,
+    };
+    const ones = new Float32Array(frames.width * frames.height).fill(1);
+    let wi = 0;
+    for await (const ref of windowReferences(input, fit.windows, propagation.tau, 'guided')) {
+      const w = fit.windows[wi++]!;
+      const reader = new SequentialSourceFrames(info, w.start, w.end - w.start);
+      let prevNnf: NearestNeighbourField | undefined;
+      try {
+        for (let t = w.start; t < w.end; t++) {
+          onProgress({ stage: 'render', done: t + 1, total: analysis.count });
+          if (t === ref.index) continue; // references are not scored
+          const current = await frames.read(t);
+          const c = await model.between(ref.index, t);
+          const r = await renderPropagatedFrame(
+            { ref, current, correspondence: c, weights: ones, prevNnf },
+            propagation,
+          );
+          prevNnf = r.nnf;
+          const real = await reader.at(t);
+          const warped = backwardWarpRgb(ref.edited, c.flow);
+          for (const mode of ['guided', 'bilinear'] as const) {
+            const t0 = performance.now();
+            const lifted = liftRender({
+              warped,
+              result: r.image,
+              flow: c.flow,
+              current,
+              currentFull: real,
+              editedFull: ref.source!.edited,
+              upsampling: { mode },
+            });
+            liftMs[mode] += performance.now() - t0;
+            sums[mode].add(lifted.image, real);
+          }
+          sums.naive.add(upscaleBicubic(r.image, full.width, full.height), real);
+          sums.workingSize.add(r.image, current);
+        }
+      } finally {
+        await reader.close();
+      }
+    }
+  } finally {
+    await model.close();
+    frames.close();
+  }
+  const dis = await runDisBaseline(video, o.frames, 0, DIS_SOURCE_SIZE_SCRIPT);
+  const n = Math.max(1, sums.guided.count);
+  return {
+    clip: basename(video),
+    frames: analysis.count,
+    source: full,
+    working: { width: analysis.width, height: analysis.height },
+    references: fit.windows.length,
+    iterations: fit.iterations,
+    guided: sums.guided.mean(),
+    bilinear: sums.bilinear.mean(),
+    naive: sums.naive.mean(),
+    workingSize: sums.workingSize.mean(),
+    dis,
+    liftMs: { guided: liftMs.guided / n, bilinear: liftMs.bilinear / n },
+  };
+}
+
+/** Running sums of PSNR and SSIM. */
+class Sum {
+  count = 0;
+  private p = 0;
+  private s = 0;
+  add(a: RgbFrame, b: RgbFrame): void {
+    this.count++;
+    this.p += psnr(a, b);
+    this.s += ssim(a, b);
+  }
+  mean(): SourceScores {
+    const n = Math.max(1, this.count);
+    return { psnr: this.p / n, ssimPercent: (100 * this.s) / n };
+  }
+}

@@ -1,0 +1,46 @@
+import type { RgbFrame } from '../image/frame';
+import { liftFlow, type LiftFlowOptions } from '../image/lift-flow';
+import { difference, resampleFloat } from '../image/resample';
+import { backwardWarpRgb, type FlowField } from '../image/warp';
+import { createFrame } from '../image/frame';
+
+/** A reference frame and its edit at the source size (what the output is rendered from). */
+export interface SourceImages {
+  readonly original: RgbFrame;
+  readonly edited: RgbFrame;
+}
+
+/** What {@link liftRender} needs: one frame's working-size render and the full-size frames. */
+export interface LiftRequest {
+  /** The working-size edited reference warped by the working-size flow. */
+  readonly warped: RgbFrame;
+  /** The working-size result (`warped` with its uncertain pixels re-synthesised), or `warped` itself. */
+  readonly result: RgbFrame;
+  /** The working-size flow (target → reference). */
+  readonly flow: FlowField;
+  /** The target frame at working size and at source size (the guides of the flow's upsampling). */
+  readonly current: RgbFrame;
+  readonly currentFull: RgbFrame;
+  /** The reference's edit at source size. */
+  readonly editedFull: RgbFrame;
+  readonly upsampling?: LiftFlowOptions;
+}
+
+/**
+ * A working-size render carried to the source size: the full-size edited reference warped by the lifted flow (its
+ * detail kept), plus what synthesis changed at working size (`result − warped`, upsampled: synthesis replaces the
+ * low frequencies of uncertain pixels, the full-size warp supplies the detail).
+ */
+export function liftRender(request: LiftRequest): { image: RgbFrame; flow: FlowField } {
+  const { currentFull, editedFull } = request;
+  const flow = liftFlow(request.flow, request.current, currentFull, request.upsampling);
+  const warped = backwardWarpRgb(editedFull, flow);
+  if (request.result === request.warped) return { image: warped, flow };
+  const delta = resampleFloat(difference(request.result, request.warped), currentFull.width, currentFull.height).data;
+  const out = new Uint8Array(warped.data.length);
+  for (let i = 0; i < out.length; i++) {
+    const v = warped.data[i]! + delta[i]!;
+    out[i] = v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
+  }
+  return { image: createFrame(currentFull.width, currentFull.height, out), flow };
+}
