@@ -147,7 +147,7 @@ describe('API contract and refusals at upload (auth on; pipeline stages are a te
         'a 100×80 keyframe on a 512² video',
         { video: CLIP, files: { keyframe: small }, fields: { keyframeAt: '0' } },
         422,
-        /keyframe image 1 is 100×80 but the video frame is 512×512/,
+        /keyframe image 1 is 100×80 but the video is 512×512/,
       ],
       [
         'a text file as the keyframe',
