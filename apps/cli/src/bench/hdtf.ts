@@ -1,22 +1,16 @@
+import type { ClipBenchOptions } from './clip-bench-options';
 import { readdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
   benchmarkClip,
   hdtfMarkdown,
   hdtfReport,
-  type CorrespondencePreset,
   type HdtfReport,
   type HdtfRow,
   type ProgressListener,
 } from '@streamedit/pipeline';
 
-export interface HdtfBenchOptions {
-  readonly dir: string;
-  readonly frames: number;
-  readonly preset: CorrespondencePreset;
-  readonly iterations?: number;
-  readonly clips?: readonly string[];
-  readonly cacheDir: string;
+export interface HdtfBenchOptions extends ClipBenchOptions {
   /** Skip the ablations (without PPCE, without ARR) [false]. */
   readonly noAblations?: boolean;
 }

@@ -1,3 +1,4 @@
+import type { ClipBenchOptions } from './clip-bench-options';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -22,17 +23,8 @@ import {
   formatTable,
 } from '@streamedit/pipeline';
 
-export interface LiveBenchOptions {
-  readonly dir: string;
-  /** Frames streamed (the model is fitted on the first `trainFrames` of them). */
-  readonly frames: number;
-  readonly preset: CorrespondencePreset;
-  readonly iterations?: number;
-  /** Substrings selecting the clip; default the May clip. */
-  readonly clips?: readonly string[];
-  /** Where the fitted work dir is kept (reused across runs). */
-  readonly cacheDir: string;
-}
+/** Streams `frames` frames of one clip (the May clip unless `clips` selects another); the fit is kept in `cacheDir`. */
+export type LiveBenchOptions = ClipBenchOptions;
 
 /** One streaming run of a session over the clip's frames. */
 export interface LiveRun {

@@ -1,3 +1,4 @@
+import type { ClipBenchOptions } from './clip-bench-options';
 import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
@@ -9,7 +10,6 @@ import {
   ModelCorrespondence,
   ModelStore,
   reconstructVideo,
-  type CorrespondencePreset,
   type ProgressListener,
   type ReconstructionResult,
   f1,
@@ -17,16 +17,8 @@ import {
   formatTable,
 } from '@streamedit/pipeline';
 
-export interface PpceBenchOptions {
-  readonly dir: string;
-  readonly frames: number;
-  readonly preset: CorrespondencePreset;
-  readonly iterations?: number;
-  /** Substrings selecting clips; default every .mp4 in `dir`. */
-  readonly clips?: readonly string[];
-  /** Where per-clip work dirs are kept (analysis and fits are reused across runs). */
-  readonly cacheDir: string;
-}
+/** Clips: every .mp4 in `dir` unless `clips` selects some. */
+export type PpceBenchOptions = ClipBenchOptions;
 
 export interface PpceClipRow {
   readonly clip: string;

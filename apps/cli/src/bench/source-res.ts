@@ -1,3 +1,4 @@
+import type { ClipBenchOptions } from './clip-bench-options';
 import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
@@ -26,7 +27,6 @@ import {
   f1,
   f2,
   formatTable,
-  type CorrespondencePreset,
   type DisResult,
   type FlowUpsampling,
   type NearestNeighbourField,
@@ -34,16 +34,8 @@ import {
   type RgbFrame,
 } from '@streamedit/pipeline';
 
-export interface SourceResBenchOptions {
-  readonly dir: string;
-  readonly frames: number;
-  readonly preset: CorrespondencePreset;
-  readonly iterations?: number;
-  /** Substrings selecting clips [`lp_s18`, the 1280×720 clip]. */
-  readonly clips?: readonly string[];
-  /** Where per-clip work dirs are kept (analysis and fit reused across runs). */
-  readonly cacheDir: string;
-}
+/** Clips: `lp_s18` (the 1280×720 clip) unless `clips` selects others. */
+export type SourceResBenchOptions = ClipBenchOptions;
 
 /** Mean reconstruction scores at the source size over the non-reference frames. */
 export interface SourceScores {
