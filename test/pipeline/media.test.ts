@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import {
   InvalidVideoError,
   PIPE,
+  concatCommand,
   decodeCommand,
   encodeCommand,
   createFrame,
@@ -140,27 +141,20 @@ test('ffmpeg commands are pure data: exact frame picks at the working size; rati
   );
   assert.doesNotMatch(decodeCommand('/v.mp4', { width: 64, height: 64 }).outputOptions.join(' '), /trim|-frames:v/);
   const fps = { num: 30000, den: 1001 };
-  const e = encodeCommand({
-    width: 64,
-    height: 48,
-    fps,
-    audioFrom: '/a.mp4',
-    crf: 18,
-    preset: 'medium',
-    output: '/o.mp4',
-  });
+  const e = encodeCommand({ width: 64, height: 48, fps, crf: 18, preset: 'medium', output: '/o.mp4' });
   assert.deepEqual(
     e.inputs.map((i) => i.source),
-    [PIPE, '/a.mp4'],
+    [PIPE],
   );
   assert.match(e.inputs[0]!.options.join(' '), /-f rawvideo -pix_fmt rgb24 -video_size 64x48 -framerate 30000\/1001$/);
-  assert.match(
-    e.outputOptions.join(' '),
-    /^-map 0:v:0 -map 1:a:0\? -c:a copy -shortest -c:v libx264 .*-crf 18 -pix_fmt yuv420p/,
-  );
+  assert.match(e.outputOptions.join(' '), /^-map 0:v:0 -c:v libx264 .*-crf 18 -pix_fmt yuv420p/);
   assert.equal(e.output, '/o.mp4');
-  const silent = encodeCommand({ width: 64, height: 48, fps, crf: 18, preset: 'medium', output: '/o.mp4' });
-  assert.deepEqual([silent.inputs.length, silent.outputOptions.includes('1:a:0?')], [1, false]);
+  // The audio is added by the join, cut on its own input (-t), never by -shortest (which would cut the video).
+  const c = concatCommand({ list: '/l.txt', audioFrom: '/a.mp4', audioSeconds: 1.984, output: '/o.mp4' });
+  assert.deepEqual(c.inputs[1], { source: '/a.mp4', options: ['-t', '1.984000'] });
+  assert.match(c.outputOptions.join(' '), /^-map 0:v:0 -map 1:a:0\? -c copy/);
+  assert.doesNotMatch(c.outputOptions.join(' '), /-shortest/);
+  assert.deepEqual(concatCommand({ list: '/l.txt', audioFrom: '/a.mp4', output: '/o.mp4' }).inputs[1]!.options, []);
 });
 
 test('workingSize: longer side ≤ maxSide, aspect kept, even sides, never enlarged, rotation swaps', () => {

@@ -40,6 +40,7 @@ export * from './media/video-info';
 export * from './media/decode';
 export * from './media/encode';
 export * from './media/concat';
+export * from './media/audio-cut';
 export * from './media/frame-store';
 export * from './metrics/psnr';
 export * from './metrics/ssim';

@@ -1,12 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { audioCutFor } from './audio-cut';
 import { concatCommand, concatList } from './ffmpeg-commands';
 import { runFfmpeg } from './ffmpeg-runner';
+import { probeVideo } from './video-info';
 
 export interface ConcatOptions {
-  /** A video whose audio track, if it has one, is copied (from its start, cut to the video's length). */
+  /**
+   * A video whose audio track, if it has one, is copied (from its start). The output keeps every video frame: audio
+   * that ends first just ends (silence after it), audio that runs longer is cut to end within the video.
+   */
   readonly audioFrom?: string;
+}
+
+/** Seconds of video in `parts`: their frames at their own rates (exact rationals, as encoded). */
+async function videoSeconds(parts: readonly string[]): Promise<number> {
+  let total = 0;
+  for (const part of parts) {
+    const info = await probeVideo(part);
+    total += (info.frameCount * info.fps.den) / info.fps.num;
+  }
+  return total;
 }
 
 /**
@@ -21,9 +36,11 @@ export async function concatVideos(parts: readonly string[], out: string, option
   const list = join(dirname(target), `.${basename(target)}.${tag}.concat.txt`);
   const tmp = join(dirname(target), `.${basename(target)}.${tag}.partial.mp4`);
   try {
-    await writeFile(list, concatList(parts.map((p) => resolve(p))));
+    const paths = parts.map((p) => resolve(p));
+    await writeFile(list, concatList(paths));
     const audioFrom = options.audioFrom === undefined ? undefined : resolve(options.audioFrom);
-    await runFfmpeg(concatCommand({ list, audioFrom, output: tmp }));
+    const audioSeconds = audioFrom === undefined ? undefined : await audioCutFor(audioFrom, await videoSeconds(paths));
+    await runFfmpeg(concatCommand({ list, audioFrom, audioSeconds, output: tmp }));
     await rename(tmp, target);
   } finally {
     await rm(list, { force: true });

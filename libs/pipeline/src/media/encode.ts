@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { RgbFrame } from '../image/frame';
 import { noProgress, type ProgressListener } from '../progress';
+import { concatVideos } from './concat';
 import { encodeCommand, type Fps } from './ffmpeg-commands';
 import { runFfmpeg } from './ffmpeg-runner';
 
@@ -12,7 +13,7 @@ export interface EncodeOptions {
   readonly out: string;
   /** Frame rate of the output (use the source's rational `fps` to keep timing). */
   readonly fps: Fps;
-  /** A video whose audio track, if it has one, is copied (from its start) into the output. */
+  /** A video whose audio track, if it has one, is copied (from its start) into the output, as {@link concatVideos} does. */
   readonly audioFrom?: string;
   /** x264 CRF (0–51, lower = better). Default 18 (visually lossless for talking heads). */
   readonly crf?: number;
@@ -55,7 +56,7 @@ async function* rawBytes(
 
 /**
  * Encodes frames as an H.264 MP4 (yuv420p, `+faststart`) at `fps`, copying the audio of `audioFrom` when it has
- * one (cut to the video's length). The file is written next to `out` under a temporary name and renamed at the end,
+ * one (every frame kept; audio ends within the video). The file is written next to `out` under a temporary name and renamed at the end,
  * so a failure (ffmpeg error, a throwing frame source) leaves nothing at `out`. Frames need even sizes (yuv420p).
  * @returns the number of frames encoded.
  */
@@ -80,14 +81,15 @@ export async function encodeVideo(frames: AsyncIterable<RgbFrame>, opts: EncodeO
     width,
     height,
     fps: opts.fps,
-    audioFrom: opts.audioFrom === undefined ? undefined : resolve(opts.audioFrom),
     crf: opts.crf ?? 18,
     preset: opts.preset ?? 'medium',
     output: tmp,
   });
   try {
     await runFfmpeg(spec, input);
-    await rename(tmp, out);
+    // The audio goes in afterwards, when the video's length is known (the frames may be fewer than the source's).
+    if (opts.audioFrom === undefined) await rename(tmp, out);
+    else await concatVideos([tmp], out, { audioFrom: opts.audioFrom });
     return count;
   } finally {
     input.destroy(); // ends the frame pump if ffmpeg failed first

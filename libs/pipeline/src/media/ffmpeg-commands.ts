@@ -76,8 +76,6 @@ export interface EncodeCommandOptions {
   readonly width: number;
   readonly height: number;
   readonly fps: Fps;
-  /** A video whose audio track (if any) is copied into the output. */
-  readonly audioFrom?: string;
   /** x264 constant rate factor (0–51, lower = better). */
   readonly crf: number;
   /** x264 preset (speed/size trade-off). */
@@ -88,23 +86,17 @@ export interface EncodeCommandOptions {
 
 /**
  * Encode raw `rgb24` frames from stdin as H.264 (yuv420p, BT.601 untagged, the matrix the decoder assumes for
- * untagged input, so a decode of the result round-trips) in MP4 at the given rational frame rate; copy the audio of
- * `audioFrom` when it has one (`1:a?`), stop at the shorter stream, move the index to the front (`+faststart`).
+ * untagged input, so a decode of the result round-trips) in MP4 at the given rational frame rate, index at the
+ * front (`+faststart`). Video only: audio is added by {@link concatCommand} once the video's length is known.
  */
 export function encodeCommand(opts: EncodeCommandOptions): FfmpegSpec {
   const size = `${opts.width}x${opts.height}`;
   const rate = `${opts.fps.num}/${opts.fps.den}`;
   const raw = [...argv('-f rawvideo -pix_fmt rgb24 -video_size'), size, '-framerate', rate];
-  const inputs: FfmpegInput[] = [{ source: PIPE, options: [...QUIET, ...raw] }];
-  const audio: string[] = [];
-  if (opts.audioFrom !== undefined) {
-    inputs.push({ source: opts.audioFrom, options: [] });
-    audio.push(...argv('-map 1:a:0? -c:a copy -shortest'));
-  }
   const video = [...argv('-c:v libx264 -preset'), opts.preset, '-crf', String(opts.crf), ...argv('-pix_fmt yuv420p')];
   return {
-    inputs,
-    outputOptions: ['-map', '0:v:0', ...audio, ...video, ...argv('-movflags +faststart -f mp4')],
+    inputs: [{ source: PIPE, options: [...QUIET, ...raw] }],
+    outputOptions: ['-map', '0:v:0', ...video, ...argv('-movflags +faststart -f mp4')],
     output: opts.output,
   };
 }
@@ -120,8 +112,13 @@ export function concatList(paths: readonly string[]): string {
 export interface ConcatCommandOptions {
   /** The concat list file ({@link concatList}). */
   readonly list: string;
-  /** A video whose audio track (if any) is copied into the output, cut to the video's length. */
+  /** A video whose audio track (if any) is copied into the output. */
   readonly audioFrom?: string;
+  /**
+   * Seconds of `audioFrom` to read (`-t` on that input: packets starting at or after it are left out); the cut
+   * that keeps audio longer than the video within it ({@link audioCutSeconds}). Default: all of the audio.
+   */
+  readonly audioSeconds?: number;
   /** The file ffmpeg writes (the caller's temp file). */
   readonly output: string;
 }
@@ -129,14 +126,16 @@ export interface ConcatCommandOptions {
 /**
  * Joins MP4 segments (same codec and settings, e.g. per-window encodes of {@link encodeCommand}) into one MP4
  * without re-encoding (`-c copy`: the frames are bit-identical), optionally adding the audio of `audioFrom`.
- * `-safe 0` allows absolute paths in the list (we write it ourselves).
+ * `-safe 0` allows absolute paths in the list (we write it ourselves). No `-shortest`: it would cut the video
+ * when the audio ends first (every frame must stay); audio longer than the video is cut by `audioSeconds`.
  */
 export function concatCommand(opts: ConcatCommandOptions): FfmpegSpec {
   const inputs: FfmpegInput[] = [{ source: opts.list, options: [...QUIET, ...argv('-f concat -safe 0')] }];
   const audio: string[] = [];
   if (opts.audioFrom !== undefined) {
-    inputs.push({ source: opts.audioFrom, options: [] });
-    audio.push(...argv('-map 1:a:0? -shortest'));
+    const cut = opts.audioSeconds === undefined ? [] : ['-t', opts.audioSeconds.toFixed(6)];
+    inputs.push({ source: opts.audioFrom, options: cut });
+    audio.push(...argv('-map 1:a:0?'));
   }
   return {
     inputs,
@@ -167,7 +166,26 @@ export function clipCommand(source: string, opts: ClipCommandOptions): FfmpegSpe
   ];
   return {
     inputs: [{ source, options: [...QUIET, '-ss', opts.start.toFixed(3), '-to', opts.end.toFixed(3)] }],
-    outputOptions: ['-vf', filters.join(','), ...argv('-c:v libx264 -preset medium -crf 16 -pix_fmt yuv420p -c:a aac -movflags +faststart -f mp4')],
+    outputOptions: [
+      '-vf',
+      filters.join(','),
+      ...argv('-c:v libx264 -preset medium -crf 16 -pix_fmt yuv420p -c:a aac -movflags +faststart -f mp4'),
+    ],
     output: opts.output,
   };
+}
+
+/**
+ * ffprobe arguments listing the first audio stream's packets (start and duration) between `from` and `to` seconds
+ * and the file's start time, as JSON: what {@link concatCommand}'s audio cut is chosen from. `-read_intervals`
+ * seeks, so only the packets around the cut are read, however long the file.
+ */
+export function audioPacketsProbe(path: string, from: number, to: number): string[] {
+  const interval = `${Math.max(0, from).toFixed(6)}%${to.toFixed(6)}`;
+  return [
+    ...argv('-v error -select_streams a:0 -read_intervals'),
+    interval,
+    ...argv('-show_entries packet=pts_time,duration_time:format=start_time -of json'),
+    path,
+  ];
 }

@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import ffmpeg, { type FfprobeData } from 'fluent-ffmpeg';
@@ -63,6 +63,23 @@ export function ffprobe(path: string, options: readonly string[]): Promise<Ffpro
           { cause: err },
         ),
       );
+    });
+  });
+}
+
+/**
+ * ffprobe with `args` as they are (e.g. `audioPacketsProbe`: sections fluent-ffmpeg does not parse), its
+ * stdout parsed as JSON (the args must ask for `-of json`). A non-zero exit rejects with a `ToolError`.
+ */
+export function runFfprobeJson(args: readonly string[]): Promise<unknown> {
+  const bin = settings().ffprobePath;
+  return new Promise((resolve, reject) => {
+    execFile(bin, [...args], { maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (!err) return resolve(JSON.parse(stdout) as unknown);
+      const missing = missingTool('ffprobe', err);
+      if (missing) return reject(missing);
+      const tail = stderr.split('\n').slice(-STDERR_LINES).join('\n');
+      reject(new ToolError(`ffprobe failed: ${lastLine(stderr) || err.message}`, tail, { cause: err }));
     });
   });
 }
