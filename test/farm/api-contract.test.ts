@@ -184,6 +184,72 @@ describe('API contract and refusals at upload (auth on; pipeline stages are a te
     }
   });
 
+  test('upscaleKeyframe: a working-size keyframe is a 422 naming both sizes unless the job asks for the upscale', async () => {
+    const s18 = clipPath('s18'); // 1280×720: working size 512×288
+    const working = join(tmp, 'working-512x288.png');
+    await writeFile(working, png(512, 288));
+    const keyframe = (fields: Record<string, string>): JobForm => ({
+      video: s18,
+      files: { keyframe: working },
+      fields: { keyframeAt: '0', frames: '2', preset: 'fast', ...fields },
+    });
+    const before = await footprint();
+    const refusals: Array<[string, JobForm, number, RegExp]> = [
+      [
+        'no flag',
+        keyframe({}),
+        422,
+        /^The keyframe image 1 is 512×288 but the video is 1280×720: .*upscaleKeyframe=true/,
+      ],
+      ['upscaleKeyframe=false', keyframe({ upscaleKeyframe: 'false' }), 422, /is 512×288 but the video is 1280×720/],
+      [
+        'a working-size overlay, no flag',
+        { video: s18, files: { overlay: working }, fields: { frames: '8' } },
+        422,
+        /^The overlay image is 512×288 but the video is 1280×720: .*upscaleKeyframe=true/,
+      ],
+      ['upscaleKeyframe=yes', keyframe({ upscaleKeyframe: 'yes' }), 400, /"upscaleKeyframe" must be true or false/],
+      [
+        'a look with the flag',
+        { video: s18, fields: { look: 'cartoon', upscaleKeyframe: 'true' } },
+        400,
+        /"upscaleKeyframe" is for edits sent as images/,
+      ],
+    ];
+    for (const [name, form, status, message] of refusals) {
+      const res = await post(form);
+      assert.equal(res.status, status, `${name}: ${res.text}`);
+      assert.match(String(res.body.message), message, name);
+      assert.doesNotMatch(String(res.body.message), /\n/, `${name}: one line`);
+      assert.deepEqual(await footprint(), before, `${name}: nothing stored`);
+    }
+    // The flag as a field or in the options JSON: the job is accepted and says so. A keyframe of the video's own
+    // size needs no flag (and its edit does not claim one).
+    const full = join(tmp, 'full-1280x720.png');
+    await writeFile(full, png(1280, 720));
+    const accepted: Array<[JobForm, Record<string, unknown>]> = [
+      [keyframe({ upscaleKeyframe: 'true' }), { kind: 'keyframes', keyframeAt: [0], upscaleKeyframe: true }],
+      [
+        keyframe({ options: '{"upscaleKeyframe":true}' }),
+        { kind: 'keyframes', keyframeAt: [0], upscaleKeyframe: true },
+      ],
+      [
+        { ...keyframe({}), files: { keyframe: full } },
+        { kind: 'keyframes', keyframeAt: [0] },
+      ],
+    ];
+    const ids: string[] = [];
+    for (const [form, edit] of accepted) {
+      const res = await post(form);
+      assert.equal(res.status, 202, `${JSON.stringify(form.fields)}: ${res.text}`);
+      ids.push(String(res.body.id));
+      assert.deepEqual((await call(`/v1/jobs/${ids.at(-1)!}`)).body.edit, edit);
+    }
+    // Only the records matter here: cancel the jobs rather than wait for their renders.
+    for (const id of ids) assert.equal((await call(`/v1/jobs/${id}`, { method: 'DELETE' })).status, 202);
+    for (const id of ids) await untilState(id, ['cancelled', 'done']);
+  });
+
   test('OpenAPI walk: every route is documented, protected ones with the bearer scheme; the fields the issue named', async () => {
     const doc = (await call('/docs-json', { key: null })).body as {
       paths: Record<
@@ -227,7 +293,13 @@ describe('API contract and refusals at upload (auth on; pipeline stages are a te
     assert.equal(scheme.scheme, 'bearer');
     assert.notEqual(scheme.bearerFormat, 'JWT', 'keys are sek_…, not JWTs');
     const create = doc.paths['/v1/jobs']!.post!;
-    assert.ok(create.requestBody!.content['multipart/form-data']!.schema.properties.frames, 'frames field');
+    const fields = create.requestBody!.content['multipart/form-data']!.schema.properties;
+    assert.ok(fields.frames, 'frames field');
+    assert.match(
+      String((fields.upscaleKeyframe as { description?: string } | undefined)?.description),
+      /working size/,
+      'upscaleKeyframe field',
+    );
     const idem = (create.parameters ?? []).filter((p) => p.in === 'header' && /^idempotency-key$/i.test(p.name));
     assert.equal(idem.length, 1, 'one Idempotency-Key header');
     const events = doc.paths['/v1/jobs/{id}/events']!.get!;

@@ -312,7 +312,7 @@ export class AdminService {
         await this.copy(frame.key, to.keyframe(k));
         keyframes.push({ at: frame.at, key: to.keyframe(k) });
       }
-      return { kind: 'keyframes', keyframes };
+      return { ...edit, keyframes };
     }
     return edit;
   }

@@ -88,11 +88,20 @@ export class JobsController {
           minimum: 1,
           description: 'Edit only the first N frames (default: all); more than the video has is a 422.',
         },
+        upscaleKeyframe: {
+          type: 'boolean',
+          default: false,
+          description:
+            'Accept keyframe / overlay / prompt-answer images at the working size (the correspondence’s: longer ' +
+            'side 512 by default) and upscale them onto the full-size frame. Without it an edit image must have the video’s ' +
+            'displayed size; any other size is a 422 naming both sizes. Not for looks (400).',
+        },
         preset: { type: 'string', enum: [...PRESETS], default: 'balanced' },
         priority: { type: 'string', enum: [...PRIORITIES], default: 'normal' },
         options: {
           type: 'string',
-          description: 'Alternatively, options as JSON: {"preset":"fast","priority":"high","frames":50}.',
+          description:
+            'Alternatively, options as JSON: {"preset":"fast","priority":"high","frames":50,"upscaleKeyframe":true}.',
         },
       },
     },
@@ -105,7 +114,8 @@ export class JobsController {
     type: ErrorDto,
     description:
       'Not a usable video (a still image, no video track, zero frames…), over the frame, duration or size limits, ' +
-      'an edit image that is not a PNG of the video’s size, a prompt edit without an image editor, or an ' +
+      'an edit image that is not a PNG of the video’s size (or of the working size with upscaleKeyframe=true), ' +
+      'a prompt edit without an image editor, or an ' +
       'Idempotency-Key reused with another body.',
   })
   @ApiResponse({ status: 409, type: ErrorDto, description: 'The first request with this Idempotency-Key is running.' })

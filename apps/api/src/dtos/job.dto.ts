@@ -61,7 +61,11 @@ export class JobDto {
   @ApiProperty({ enum: JOB_STATES }) state!: JobState;
   @ApiProperty({ enum: STAGES, nullable: true, type: String }) stage!: StageName | null;
   @ApiProperty({ description: 'Overall progress in percent.', minimum: 0, maximum: 100 }) progress!: number;
-  @ApiProperty({ description: 'The edit: kind plus its parameters (look name, prompt, keyframe indices).' })
+  @ApiProperty({
+    description:
+      'The edit: kind plus its parameters (look name, prompt, keyframe indices; `upscaleKeyframe: true` when ' +
+      'working-size images were accepted).',
+  })
   edit!: Record<string, unknown>;
   @ApiProperty({ enum: PRESETS }) preset!: string;
   @ApiProperty({ enum: PRIORITIES }) priority!: string;
@@ -114,6 +118,7 @@ export function toJobDto(record: JobRecord, baseUrl: string, eventsAccess?: stri
         : edit.kind === 'look'
           ? { kind: edit.kind, look: edit.name, at: edit.at ?? 0 }
           : { kind: edit.kind, prompt: edit.text, at: edit.at ?? 0 };
+  if (edit.kind !== 'look' && edit.upscaleKeyframe) publicEdit.upscaleKeyframe = true;
   return {
     id: record.id,
     state: record.state,

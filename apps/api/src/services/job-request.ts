@@ -17,6 +17,7 @@ const optionsSchema = z
     preset: z.enum(PRESETS).optional(),
     priority: z.enum(PRIORITIES).optional(),
     frames: z.number().int().min(1).optional(),
+    upscaleKeyframe: z.boolean().optional(),
   })
   .strict();
 
@@ -24,8 +25,10 @@ const optionsSchema = z
  * Reads the edit and options from the multipart fields. Exactly one edit: `look` (a built-in look's name),
  * `prompt` (text), `overlay` (an RGBA PNG) or `keyframe` (edited frame PNGs, each with its index in `keyframeAt`).
  * `at` (or a single `keyframeAt`) picks the frame a look, prompt or overlay applies to (default 0). Options come
- * as fields `preset` / `priority` / `frames` or as one JSON field `options` (`{"preset":…,"priority":…,"frames":…}`);
- * fields win. `frames` = N edits only the first N frames of the video (default: all).
+ * as fields `preset` / `priority` / `frames` / `upscaleKeyframe` or as one JSON field `options`
+ * (`{"preset":…,"priority":…,"frames":…,"upscaleKeyframe":…}`); fields win. `frames` = N edits only the first N
+ * frames of the video (default: all). `upscaleKeyframe=true` accepts edit images at the working size (the CLI's
+ * `--upscale-keyframe`); without it they must have the video's size (checked at upload, `editImageFit`).
  * @throws InputError (400) saying what is missing or wrong.
  */
 export function parseJobRequest(upload: ReceivedUpload): JobRequest {
@@ -43,7 +46,25 @@ export function parseJobRequest(upload: ReceivedUpload): JobRequest {
   const priority = parseEnum('priority', one('priority'), PRIORITIES) ?? options.priority ?? 'normal';
   const framesField = one('frames');
   const frames = framesField !== undefined ? parseFrameCount(framesField) : options.frames;
-  return { edit: parseEdit(upload, one), preset, priority, ...(frames !== undefined ? { frames } : {}) };
+  const upscaleField = one('upscaleKeyframe');
+  const upscale = upscaleField !== undefined ? parseFlag('upscaleKeyframe', upscaleField) : options.upscaleKeyframe;
+  const edit = withUpscale(parseEdit(upload, one), upscale === true);
+  return { edit, preset, priority, ...(frames !== undefined ? { frames } : {}) };
+}
+
+/** The edit with `upscaleKeyframe` set when asked for; a look has no image to upscale, so asking is a mistake. */
+function withUpscale(edit: JobEdit, upscale: boolean): JobEdit {
+  if (!upscale) return edit;
+  if (edit.kind === 'look')
+    throw new InputError(
+      '"upscaleKeyframe" is for edits sent as images (keyframe, overlay, prompt); a look is applied at the video’s size: leave it out.',
+    );
+  return { ...edit, upscaleKeyframe: true };
+}
+
+function parseFlag(name: string, raw: string): boolean {
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  throw new InputError(`"${name}" must be true or false, got "${raw.slice(0, 20)}".`);
 }
 
 function parseEdit(upload: ReceivedUpload, one: (name: string) => string | undefined): JobEdit {

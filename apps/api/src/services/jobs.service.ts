@@ -28,6 +28,7 @@ import {
   JobNotFoundError,
   JobRepository,
   newJobRecord,
+  editImageOptions,
   type JobEdit,
   toEditSpec,
   type ArtifactStore,
@@ -299,7 +300,7 @@ function checkEditCanRun(edit: JobEdit, upload: ReceivedUpload, geometry: VideoG
   for (const image of upload.images.values()) {
     if (!image.png) throw new UnprocessableUploadError(`The ${image.what} is not a PNG: send the edit as a PNG file.`);
     try {
-      editImageFit(image.png, geometry, `The ${image.what}`);
+      editImageFit(image.png, geometry, `The ${image.what}`, editImageOptions(edit));
     } catch (err) {
       throw isInputError(err) ? new UnprocessableUploadError(err.message) : err;
     }

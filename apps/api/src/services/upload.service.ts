@@ -17,7 +17,7 @@ export interface SpooledImage {
   readonly key: string;
   /** Its local copy (in the caller's temp dir). */
   readonly path: string;
-  /** What the caller calls it in messages ("keyframe image 2", "the overlay image"). */
+  /** What the caller calls it in messages ("keyframe image 2", "overlay image"; messages say `The ${what} …`). */
   readonly what: string;
   /** Its size from the PNG header; null when the file is not a PNG. */
   readonly png: { readonly width: number; readonly height: number } | null;
@@ -43,7 +43,17 @@ export interface ReceivedUpload {
 }
 
 const MiB = 1024 * 1024;
-const TEXT_FIELDS = new Set(['look', 'prompt', 'keyframeAt', 'at', 'preset', 'priority', 'frames', 'options']);
+const TEXT_FIELDS = new Set([
+  'look',
+  'prompt',
+  'keyframeAt',
+  'at',
+  'preset',
+  'priority',
+  'frames',
+  'upscaleKeyframe',
+  'options',
+]);
 /** Most keyframes one job may carry (the paper edits one; a few help long clips). */
 const MAX_KEYFRAMES = 32;
 
@@ -155,8 +165,8 @@ export class UploadService {
           const path = join(tmpDir, 'overlay');
           track(
             stream,
-            this.spoolImage(stream, path, 'the overlay image').then((png) =>
-              images.set(key, { key, path, what: 'the overlay image', png }),
+            this.spoolImage(stream, path, 'overlay image').then((png) =>
+              images.set(key, { key, path, what: 'overlay image', png }),
             ),
           );
         } else {

@@ -1,4 +1,4 @@
-import type { EditSpec } from '@streamedit/pipeline';
+import type { EditImageOptions, EditSpec } from '@streamedit/pipeline';
 import type { JobEdit } from './job-record';
 
 /** The user's keyframe indices of an edit: each one forces an ARR reference. */
@@ -21,4 +21,12 @@ export function toEditSpec(edit: JobEdit, pathOf: (key: string) => string = (key
     case 'prompt':
       return { kind: 'prompt', text: edit.text, at: edit.at };
   }
+}
+
+/**
+ * The options of the pipeline's size rule for a job's edit images (`editImageFit`, `resolveEdit`): the API's upload
+ * check and the analyze stage read them here, so both apply the same rule.
+ */
+export function editImageOptions(edit: JobEdit): EditImageOptions {
+  return { upscaleKeyframe: edit.kind !== 'look' && edit.upscaleKeyframe === true };
 }

@@ -4,12 +4,18 @@ import type { JobState, StageName } from './states';
 /**
  * The edit of a job, as stored: the farm's form of the pipeline's `EditSpec` where image files are artifact KEYS
  * (under `jobs/{id}/edit/`) instead of local paths. `at` is the keyframe index the edit applies to (default 0).
+ * `upscaleKeyframe` (edits made of images: keyframes, an overlay, the prompt endpoint's answer) accepts an image at
+ * the working size and carries it up to the source size, as the CLI's `--upscale-keyframe` does; absent = false.
  */
 export type JobEdit =
-  | { readonly kind: 'keyframes'; readonly keyframes: ReadonlyArray<{ readonly at: number; readonly key: string }> }
-  | { readonly kind: 'overlay'; readonly key: string; readonly at?: number }
+  | {
+      readonly kind: 'keyframes';
+      readonly keyframes: ReadonlyArray<{ readonly at: number; readonly key: string }>;
+      readonly upscaleKeyframe?: boolean;
+    }
+  | { readonly kind: 'overlay'; readonly key: string; readonly at?: number; readonly upscaleKeyframe?: boolean }
   | { readonly kind: 'look'; readonly name: string; readonly at?: number }
-  | { readonly kind: 'prompt'; readonly text: string; readonly at?: number };
+  | { readonly kind: 'prompt'; readonly text: string; readonly at?: number; readonly upscaleKeyframe?: boolean };
 
 /** Quality/speed trade-off of a job: which trainer preset trains its correspondence ({@link TRAINER_PRESET}). */
 export const PRESETS = ['fast', 'balanced', 'quality'] as const;

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { analyzeVideo, checkEditInput, decodeFrame, resolveEdit, sourceFrame, workLayout } from '@streamedit/pipeline';
+import { editImageOptions } from '../jobs/job-edit-spec';
 import type { AnalyzeResult, StageContext } from '../jobs/stages';
 import { phasedProgress, uploadFolder } from './artifacts';
 import { downloadEdit, storeEditedKeyframes } from './job-edit';
@@ -19,10 +20,12 @@ export async function analyzeStage(ctx: StageContext): Promise<AnalyzeResult> {
   const maxFrames = ctx.job.frames ?? undefined;
   const geometry = await checkEditInput(input, spec, maxFrames);
   // The edit is made at the source size (looks applied there, images taken there) and stored at both sizes.
-  const edits = await resolveEdit(spec, geometry, {
-    working: (i) => decodeFrame(input, i),
-    source: (i) => sourceFrame(input, i),
-  });
+  const edits = await resolveEdit(
+    spec,
+    geometry,
+    { working: (i) => decodeFrame(input, i), source: (i) => sourceFrame(input, i) },
+    editImageOptions(ctx.job.edit),
+  );
   await storeEditedKeyframes(ctx, edits);
   ctx.signal.throwIfAborted();
   const analysis = await analyzeVideo(

@@ -59,7 +59,7 @@ export function editImageFit(
     video.width === video.sourceWidth && video.height === video.sourceHeight
       ? ''
       : working
-        ? ` (a ${video.width}×${video.height} working-size image is accepted only with the upscale-keyframe option, --upscale-keyframe)`
+        ? ` (a ${video.width}×${video.height} working-size image is accepted only with the upscale-keyframe option: CLI --upscale-keyframe, API field upscaleKeyframe=true)`
         : '';
   throw new InputError(`${what} is ${width}×${height} but the video is ${size}: give an image of ${size}${hint}.`);
 }
