@@ -33,7 +33,9 @@ module.exports = {
     },
     {
       name: 'apps-not-each-other',
-      comment: 'Each app is its own process; shared code lives in libs/.',
+      comment:
+        'Each app is its own process; shared code lives in libs/. (So the API never loads the live-session host, ' +
+        'apps/streamer, nor the streamer the API: what both need, e.g. stream records and tokens, is in libs/farm.)',
       severity: 'error',
       from: { path: '^apps/([^/]+)/' },
       to: { path: '^apps/', pathNot: '^apps/$1/' },

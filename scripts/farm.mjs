@@ -5,11 +5,14 @@
 //   - Storage: FARM_STORAGE=local uses a folder (FARM_LOCAL_DIR); otherwise S3_ENDPOINT when set, else an s3rver
 //     (S3-compatible dev server, development only) with bucket S3_BUCKET, behind a SigV4 signature check of ours
 //     (libs/farm/src/dev/s3-signing-gate.ts; s3rver checks none) on S3RVER_PORT (default: a free port).
-//   - Then the API, one trainer and one renderer (node dist/…: run `npm run build` first), with their output
-//     prefixed. Prints the URLs once the API answers. Ctrl-C (or SIGTERM) stops everything it started, in reverse.
+//   - Then the API, the streamer (live sessions of /v1/streams, on FARM_STREAMER_PORT, default 3001), one trainer
+//     and one renderer (node dist/…: run `npm run build` first), with their output prefixed. The API and the
+//     streamer share FARM_STREAM_SECRET (a random one per run when unset). Prints the URLs once the API and the
+//     streamer answer. Ctrl-C (or SIGTERM) stops everything it started, in reverse.
 // Settings are the farm's (libs/farm/src/config.ts); this script only fills in where the services it starts live.
 /* global process, URL, fetch, setTimeout, clearTimeout */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,6 +27,7 @@ const say = (line) => process.stdout.write(`farm: ${line}\n`);
 
 const MAINS = {
   api: 'dist/apps/api/src/main.js',
+  streamer: 'dist/apps/streamer/src/main.js',
   trainer: 'dist/apps/trainer/src/main.js',
   renderer: 'dist/apps/renderer/src/main.js',
 };
@@ -159,7 +163,8 @@ async function ensureStorage() {
   return `s3rver behind a signature check ${env.S3_ENDPOINT} bucket ${env.S3_BUCKET} (started here; development only)`;
 }
 
-async function waitForApi(url) {
+/** Waits until `url`/v1/health answers 200 (the API's and the streamer's health check). */
+async function waitForHealth(url) {
   for (let i = 0; i < 600; i++) {
     if (stopping) return false;
     try {
@@ -203,17 +208,27 @@ async function main() {
   // The project targets Node 20; the SDK's notice about its future Node 22 requirement is noise here.
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   env.PORT ??= '3000';
+  env.FARM_STREAMER_PORT ??= '3001';
+  const host = !env.HOST || env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST;
+  env.FARM_STREAMER_URL ??= `ws://${host}:${env.FARM_STREAMER_PORT}`;
+  // The API signs stream tokens with it and the streamer checks them: both are started here, so any random key
+  // that lives as long as this run will do.
+  env.FARM_STREAM_SECRET ??= randomBytes(24).toString('base64url');
   const redis = await ensureRedis();
   const storage = await ensureStorage();
   startChild('api', process.execPath, [MAINS.api], { critical: true });
-  const host = !env.HOST || env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST;
   const api = `http://${host}:${env.PORT}`;
-  if (!(await waitForApi(api))) throw new Error(`The API did not answer on ${api}.`);
+  if (!(await waitForHealth(api))) throw new Error(`The API did not answer on ${api}.`);
+  // The streamer hosts live sessions (Chromium, ONNX, a warm-up's trainer) so that the API process never does.
+  const streamer = `http://${host}:${env.FARM_STREAMER_PORT}`;
+  startChild('streamer', process.execPath, [MAINS.streamer], { critical: true });
+  if (!(await waitForHealth(streamer))) throw new Error(`The streamer did not answer on ${streamer}.`);
   startChild('trainer', process.execPath, [MAINS.trainer], { critical: true });
   startChild('renderer', process.execPath, [MAINS.renderer], { critical: true });
   say('the farm is up');
   say(`  API      ${api}`);
   say(`  Docs     ${api}/docs`);
+  say(`  Streamer ${env.FARM_STREAMER_URL} (live sessions: POST ${api}/v1/streams hands out its sockets)`);
   say(`  Redis    ${redis}`);
   say(`  Storage  ${storage}`);
   say('  Workers  one trainer (analyze, train), one renderer (render, mux)');

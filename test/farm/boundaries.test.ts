@@ -44,11 +44,14 @@ test('boundaries: a planted violation of each rule fails the check, each one nam
     plant('libs/pipeline/src/job/planted-live.ts', "import '../stream/live-session';");
     plant('libs/farm/src/planted-app.ts', "import '../../../apps/renderer/src/main';");
     plant('apps/cli/src/planted-api.ts', "import '../../api/src/api-app';");
+    // The live-session host and the API are separate processes: neither may reach into the other.
+    plant('apps/streamer/src/planted-api.ts', "import '../../api/src/streams/streams.controller';");
+    plant('apps/api/src/planted-streamer.ts', "import '../../streamer/src/stream-registry';");
     plant('libs/pipeline/src/planted-a.ts', "import './planted-b';");
     plant('libs/pipeline/src/planted-b.ts', "import './planted-a';");
 
     const { status, violations, output } = cruise(root);
-    assert.equal(status, 7, `the check must fail with one error per plant:\n${output}`);
+    assert.equal(status, 9, `the check must fail with one error per plant:\n${output}`);
     const found = new Set(violations);
     for (const expected of [
       'pipeline-no-infrastructure libs/pipeline/src/planted-queue.ts',
@@ -57,10 +60,12 @@ test('boundaries: a planted violation of each rule fails the check, each one nam
       'offline-not-live libs/pipeline/src/job/planted-live.ts',
       'farm-not-apps libs/farm/src/planted-app.ts',
       'apps-not-each-other apps/cli/src/planted-api.ts',
+      'apps-not-each-other apps/streamer/src/planted-api.ts',
+      'apps-not-each-other apps/api/src/planted-streamer.ts',
       'no-circular libs/pipeline/src/planted-a.ts',
     ])
       assert.ok(found.has(expected), `${expected} not reported; got ${[...found].join(', ')}`);
-    assert.equal(violations.length, 7, output);
+    assert.equal(violations.length, 9, output);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -32,7 +32,9 @@ test('farm config: credentials never appear in what is logged or in error messag
     S3_ACCESS_KEY_ID: 'AKIAEXAMPLE',
     S3_SECRET_ACCESS_KEY: secret,
     REDIS_URL: `redis://user:${secret}@redis:6379`,
+    FARM_STREAM_SECRET: `stream-${secret}`,
   });
+  assert.equal(c.streamSecret, `stream-${secret}`);
   const logged = JSON.stringify(describeFarmConfig(c));
   assert.doesNotMatch(logged, new RegExp(secret));
   assert.doesNotMatch(logged, /AKIAEXAMPLE/);
@@ -42,6 +44,13 @@ test('farm config: credentials never appear in what is logged or in error messag
     () => loadFarmConfig({ REDIS_URL: `redis//:${secret}@redis` }),
     (e: unknown) => e instanceof InputError && /REDIS_URL/.test(e.message) && !e.message.includes(secret),
   );
+  // A stream key too short to be safe is refused without being echoed; the streamer URL must be a socket's.
+  assert.throws(
+    () => loadFarmConfig({ FARM_STREAM_SECRET: 'short-secret' }),
+    (e: unknown) =>
+      e instanceof InputError && /FARM_STREAM_SECRET/.test(e.message) && !e.message.includes('short-secret'),
+  );
+  assert.throws(() => loadFarmConfig({ FARM_STREAMER_URL: 'ftp://streamer:3001' }), /FARM_STREAMER_URL.*ws:\/\//);
 });
 
 test('withRetry: retries transient errors with backoff, never client errors', async () => {

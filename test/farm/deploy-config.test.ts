@@ -77,14 +77,14 @@ function servedQueues(app: 'trainer' | 'renderer', device: 'cpu' | 'gpu'): strin
   return queues;
 }
 
-test('compose: redis (noeviction), MinIO, and api/trainer/renderer built from docker/ with known settings only', () => {
+test('compose: redis (noeviction), MinIO, and api/streamer/trainer/renderer built from docker/ with known settings only', () => {
   const { services } = compose;
-  assert.deepEqual(Object.keys(services).sort(), ['api', 'minio', 'redis', 'renderer', 'trainer']);
+  assert.deepEqual(Object.keys(services).sort(), ['api', 'minio', 'redis', 'renderer', 'streamer', 'trainer']);
   assert.match(services.redis!.image!, /^redis:7/);
   const command = services.redis!.command!;
   assert.equal(command[command.indexOf('--maxmemory-policy') + 1], 'noeviction');
   assert.match(services.minio!.image!, /^minio\/minio/);
-  for (const app of ['api', 'trainer', 'renderer']) {
+  for (const app of ['api', 'streamer', 'trainer', 'renderer']) {
     const s = services[app]!;
     assert.equal(s.build?.dockerfile, `docker/${app}.Dockerfile`);
     assert.ok(existsSync(join(REPO_ROOT, s.build!.dockerfile)));
@@ -99,6 +99,13 @@ test('compose: redis (noeviction), MinIO, and api/trainer/renderer built from do
     const config = loadFarmConfig(resolved);
     assert.equal(config.trainDevice, 'gpu', `${app} routes and serves train-gpu`);
   }
+  // Live streams: the API hands out sockets of the streamer (its published port), signed with the key both share.
+  const api = loadFarmConfig(services.api!.environment as Record<string, string>);
+  const streamer = services.streamer!.environment!;
+  assert.equal(new URL(api.streamerUrl!).port, streamer.FARM_STREAMER_PORT);
+  assert.ok((services.streamer as { ports?: string[] }).ports?.includes(`${streamer.FARM_STREAMER_PORT}:3001`));
+  assert.equal(services.api!.environment!.FARM_STREAM_SECRET, streamer.FARM_STREAM_SECRET);
+  assert.equal(services.streamer!.deploy, undefined, 'the streamer runs on the CPU');
   for (const name of Object.keys(services.minio!.environment ?? {})) assert.ok(THIRD_PARTY_ENV.has(name));
   for (const gpu of ['trainer', 'renderer'])
     assert.match(JSON.stringify(services[gpu]!.deploy), /"capabilities":\["gpu"\]/);
@@ -111,12 +118,16 @@ test('Dockerfiles: CUDA bases for the workers, onnxruntime-node CUDA provider in
   assert.match(finalBase('trainer'), /^pytorch\/pytorch:.*cuda12.*cudnn9/);
   assert.match(finalBase('renderer'), /^nvidia\/cuda:12.*cudnn/);
   assert.match(finalBase('api'), /^node:20/);
+  assert.match(finalBase('streamer'), /^node:20/);
+  // The streamer hosts sessions on the CPU: Chromium and PyTorch as scripts/setup.sh installs them.
+  assert.match(file('streamer'), /apt-get install[^\n]*chromium-headless-shell[^\n]*python3-torch/);
+  assert.match(file('streamer'), /^COPY python python$/m, 'a warm-up runs the Python trainer');
   for (const app of ['trainer', 'renderer']) {
     assert.match(file(app), /ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci/, app);
     assert.doesNotMatch(file(app), /ONNXRUNTIME_NODE_INSTALL=skip/, app);
   }
-  assert.match(file('api'), /ONNXRUNTIME_NODE_INSTALL=skip npm ci/);
-  for (const app of ['api', 'trainer', 'renderer']) {
+  for (const app of ['api', 'streamer']) assert.match(file(app), /ONNXRUNTIME_NODE_INSTALL=skip npm ci/, app);
+  for (const app of ['api', 'streamer', 'trainer', 'renderer']) {
     const cmd = /^CMD \["node", "dist\/(apps\/[a-z]+\/src\/main)\.js"\]/m.exec(file(app));
     assert.equal(cmd?.[1], `apps/${app}/src/main`);
     assert.ok(existsSync(join(REPO_ROOT, `${cmd![1]}.ts`)), `${app}: the CMD runs a real entry point`);
@@ -133,7 +144,7 @@ test('infra: Redis with noeviction, workers with GPUs and a grace period longer 
   const config = find('ConfigMap', 'farm-config').data!;
   for (const name of Object.keys(config)) assert.ok(KNOWN_ENV.has(name), `farm-config: ${name} is a setting`);
   const farm = loadFarmConfig(config);
-  for (const name of ['api', 'trainer', 'renderer']) {
+  for (const name of ['api', 'streamer', 'trainer', 'renderer']) {
     const spec = (
       find('Deployment', name).spec as {
         template: {
@@ -153,7 +164,7 @@ test('infra: Redis with noeviction, workers with GPUs and a grace period longer 
     assert.match(container.image, new RegExp(`^streamedit/${name}:`));
     for (const { name: env } of container.env ?? []) assert.ok(KNOWN_ENV.has(env), `${name}: ${env}`);
     assert.match(JSON.stringify(container.envFrom), /farm-config/);
-    if (name !== 'api') {
+    if (name === 'trainer' || name === 'renderer') {
       assert.equal(container.resources?.limits?.['nvidia.com/gpu'], 1);
       assert.ok(
         (spec.terminationGracePeriodSeconds ?? 30) > farm.shutdownGraceS,
@@ -161,6 +172,15 @@ test('infra: Redis with noeviction, workers with GPUs and a grace period longer 
       );
     }
   }
+  // The streamer: its Service on its port, the API's handed-out URL naming it, the stream key from a Secret.
+  const service = find('Service', 'streamer').spec as { ports: Array<{ port: number; targetPort: number }> };
+  assert.deepEqual(service.ports, [{ port: 3001, targetPort: 3001 }]);
+  assert.equal(new URL(farm.streamerUrl!).hostname.split('.')[0], 'streamer');
+  assert.equal(new URL(farm.streamerUrl!).port, '3001');
+  for (const name of ['api', 'streamer'])
+    assert.match(JSON.stringify(find('Deployment', name).spec), /"secretRef":\{"name":"farm-streams"/, name);
+  const kustomization = readFileSync(infra('kustomization.yaml'), 'utf8');
+  assert.match(kustomization, /^ {2}- streamer\.yaml$/m);
 });
 
 describe('KEDA triggers read the Redis keys BullMQ uses (real redis-server, real flows)', () => {

@@ -1,6 +1,6 @@
 /**
- * `npm run farm` as a user runs it: the script starts redis-server, the API, a trainer and a renderer as separate
- * processes (local storage here, so results are streamed by the API). The workers load the PIPELINE STAGES TEST
+ * `npm run farm` as a user runs it: the script starts redis-server, the API, the streamer, a trainer and a renderer
+ * as separate processes (local storage here, so results are streamed by the API). The workers load the PIPELINE STAGES TEST
  * DOUBLE through FARM_STAGES_MODULE: this is about starting, serving and stopping the farm, not about editing.
  */
 import assert from 'node:assert/strict';
@@ -26,7 +26,7 @@ after(async () => {
 
 test('npm run farm: starts Redis, API and workers, serves a job end to end, and Ctrl-C stops all of it', async () => {
   dir = await mkdtemp(join(tmpdir(), 'farm-script-'));
-  const [port, redisPort] = [await freePort(), await freePort()];
+  const [port, redisPort, streamerPort] = [await freePort(), await freePort(), await freePort()];
   let output = '';
   farm = spawn(process.execPath, [join(REPO_ROOT, 'scripts', 'farm.mjs')], {
     cwd: REPO_ROOT,
@@ -34,6 +34,7 @@ test('npm run farm: starts Redis, API and workers, serves a job end to end, and 
       ...process.env,
       REDIS_URL: `redis://127.0.0.1:${redisPort}`,
       PORT: String(port),
+      FARM_STREAMER_PORT: String(streamerPort),
       FARM_STORAGE: 'local',
       FARM_LOCAL_DIR: join(dir, 'store'),
       FARM_STAGES_MODULE: resolve(__dirname, 'support', 'recording-stages.js'),
@@ -55,6 +56,17 @@ test('npm run farm: starts Redis, API and workers, serves a job end to end, and 
   assert.match(output, new RegExp(`Docs +${api}/docs`));
   assert.match(output, new RegExp(`Redis +redis://127\\.0\\.0\\.1:${redisPort} \\(started here\\)`));
   assert.ok(await ping(redisPort), 'the farm started redis-server');
+  const streamer = `http://127.0.0.1:${streamerPort}`;
+  assert.match(output, new RegExp(`Streamer +ws://127\\.0\\.0\\.1:${streamerPort}`));
+  assert.equal((await fetch(`${streamer}/v1/health`)).status, 200, 'the farm started the streamer');
+  const stream = await fetch(`${api}/v1/streams`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ warmup: { frames: 4, edit: { look: 'noir' } } }),
+  });
+  const created = (await stream.json()) as { url: string };
+  assert.equal(stream.status, 201, JSON.stringify(created));
+  assert.ok(created.url.startsWith(`ws://127.0.0.1:${streamerPort}/v1/streams/`), 'streams go to that streamer');
 
   const res = await postJob(api, { video: CLIP, fields: { look: 'noir', preset: 'fast' } });
   assert.equal(res.status, 202, JSON.stringify(res.body));
@@ -75,5 +87,6 @@ test('npm run farm: starts Redis, API and workers, serves a job end to end, and 
   assert.match(output, /farm: stopped\./);
   assert.equal(await ping(redisPort), false, 'redis-server stopped');
   await assert.rejects(fetch(`${api}/v1/health`), 'the API stopped');
+  await assert.rejects(fetch(`${streamer}/v1/health`), 'the streamer stopped');
   assert.doesNotMatch(output, /second signal/, 'children were stopped once, in order');
 });

@@ -1,6 +1,6 @@
 /**
- * Live streams over the API: `POST /v1/streams` and the WebSocket at `/v1/streams/{id}`, the API started in-process
- * on a real redis-server and S3 server (s3rver). A finished job is made the way the farm leaves one (its analysis,
+ * Live streams: `POST /v1/streams` on the API and the WebSocket at `/v1/streams/{id}?token=…` on the streamer
+ * (apps/streamer), both started in-process on a real redis-server and S3 server (s3rver). A finished job is made the way the farm leaves one (its analysis,
  * model and edited references in storage, its record `done`) from a real embedded fit (tiny preset, 128 px), and the
  * sessions run for real: Chromium landmarks, XFeat and the PPCE model in ONNX Runtime.
  */
@@ -25,21 +25,26 @@ import {
   type RgbFrame,
 } from '@streamedit/pipeline';
 import {
+  CONNECT_WITHIN_MS,
   createArtifactStore,
   jobKeys,
   JobRepository,
   loadFarmConfig,
+  signStreamToken,
+  STREAM_KEYS,
   type ArtifactStore,
   type FarmConfig,
 } from '@streamedit/farm';
 import { startApi, type RunningApi } from '../../apps/api/src/api-app';
-import { StreamRegistry } from '../../apps/api/src/streams/stream-registry';
+import type { StreamRegistry } from '../../apps/streamer/src/stream-registry';
+import { startStreamer, type RunningStreamer } from '../../apps/streamer/src/streamer-app';
 import { clipPath } from '../support/clips';
 import { farmEnv, startRedis, startS3, type TestRedis, type TestS3 } from '../support/services';
 import { childCommands } from '../support/tools';
 import { waitFor } from './support/processes';
 
 const SIDE = 128;
+const SECRET = 'streams-test-secret-0123456789';
 
 /** One WebSocket client of a stream: every message it got, decoded. */
 class StreamClient {
@@ -78,11 +83,12 @@ class StreamClient {
   }
 }
 
-describe('live streams over the API (real sessions, tiny preset)', () => {
+describe('live streams: the API hands out, the streamer runs them (real sessions, tiny preset)', () => {
   let redis: TestRedis;
   let s3: TestS3;
   let config: FarmConfig;
   let api: RunningApi;
+  let streamer: RunningStreamer;
   let store: ArtifactStore;
   let client: Redis;
   let tmp: string;
@@ -93,14 +99,13 @@ describe('live streams over the API (real sessions, tiny preset)', () => {
   before(async () => {
     tmp = await mkdtemp(join(tmpdir(), 'farm-streams-test-'));
     [redis, s3] = await Promise.all([startRedis(), startS3()]);
-    config = loadFarmConfig({
-      ...farmEnv(redis, s3),
-      PORT: '0',
-    });
+    const env = { ...farmEnv(redis, s3), PORT: '0', FARM_STREAMER_PORT: '0', FARM_STREAM_SECRET: SECRET };
+    streamer = await startStreamer(loadFarmConfig(env));
+    config = loadFarmConfig({ ...env, FARM_STREAMER_URL: streamer.url });
     client = new Redis(redis.url);
     store = await createArtifactStore(config);
     api = await startApi(config);
-    registry = api.app.get(StreamRegistry);
+    registry = streamer.registry;
     const workDir = join(tmp, 'work');
     await editVideo(clipPath('may'), { kind: 'look', name: 'cartoon' }, join(tmp, 'fitted.mp4'), {
       preset: 'tiny',
@@ -115,6 +120,7 @@ describe('live streams over the API (real sessions, tiny preset)', () => {
 
   after(async () => {
     await api?.close();
+    await streamer?.close();
     await store?.close();
     client?.disconnect();
     await Promise.all([s3?.stop(), redis?.stop()]);
@@ -185,7 +191,11 @@ describe('live streams over the API (real sessions, tiny preset)', () => {
     const arr = { threshold: 0, budgetPer100: 2, persistence: 1 };
     const created = await createStream({ jobId, policy: 'block', arr });
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    assert.match(String(created.body.url), new RegExp(`^ws://127\\.0\\.0\\.1:\\d+/v1/streams/${created.body.id}$`));
+    assert.match(
+      String(created.body.url),
+      new RegExp(`^${streamer.url.replace('http', 'ws')}/v1/streams/${created.body.id}\\?token=\\d+\\.[\\w-]{43}$`),
+      'the socket is the streamer’s, with a signed token',
+    );
     const stream = await StreamClient.connect(String(created.body.url));
     const hello = await stream.message('hello');
     assert.deepEqual(hello.size, { width: SIDE, height: SIDE });
@@ -332,11 +342,71 @@ describe('live streams over the API (real sessions, tiny preset)', () => {
       assert.equal(r.status, 400, JSON.stringify(body));
       assert.equal(typeof r.body.message, 'string');
     }
-    await assert.rejects(StreamClient.connect(`${api.url.replace('http', 'ws')}/v1/streams/${randomUUID()}`), /404/);
+    const socket = (id: string, token?: string) =>
+      `${streamer.url.replace('http', 'ws')}/v1/streams/${id}${token === undefined ? '' : `?token=${token}`}`;
+    const soon = () => Date.now() + CONNECT_WITHIN_MS;
+    const unknown = randomUUID();
+    await assert.rejects(StreamClient.connect(socket(unknown, signStreamToken(SECRET, unknown, soon()))), /404/);
     const created = await createStream({ jobId });
+    const id = String(created.body.id);
+    for (const [token, why] of [
+      [undefined, 'no token'],
+      ['123.abc', 'a malformed token'],
+      [signStreamToken('another-secret-0123456789', id, soon()), 'a token signed with another key'],
+      [signStreamToken(SECRET, unknown, soon()), 'another stream’s token'],
+      [signStreamToken(SECRET, id, Date.now() - 1), 'an expired token'],
+    ] as const)
+      await assert.rejects(StreamClient.connect(socket(id, token)), /401/, why);
     const first = await StreamClient.connect(String(created.body.url));
     await assert.rejects(StreamClient.connect(String(created.body.url)), /409/);
     first.ws.close();
     await assertCleanedUp();
+  });
+
+  test('the API restarts between POST /v1/streams and the connection, and mid-stream: the stream goes on', async () => {
+    const created = await createStream({ jobId, policy: 'block' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await api.close(); // the record is in Redis, the session will be in the streamer: nothing is lost with the API
+    const stream = await StreamClient.connect(String(created.body.url));
+    await stream.message('hello');
+    frames.slice(0, 6).forEach((f, i) => stream.send(f, i));
+    await waitFor('edited frames while the API is down', () => stream.frames.length > 0, 60_000);
+    api = await startApi(config);
+    frames.slice(6).forEach((f, i) => stream.send(f, 6 + i));
+    stream.ws.send(JSON.stringify({ type: 'end' }));
+    const end = await stream.message('end');
+    assert.deepEqual([end.received, end.edited, end.dropped], [12, 12, 0]);
+    assert.equal((await stream.closed).code, 1000);
+    assert.deepEqual(
+      stream.frames.map((m) => m.index),
+      frames.map((_, i) => i),
+    );
+    await assertCleanedUp();
+    assert.equal(await client.exists(STREAM_KEYS.record(String(created.body.id))), 0, 'the record is gone');
+  });
+
+  test('an API without the streamer settings refuses streams with 503, naming the missing one', async () => {
+    const base = { ...farmEnv(redis, s3), PORT: '0' };
+    for (const [env, missing] of [
+      [base, 'FARM_STREAMER_URL'],
+      [{ ...base, FARM_STREAMER_URL: streamer.url }, 'FARM_STREAM_SECRET'],
+    ] as const) {
+      const bare = await startApi(loadFarmConfig(env));
+      try {
+        for (const body of [{ jobId }, { warmup: { frames: 4, edit: { look: 'noir' } } }]) {
+          const res = await fetch(`${bare.url}/v1/streams`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          });
+          const answer = (await res.json()) as { message: string };
+          assert.equal(res.status, 503, JSON.stringify(answer));
+          assert.match(answer.message, new RegExp(`Live streams are not available: ${missing} is not set`));
+        }
+      } finally {
+        await bare.close();
+      }
+    }
+    assert.deepEqual(await client.keys('farm:stream:*'), [], 'no stream record made');
   });
 });

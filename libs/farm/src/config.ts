@@ -39,12 +39,30 @@ const schema = z.object({
   s3ForcePathStyle: bool.optional(),
   /** `S3_CREATE_BUCKET`: create the bucket at start-up when missing (dev, compose). Default `false`. */
   s3CreateBucket: bool.default('false'),
-  /** `HOST`: the API's listen address. Default `127.0.0.1` (containers set `0.0.0.0`). */
+  /** `HOST`: the listen address of the API and the streamer. Default `127.0.0.1` (containers set `0.0.0.0`). */
   host: z.string().min(1).default('127.0.0.1'),
   /** `PORT`: the API's port. Default 3000. */
   port: int(0, 65535).default(3000),
   /** `FARM_PUBLIC_URL`: base URL of the API in links handed to clients. Default `http://HOST:PORT`. */
   publicUrl: z.string().url().optional(),
+  /**
+   * `FARM_STREAMER_URL`: base URL of the streamer (apps/streamer, which hosts live sessions) as clients reach it,
+   * e.g. `ws://streamer.example.com` (`http(s)://` is accepted and handed out as `ws(s)://`). The API hands clients
+   * `{this}/v1/streams/{id}?token=…`. Unset (the default): `POST /v1/streams` answers 503.
+   */
+  streamerUrl: z
+    .string()
+    .url()
+    .refine((u) => /^(wss?|https?):\/\//.test(u), 'must be a ws://, wss://, http:// or https:// URL')
+    .optional(),
+  /** `FARM_STREAMER_PORT`: the streamer's port (it listens on `HOST`). Default 3001. */
+  streamerPort: int(0, 65535).default(3001),
+  /**
+   * `FARM_STREAM_SECRET`: key shared by the API and the streamer: the API signs each stream's socket token with it
+   * (HMAC-SHA256), the streamer accepts a connection only with a valid, unexpired token. At least 16 characters.
+   * Unset: the API answers 503 to `POST /v1/streams` and the streamer does not start.
+   */
+  streamSecret: z.string().min(16, 'must be at least 16 characters (use a random secret)').optional(),
   /** `FARM_MAX_UPLOAD_MB`: largest accepted input video, checked while streaming (413 beyond). Default 2048. */
   maxUploadMb: int(1, 1_000_000).default(2048),
   /** `FARM_MAX_IMAGE_MB`: largest accepted edit image (keyframe, overlay). Default 32. */
@@ -185,6 +203,9 @@ export const FARM_ENV: Readonly<Record<keyof FarmConfig, string>> = {
   host: 'HOST',
   port: 'PORT',
   publicUrl: 'FARM_PUBLIC_URL',
+  streamerUrl: 'FARM_STREAMER_URL',
+  streamerPort: 'FARM_STREAMER_PORT',
+  streamSecret: 'FARM_STREAM_SECRET',
   maxUploadMb: 'FARM_MAX_UPLOAD_MB',
   maxImageMb: 'FARM_MAX_IMAGE_MB',
   presignTtlS: 'FARM_PRESIGN_TTL_S',
@@ -224,6 +245,7 @@ const SECRET_KEYS: ReadonlySet<keyof FarmConfig> = new Set([
   's3SecretAccessKey',
   'adminToken',
   'authPepper',
+  'streamSecret',
 ]);
 
 /** Reads and validates the farm settings; an invalid value is an `InputError` naming the variable. */

@@ -40,3 +40,4 @@ export * from './auth/rate-limit';
 export * from './auth/job-quota';
 export * from './benchmarks';
 export * from './dev/worker-process';
+export * from './streams';

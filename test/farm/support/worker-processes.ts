@@ -24,3 +24,31 @@ export function childProcessesOf(pid: number, needle: string): number[] {
   }
   return out;
 }
+
+/** Command lines of every live descendant of `pid` (children, their children, …), from /proc. */
+export function descendantCommands(pid: number): string[] {
+  const parents = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // exited while we looked
+    }
+  }
+  const out: string[] = [];
+  const visit = (p: number) => {
+    for (const child of parents.get(p) ?? []) {
+      try {
+        if (isAlive(child)) out.push(readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').join(' ').trim());
+      } catch {
+        // exited while we looked
+      }
+      visit(child);
+    }
+  };
+  visit(pid);
+  return out;
+}

@@ -1,20 +1,27 @@
 import { Body, Controller, HttpCode, HttpException, Inject, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { JobNotFoundError, JobRepository, type ArtifactStore, type FarmConfig } from '@streamedit/farm';
-import { ARTIFACT_STORE, FARM_CONFIG } from '../api.tokens';
+import { Redis } from 'ioredis';
+import {
+  CONNECT_WITHIN_MS,
+  JobNotFoundError,
+  JobNotStreamableError,
+  JobRepository,
+  parseStreamRequest,
+  requireStreamableJob,
+  signStreamToken,
+  StreamRecords,
+  type FarmConfig,
+} from '@streamedit/farm';
+import { FARM_CONFIG, REDIS } from '../api.tokens';
 import { canSee, principalOf } from '../auth/principal';
-import { downloadJobModel, JobNotStreamableError } from './job-model';
-import { StreamRegistry, TooManyStreamsError, CONNECT_WITHIN_MS } from './stream-registry';
-import { parseStreamRequest } from './stream-request';
-import { STREAM_PATH } from './stream-socket';
 
 /** `POST /v1/streams`' answer: where to connect. */
 export interface CreateStreamResponse {
   readonly id: string;
-  /** The WebSocket to connect to (binary frames in and out, JSON text for control and events). */
+  /** The streamer's WebSocket to connect to (binary frames in and out, JSON text for control and events). */
   readonly url: string;
-  /** Connect before this time, or the stream is dropped. */
+  /** Connect before this time, or the stream is dropped (and the url's token has expired). */
   readonly expiresAt: string;
 }
 
@@ -22,12 +29,15 @@ export interface CreateStreamResponse {
 @ApiBearerAuth()
 @Controller('v1/streams')
 export class StreamsController {
+  private readonly records: StreamRecords;
+
   constructor(
-    private readonly registry: StreamRegistry,
     @Inject(JobRepository) private readonly jobs: JobRepository,
-    @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
+    @Inject(REDIS) redis: Redis,
     @Inject(FARM_CONFIG) private readonly config: FarmConfig,
-  ) {}
+  ) {
+    this.records = new StreamRecords(redis);
+  }
 
   @Post()
   @HttpCode(201)
@@ -48,38 +58,38 @@ export class StreamsController {
       },
     },
   })
-  @ApiResponse({ status: 201, description: '{id, url, expiresAt}: connect a WebSocket to url.' })
+  @ApiResponse({ status: 201, description: '{id, url, expiresAt}: connect a WebSocket to url (the streamer).' })
   @ApiResponse({ status: 404, description: 'Unknown job.' })
   @ApiResponse({ status: 409, description: 'The job is not done.' })
-  @ApiResponse({ status: 503, description: 'Too many streams are open.' })
+  @ApiResponse({ status: 503, description: 'No streamer is configured (FARM_STREAMER_URL, FARM_STREAM_SECRET).' })
   async create(@Body() body: unknown, @Req() req: Request): Promise<CreateStreamResponse> {
     const spec = parseStreamRequest(body);
-    // A key streams only its own jobs' models (another key's job is a 404, as in /v1/jobs). The socket URL that
-    // comes back is a capability: unguessable, for one connection, expiring if unused (see StreamRegistry).
+    // A key streams only its own jobs' models (another key's job is a 404, as in /v1/jobs).
     if (spec.source.kind === 'job') {
       const record = await this.jobs.get(spec.source.jobId);
       if (record && !canSee(principalOf(req), record)) throw new JobNotFoundError(spec.source.jobId);
+      try {
+        await requireStreamableJob(this.jobs, spec.source.jobId);
+      } catch (err) {
+        if (err instanceof JobNotStreamableError) throw new HttpException(err.message, err.status);
+        throw err;
+      }
     }
-    try {
-      this.registry.assertRoom();
-      const workDir =
-        spec.source.kind === 'job' ? await downloadJobModel(this.jobs, this.store, spec.source.jobId) : undefined;
-      const entry = this.registry.add(spec, workDir);
-      return {
-        id: entry.id,
-        url: `${this.socketBase(req)}${STREAM_PATH}/${entry.id}`,
-        expiresAt: new Date(entry.createdAt.getTime() + CONNECT_WITHIN_MS).toISOString(),
-      };
-    } catch (err) {
-      if (err instanceof JobNotStreamableError) throw new HttpException(err.message, err.status);
-      if (err instanceof TooManyStreamsError) throw new HttpException(err.message, 503);
-      throw err;
-    }
-  }
-
-  /** ws(s)://host of this API as the client reached it (or the configured public URL). */
-  private socketBase(req: Request): string {
-    if (this.config.publicUrl) return this.config.publicUrl.replace(/\/+$/, '').replace(/^http/, 'ws');
-    return `${req.protocol === 'https' ? 'wss' : 'ws'}://${req.headers.host ?? 'localhost'}`;
+    const { streamerUrl, streamSecret } = this.config;
+    if (!streamerUrl || !streamSecret)
+      throw new HttpException(
+        `Live streams are not available: ${streamerUrl ? 'FARM_STREAM_SECRET' : 'FARM_STREAMER_URL'} is not set on the API (streams run in the streamer, apps/streamer).`,
+        503,
+      );
+    // The session itself runs in the streamer: here only its record (in Redis, so it outlives an API restart) and a
+    // short-lived signed token for its one connection.
+    const stream = await this.records.create(body);
+    const expiresAtMs = stream.createdAt.getTime() + CONNECT_WITHIN_MS;
+    const base = streamerUrl.replace(/\/+$/, '').replace(/^http/, 'ws');
+    return {
+      id: stream.id,
+      url: `${base}/v1/streams/${stream.id}?token=${signStreamToken(streamSecret, stream.id, expiresAtMs)}`,
+      expiresAt: new Date(expiresAtMs).toISOString(),
+    };
   }
 }

@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
-import { StreamRegistry } from './stream-registry';
-import { StreamSockets } from './stream-socket';
 import { StreamsController } from './streams.controller';
 
 /**
- * Live editing streams: `POST /v1/streams` registers one, `ws://…/v1/streams/{id}` runs it (a `LiveEditSession`
- * per connection). Uses the API module's global config, store and job repository.
+ * `POST /v1/streams`: authorises a live stream, stores its record in Redis and hands the client the streamer's
+ * socket URL with a signed token. The sessions run in the streamer (apps/streamer), never in the API process. Uses
+ * the API module's global config, Redis and job repository.
  */
-@Module({ controllers: [StreamsController], providers: [StreamRegistry, StreamSockets], exports: [StreamRegistry] })
+@Module({ controllers: [StreamsController] })
 export class StreamsModule {}

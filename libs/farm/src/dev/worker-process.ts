@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '@streamedit/pipeline';
 
 /** The farm's app processes (folders under apps/ with a `src/main.ts`). */
-export type FarmAppRole = 'api' | 'trainer' | 'renderer';
+export type FarmAppRole = 'api' | 'trainer' | 'renderer' | 'streamer';
 
 /**
  * A farm app (dist/apps/{role}/src/main.js: the API or a worker) as its own process, as `npm run farm` and a

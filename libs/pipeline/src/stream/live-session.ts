@@ -1,192 +1,40 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DEFAULT_ARR, type ArrOptions } from '../arr/reference-windows';
-import type { CorrespondencePreset } from '../correspondence/io-spec';
-import { CorrespondenceModel } from '../correspondence/model';
-import type { EditSpec } from '../edit/edit-spec';
-import { InputError } from '../errors';
-import type { Backbone } from '../features/backbone';
-import { createBackbone } from '../features/create-backbone';
-import type { RgbFrame } from '../image/frame';
-import { ChromiumLandmarkDetector } from '../landmarks/chromium-detector';
-import type { LandmarkDetector } from '../landmarks/face-observation';
-import { logger } from '../log';
-import { settings } from '../settings';
-import type { Fps } from '../media/ffmpeg-commands';
-import { ModelStore } from '../models/model-store';
-import { noProgress, type ProgressListener } from '../progress';
-import {
-  DEFAULT_PROPAGATION,
-  editedReferenceFor,
-  editWeights,
-  renderPropagatedFrame,
-  type EditedReference,
-  type PropagationOptions,
-} from '../job/propagate';
-import type { NearestNeighbourField } from '../synthesis/types';
-import { AnalysisPacer } from './analysis-pacer';
-import { BoundedQueue, QueueClosedError, type BackpressurePolicy } from './bounded-queue';
-import { LatencyWindow, type LatencySummary } from './latency';
-import { liveCorrespondence, liveReference, type LiveReference } from './live-correspondence';
-import { cachedLiveFrame, LiveAnalyzer, type LiveFrame } from './live-frame';
-import {
-  loadStartReference,
-  openAnalysis,
-  readEditedReference,
-  readFittedEdit,
-  type FittedEdit,
-  type StartReference,
-} from './live-source';
 import { OnlineArr } from '../arr/online-arr';
-import { checkWarmUpEdit, warmUpFit } from './warmup';
+import { DEFAULT_ARR } from '../arr/reference-windows';
+import { CorrespondenceModel } from '../correspondence/model';
+import { InputError } from '../errors';
+import type { RgbFrame } from '../image/frame';
+import { logger } from '../log';
+import { DEFAULT_PROPAGATION, type PropagationOptions } from '../job/propagate';
+import { BoundedQueue, QueueClosedError } from './bounded-queue';
+import { LatencyWindow } from './latency';
+import { LiveFrameEditor, type EditedFrame } from './live-editor';
+import { fitWarmUpEngine, fittedEngine, type Engine, type EngineSource } from './live-engine';
+import { startFitted, startWarmUp, type SessionStart } from './live-start';
+import { cachedLiveFrame } from './live-frame';
+import { editLive } from './live-loop';
+import type {
+  EditedLiveFrame,
+  FromWorkDirOptions,
+  Incoming,
+  LiveEvent,
+  LiveSessionOptions,
+  LiveStats,
+  WarmUpOptions,
+} from './live-types';
+
+// The session and its delivery; building the engine is live-engine.ts, one frame's edit live-editor.ts, the
+// analyse-while-editing loop live-loop.ts. The public shapes are in live-types.ts, re-exported here.
+export type {
+  EditedLiveFrame,
+  FromWorkDirOptions,
+  LiveEvent,
+  LiveSessionOptions,
+  LiveStats,
+  WarmUpOptions,
+} from './live-types';
+export { liveModelThreads } from './live-engine';
 
 const log = logger('live');
-
-/** Options of every live session (defaults in brackets). */
-export interface LiveSessionOptions {
-  /** τ, synthesis and edit region, as offline [`DEFAULT_PROPAGATION`]. */
-  readonly propagation?: Partial<PropagationOptions>;
-  /** Online ARR: threshold, maximum window, references per 100 frames [`DEFAULT_ARR`]; `false`: never replace. */
-  readonly arr?: ArrOptions | false;
-  /** Frames waiting to be edited at most [8]. */
-  readonly queueCapacity?: number;
-  /** What a full input queue does [`block`; use `drop-oldest` for live sources such as sockets]. */
-  readonly policy?: BackpressurePolicy;
-  /** Edited frames waiting for the consumer at most; when full, editing pauses (and input backs up) [8]. */
-  readonly outputCapacity?: number;
-  /** Intra-op threads of the correspondence model, which runs in its own worker thread [{@link liveModelThreads}]. */
-  readonly modelThreads?: number;
-  /** A landmark detector to use (the caller closes it) [a Chromium detector owned by the session]. */
-  readonly detector?: LandmarkDetector;
-  readonly store?: ModelStore;
-  /** Warm-up analysis and fit progress [none]. */
-  readonly onProgress?: ProgressListener;
-}
-
-/** Mode (a): a finished edit's work dir. */
-export interface FromWorkDirOptions extends LiveSessionOptions {
-  /** Which fitted window's edited reference to start from [0: the user's keyframe]. */
-  readonly window?: number;
-  /**
-   * The stream is the analysed video from its first frame (stream frame i = analysed frame i): frames that are
-   * references there come out as their edits, user keyframes force their reference again [false].
-   */
-  readonly sameVideo?: boolean;
-  /** Remove the work dir when the session closes (a downloaded copy) [false]. */
-  readonly disposeWorkDir?: boolean;
-}
-
-/** Mode (b): fit on the first frames of the stream. */
-export interface WarmUpOptions extends LiveSessionOptions {
-  /** Frames buffered and fitted on before editing starts (≥ 2). */
-  readonly frames: number;
-  /** The edit; keyframe indices are stream frame indices below `frames`. */
-  readonly edit: EditSpec;
-  /** Trainer preset [`tiny`]. */
-  readonly preset?: CorrespondencePreset;
-  readonly maxIterations?: number;
-  /** Keep the warm-up's analysis, model and edited references here — a work dir `fromWorkDir` can start from [a temp dir removed at close]. */
-  readonly workDir?: string;
-  /** Frame rate recorded with the warm-up frames [25]. */
-  readonly fps?: Fps;
-}
-
-/** Events of a live session (also the JSON messages of the stream API). */
-export type LiveEvent =
-  | {
-      readonly type: 'ready';
-      readonly width: number;
-      readonly height: number;
-      readonly warmup?: { readonly frames: number; readonly iterations: number; readonly ms: number };
-    }
-  | {
-      readonly type: 'reference-replaced';
-      /** The stream frame that became the reference. */
-      readonly frame: number;
-      /** Its uncertainty score against the previous reference (0 for a user keyframe). */
-      readonly score: number;
-      readonly cause: 'uncertainty' | 'max-length' | 'keyframe';
-      /** The previous reference's stream frame, null when it was a frame of the fitted video. */
-      readonly previous: number | null;
-    }
-  | { readonly type: 'dropped'; readonly frame: number; readonly dropped: number }
-  | { readonly type: 'error'; readonly message: string; readonly badInput: boolean };
-
-/** One edited frame; frames come out in input order, `index` being the input frame's. */
-export interface EditedLiveFrame {
-  readonly index: number;
-  readonly image: RgbFrame;
-  /** The frame became (or is) the reference and `image` is its edit. */
-  readonly isReference: boolean;
-  /** Uncertainty score against its reference (0 for references). */
-  readonly score: number;
-  /** Fraction of pixels re-synthesised. */
-  readonly synthesized: number;
-  /** The stream frame it was propagated from; null for a frame of the fitted video. */
-  readonly referenceFrame: number | null;
-  /** From `push` to the edited frame being ready. */
-  readonly latencyMs: number;
-  /** Where the time went: landmarks + features (concurrently), the correspondence model, warp/synthesis/composite. */
-  readonly timingsMs: { readonly analyze: number; readonly model: number; readonly render: number };
-}
-
-/** Counters and latencies of a session. */
-export interface LiveStats {
-  readonly state: 'warming-up' | 'editing' | 'ended' | 'failed' | 'closed';
-  readonly received: number;
-  readonly edited: number;
-  readonly dropped: number;
-  /** References made during the session (online ARR and user keyframes). */
-  readonly references: number;
-  /** Frames waiting in the input queue. */
-  readonly queued: number;
-  /** `push` → edited, over recent frames (warm-up frames, which wait for the fit, are not counted). */
-  readonly latency: LatencySummary;
-  /** Start of analysis → edited (the work per frame, without queueing). */
-  readonly processing: LatencySummary;
-}
-
-interface Incoming {
-  readonly index: number;
-  readonly image: RgbFrame;
-  readonly receivedAt: number;
-}
-
-/** The reference frames are propagated from, with its per-window state. */
-interface CurrentReference {
-  readonly live: LiveReference;
-  readonly edited: EditedReference;
-  readonly weights: Float32Array;
-  /** Where it is in the stream; null for a frame of the fitted video. */
-  readonly streamIndex: number | null;
-  /** Stream frame its window starts at (for the maximum window length). */
-  readonly since: number;
-  prevNnf?: NearestNeighbourField;
-}
-
-/** What editing needs once the model is known. */
-interface Engine {
-  readonly model: CorrespondenceModel;
-  readonly analyzer: LiveAnalyzer;
-  readonly width: number;
-  readonly height: number;
-  /** User keyframes by stream index (force a reference with the user's edit). */
-  readonly keyframes: ReadonlyMap<number, RgbFrame>;
-  current: CurrentReference;
-}
-
-/** How a session gets its engine: at once (a work dir), or from the first frames (a warm-up). */
-type EngineSource =
-  | {
-      readonly kind: 'fitted';
-      readonly fitted: FittedEdit;
-      readonly start: StartReference;
-      readonly model: CorrespondenceModel;
-      readonly keyframes: ReadonlyMap<number, RgbFrame>;
-      readonly startIndex: number | null;
-    }
-  | { readonly kind: 'warm-up'; readonly options: WarmUpOptions; readonly workDir: string };
 
 /**
  * A live editing session (the paper's "streamable" mode): once the correspondence model is fitted, each incoming
@@ -196,7 +44,7 @@ type EngineSource =
  * Online ARR: a frame whose uncertainty score passes the threshold (budget allowing) becomes the new reference, its
  * edit carried over from the current one by `editedReferenceFor`.
  *
- * Frames go in with `push` (bounded queue, {@link BackpressurePolicy}), come out in order from `frames()`. The next
+ * Frames go in with `push` (bounded queue, `BackpressurePolicy`), come out in order from `frames()`. The next
  * frame is analysed while the current one renders. `end()` finishes after the queued frames; `close()` stops now
  * and releases everything (browser, ONNX sessions, temp files).
  */
@@ -207,7 +55,7 @@ export class LiveEditSession {
   private readonly listeners = new Set<(e: LiveEvent) => void>();
   private readonly abort = new AbortController();
   private readonly propagation: PropagationOptions;
-  private readonly arr?: OnlineArr;
+  private readonly editor: LiveFrameEditor;
   private readonly latency = new LatencyWindow();
   private readonly processing = new LatencyWindow();
   private readonly worker: Promise<void>;
@@ -217,20 +65,24 @@ export class LiveEditSession {
   private failure?: Error;
   private closing?: Promise<void>;
   private ready?: LiveEvent;
-  private engine?: Engine;
   /** The loaded correspondence model (released by `close`). */
   private model?: CorrespondenceModel;
+  private readonly source: EngineSource;
+  /** The landmark detector and backbone (released by `close`). */
+  private readonly resources: SessionStart['resources'];
+  private readonly cleanup: () => Promise<void>;
 
-  private constructor(
-    private readonly source: EngineSource,
-    options: LiveSessionOptions,
-    private readonly detector: LandmarkDetector,
-    private readonly ownsDetector: boolean,
-    private readonly backbone: Backbone,
-    private readonly cleanup: () => Promise<void>,
-  ) {
+  private constructor(start: SessionStart, options: LiveSessionOptions) {
+    const { source } = start;
+    this.source = source;
+    this.resources = start.resources;
+    this.cleanup = start.cleanup;
     this.propagation = { ...DEFAULT_PROPAGATION, ...options.propagation };
-    if (options.arr !== false) this.arr = new OnlineArr(options.arr ?? DEFAULT_ARR);
+    const arr = options.arr === false ? undefined : new OnlineArr(options.arr ?? DEFAULT_ARR);
+    this.editor = new LiveFrameEditor(this.propagation, arr, (event) => {
+      this.counts.references++;
+      this.emit(event);
+    });
     this.input = new BoundedQueue(options.queueCapacity ?? 8, options.policy ?? 'block', (dropped) => {
       this.counts.dropped++;
       this.emit({ type: 'dropped', frame: dropped.index, dropped: this.counts.dropped });
@@ -253,31 +105,7 @@ export class LiveEditSession {
    * landmark browser now, so the first frame does not pay for it.
    */
   static async fromWorkDir(workDir: string, options: FromWorkDirOptions = {}): Promise<LiveEditSession> {
-    const fitted = await readFittedEdit(workDir);
-    const resources = await openResources(options);
-    let model: CorrespondenceModel | undefined;
-    try {
-      model = await CorrespondenceModel.load(fitted.onnxPath, liveModelThreads(fitted.preset, options), true);
-      const window = options.window ?? 0;
-      const start = await loadStartReference(fitted, window, model.shape);
-      const keyframes = options.sameVideo ? await userKeyframes(fitted) : new Map<number, RgbFrame>();
-      const startIndex = options.sameVideo ? fitted.windows[window]!.reference : null;
-      const cleanup = async () => {
-        if (options.disposeWorkDir) await rm(workDir, { recursive: true, force: true });
-      };
-      return new LiveEditSession(
-        { kind: 'fitted', fitted, start, model, keyframes, startIndex },
-        options,
-        resources.detector,
-        resources.ownsDetector,
-        resources.backbone,
-        cleanup,
-      );
-    } catch (err) {
-      await model?.release();
-      await resources.release();
-      throw err;
-    }
+    return new LiveEditSession(await startFitted(workDir, options), options);
   }
 
   /**
@@ -286,25 +114,7 @@ export class LiveEditSession {
    * the fit wait in the input queue (or are dropped, with `drop-oldest`).
    */
   static async warmUp(options: WarmUpOptions): Promise<LiveEditSession> {
-    if (!Number.isInteger(options.frames) || options.frames < 2)
-      throw new InputError(`The warm-up needs at least 2 frames, got ${options.frames}.`);
-    checkWarmUpEdit(options.edit, options.frames);
-    const workDir = options.workDir ?? (await mkdtemp(join(tmpdir(), 'streamedit-live-')));
-    const resources = await openResources(options).catch(async (err: unknown) => {
-      if (!options.workDir) await rm(workDir, { recursive: true, force: true });
-      throw err;
-    });
-    const cleanup = async () => {
-      if (!options.workDir) await rm(workDir, { recursive: true, force: true });
-    };
-    return new LiveEditSession(
-      { kind: 'warm-up', options, workDir },
-      options,
-      resources.detector,
-      resources.ownsDetector,
-      resources.backbone,
-      cleanup,
-    );
+    return new LiveEditSession(await startWarmUp(options), options);
   }
 
   /** Working size frames must have (known from the first frame of a warm-up). */
@@ -381,8 +191,8 @@ export class LiveEditSession {
       this.output.close(true);
       await this.worker;
       await this.model?.release().catch(() => undefined);
-      await this.backbone.release().catch(() => undefined);
-      if (this.ownsDetector) await this.detector.close().catch(() => undefined);
+      await this.resources.backbone.release().catch(() => undefined);
+      if (this.resources.ownsDetector) await this.resources.detector.close().catch(() => undefined);
       await this.cleanup().catch((err: unknown) => log.warn({ err }, 'live session cleanup failed'));
       if (this.state !== 'failed') this.state = 'closed';
       LiveEditSession.live.delete(this);
@@ -406,7 +216,13 @@ export class LiveEditSession {
       const engine =
         this.source.kind === 'fitted' ? this.fittedEngine(this.source) : await this.warmUpEngine(this.source);
       if (this.source.kind === 'fitted') this.emit({ type: 'ready', width: engine.width, height: engine.height });
-      await this.editLive(engine);
+      await editLive(engine, {
+        input: this.input,
+        edit: (e, frame, ms) => this.editor.edit(e, frame, ms),
+        deliver: (item, frame, started, timed) => this.deliver(item, frame, started, timed),
+        closing: () => this.closing !== undefined,
+        failed: (err) => (this.failure ??= err),
+      });
       if (!this.closing) this.state = 'ended';
     } catch (err) {
       if (this.closing && (err instanceof QueueClosedError || this.abort.signal.aborted)) return;
@@ -421,68 +237,26 @@ export class LiveEditSession {
   }
 
   private fittedEngine(source: Extract<EngineSource, { kind: 'fitted' }>): Engine {
-    const { model, start } = source;
-    this.model = model;
-    const analyzer = new LiveAnalyzer(this.detector, this.backbone, model.shape);
-    const current = this.referenceFrom(model, start.frame, start.edited, source.startIndex, source.startIndex ?? 0);
-    this.engine = {
-      model,
-      analyzer,
-      width: source.fitted.width,
-      height: source.fitted.height,
-      keyframes: source.keyframes,
-      current,
-    };
-    return this.engine;
+    this.model = source.model;
+    return fittedEngine(source, this.resources, this.propagation);
   }
 
   /** Buffers the first frames, fits on them, then edits them (their analysis is the warm-up's). */
   private async warmUpEngine(source: Extract<EngineSource, { kind: 'warm-up' }>): Promise<Engine> {
-    const { options, workDir } = source;
     const buffered: Incoming[] = [];
-    while (buffered.length < options.frames) {
+    while (buffered.length < source.options.frames) {
       const next = await this.input.shift();
       if (!next) break;
       buffered.push(next);
     }
     this.abort.signal.throwIfAborted();
     const t0 = performance.now();
-    const warm = await warmUpFit(
-      {
-        frames: buffered.map((b) => b.image),
-        edit: options.edit,
-        preset: options.preset ?? 'tiny',
-        maxIterations: options.maxIterations,
-        workDir,
-        detector: this.detector,
-        backbone: this.backbone,
-        fps: options.fps,
-        tau: this.propagation.tau,
-        signal: this.abort.signal,
-      },
-      options.onProgress ?? noProgress,
-    );
-    const model = await CorrespondenceModel.load(
-      warm.fitted.onnxPath,
-      liveModelThreads(warm.fitted.preset, options),
-      true,
-    );
-    this.model = model;
-    const analysis = await openAnalysis(workDir);
+    const images = buffered.map((b) => b.image);
+    const warm = await fitWarmUpEngine(source, images, this.resources, this.propagation, this.abort.signal, (model) => {
+      this.model = model;
+    });
+    const { engine, analysis } = warm;
     try {
-      const first = warm.fitted.windows[0]!.reference;
-      const startFrame = await cachedLiveFrame(first, analysis, model.shape);
-      const analyzer = new LiveAnalyzer(this.detector, this.backbone, model.shape);
-      const current = this.referenceFrom(model, startFrame, warm.keyframes.get(first)!, first, first);
-      const engine: Engine = {
-        model,
-        analyzer,
-        width: warm.fitted.width,
-        height: warm.fitted.height,
-        keyframes: warm.keyframes,
-        current,
-      };
-      this.engine = engine;
       this.state = 'editing';
       this.emit({
         type: 'ready',
@@ -493,8 +267,9 @@ export class LiveEditSession {
       for (const item of buffered) {
         if (this.closing) break;
         const started = performance.now();
-        const frame = await cachedLiveFrame(item.index, analysis, model.shape);
-        await this.deliver(item, await this.editFrame(engine, frame, performance.now() - started), started, false);
+        const frame = await cachedLiveFrame(item.index, analysis, engine.model.shape);
+        const edited = await this.editor.edit(engine, frame, performance.now() - started);
+        await this.deliver(item, edited, started, false);
       }
       return engine;
     } finally {
@@ -502,66 +277,7 @@ export class LiveEditSession {
     }
   }
 
-  /**
-   * The live loop: a pump analyses the next frame while this loop edits the current one, started by an
-   * `AnalysisPacer` so that it is ready when the edit ends, not before.
-   */
-  private async editLive(engine: Engine): Promise<void> {
-    const pacer = new AnalysisPacer();
-    const analysed = new BoundedQueue<{
-      item: Incoming;
-      started: number;
-      frame: Promise<{ frame: LiveFrame; ms: number }>;
-    }>(1, 'block');
-    const pump = (async () => {
-      try {
-        for (;;) {
-          await pacer.turn();
-          const item = await this.input.shift();
-          if (item === undefined) break;
-          const started = performance.now();
-          const frame = engine.analyzer.analyze(item.index, item.image).then((f) => {
-            const ms = performance.now() - started;
-            pacer.analyzed(ms);
-            return { frame: f, ms };
-          });
-          frame.catch(() => undefined); // awaited in order by the loop below
-          await analysed.push({ item, started, frame });
-        }
-      } catch (err) {
-        if (!(err instanceof QueueClosedError)) throw err;
-      } finally {
-        analysed.close();
-      }
-    })();
-    try {
-      for (let next = await analysed.shift(); next !== undefined; next = await analysed.shift()) {
-        if (this.closing) break;
-        const { frame, ms } = await next.frame;
-        const editStart = performance.now();
-        pacer.editStarted();
-        const edited = await this.editFrame(engine, frame, ms);
-        pacer.edited(performance.now() - editStart);
-        await this.deliver(next.item, edited, next.started, true);
-      }
-    } catch (err) {
-      // Recorded before the input closes, so a producer blocked in `push` is told why.
-      if (!this.closing) this.failure ??= err instanceof Error ? err : new Error(String(err));
-      throw err;
-    } finally {
-      pacer.close();
-      analysed.close(true);
-      this.input.close(true);
-      await pump;
-    }
-  }
-
-  private async deliver(
-    item: Incoming,
-    frame: Omit<EditedLiveFrame, 'latencyMs' | 'index'>,
-    started: number,
-    timed: boolean,
-  ): Promise<void> {
+  private async deliver(item: Incoming, frame: EditedFrame, started: number, timed: boolean): Promise<void> {
     const now = performance.now();
     const latencyMs = now - item.receivedAt;
     if (timed) {
@@ -571,130 +287,4 @@ export class LiveEditSession {
     this.counts.edited++;
     await this.output.push({ index: item.index, ...frame, latencyMs });
   }
-
-  /** One frame: a forced or fitted reference comes out as its edit; others are propagated, or start a new window. */
-  private async editFrame(
-    engine: Engine,
-    frame: LiveFrame,
-    analyzeMs: number,
-  ): Promise<Omit<EditedLiveFrame, 'latencyMs' | 'index'>> {
-    const cur = engine.current;
-    const given = engine.keyframes.get(frame.index);
-    const asReference = (image: RgbFrame, score: number, modelMs = 0, renderMs = 0) => ({
-      image,
-      isReference: true,
-      score,
-      synthesized: 0,
-      referenceFrame: frame.index,
-      timingsMs: { analyze: analyzeMs, model: modelMs, render: renderMs },
-    });
-    if (given && cur.streamIndex !== frame.index) {
-      this.replaceReference(engine, frame, given, { cause: 'keyframe', score: 0 });
-      return asReference(given, 0);
-    }
-    if (cur.streamIndex === frame.index) return asReference(cur.edited.edited, 0);
-    const { tau } = this.propagation;
-    const t0 = performance.now();
-    const { correspondence, score } = await liveCorrespondence(engine.model, cur.live, frame, tau);
-    const t1 = performance.now();
-    const decision = this.arr?.decide(frame.index, frame.index - cur.since, score);
-    if (decision) {
-      // The pair (current reference, this frame) is exactly what editedReferenceFor asks for: reuse its answer.
-      const edited = await editedReferenceFor(
-        cur.edited,
-        { index: frame.index, original: frame.image },
-        { between: async () => correspondence },
-        tau,
-      );
-      this.arr!.accept(frame.index);
-      this.replaceReference(engine, frame, edited, decision);
-      return asReference(edited, score, t1 - t0, performance.now() - t1);
-    }
-    const rendered = await renderPropagatedFrame(
-      { ref: cur.edited, current: frame.image, correspondence, weights: cur.weights, prevNnf: cur.prevNnf },
-      this.propagation,
-    );
-    cur.prevNnf = rendered.nnf;
-    const timingsMs = { analyze: analyzeMs, model: t1 - t0, render: performance.now() - t1 };
-    return {
-      image: rendered.image,
-      isReference: false,
-      score,
-      synthesized: rendered.synthesized,
-      referenceFrame: cur.streamIndex,
-      timingsMs,
-    };
-  }
-
-  private replaceReference(
-    engine: Engine,
-    frame: LiveFrame,
-    edited: RgbFrame,
-    why: { cause: 'uncertainty' | 'max-length' | 'keyframe'; score: number },
-  ): void {
-    const previous = engine.current.streamIndex;
-    engine.current = this.referenceFrom(engine.model, frame, edited, frame.index, frame.index);
-    this.counts.references++;
-    this.emit({ type: 'reference-replaced', frame: frame.index, score: why.score, cause: why.cause, previous });
-  }
-
-  private referenceFrom(
-    model: CorrespondenceModel,
-    frame: LiveFrame,
-    edited: RgbFrame,
-    streamIndex: number | null,
-    since: number,
-  ): CurrentReference {
-    return {
-      live: liveReference(frame, model),
-      edited: { index: streamIndex ?? -1, original: frame.image, edited },
-      weights: editWeights(frame.image, edited, this.propagation.editRegion),
-      streamIndex,
-      since,
-    };
-  }
-}
-
-/**
- * The model's threads unless given: `STREAMEDIT_ORT_THREADS`, but 1 for the 64² `tiny` model. On 2 cores the cpu
- * model (512²) edits 4.3 frames/s with 2 threads against 3.3 with 1; the tiny one 15.6 with 1 against 13.3 with 2,
- * the pool's overhead outweighing its share of a 13 ms forward.
- */
-export function liveModelThreads(preset: CorrespondencePreset, options: LiveSessionOptions): number {
-  return options.modelThreads ?? (preset === 'tiny' ? 1 : settings().ortThreads);
-}
-
-/** The landmark detector (started now) and the backbone of a session. */
-async function openResources(
-  options: LiveSessionOptions,
-): Promise<{ detector: LandmarkDetector; ownsDetector: boolean; backbone: Backbone; release(): Promise<void> }> {
-  const store = options.store ?? new ModelStore();
-  const ownsDetector = options.detector === undefined;
-  const detector = options.detector ?? new ChromiumLandmarkDetector({ modelStore: store });
-  try {
-    if (detector instanceof ChromiumLandmarkDetector) await detector.warmUp();
-    // One thread: a frame's features run beside the model's forward, and a multi-threaded ONNX Runtime pool spins
-    // on the cores the model needs (cpu model at 512², 2 cores: 306 vs 351 ms per frame end to end).
-    const backbone = await createBackbone(store, { threads: 1 });
-    return {
-      detector,
-      ownsDetector,
-      backbone,
-      release: async () => {
-        await backbone.release();
-        if (ownsDetector) await detector.close();
-      },
-    };
-  } catch (err) {
-    if (ownsDetector) await detector.close();
-    throw err;
-  }
-}
-
-/** The user's keyframe edits of a fitted work dir by frame index (windows whose cause is `keyframe`). */
-async function userKeyframes(fitted: FittedEdit): Promise<Map<number, RgbFrame>> {
-  const out = new Map<number, RgbFrame>();
-  for (const [i, w] of fitted.windows.entries())
-    if (w.cause === 'keyframe') out.set(w.reference, await readEditedReference(fitted, i));
-  return out;
 }

@@ -1,5 +1,6 @@
 import { InputError } from '@streamedit/pipeline';
-import { materializeJobWorkDir, type ArtifactStore, type JobRepository } from '@streamedit/farm';
+import type { JobRecord } from '../jobs/job-record';
+import type { JobRepository } from '../jobs/job-repository';
 
 /** The job is unknown, or not finished: a live stream needs its model and its edited references. */
 export class JobNotStreamableError extends InputError {
@@ -12,11 +13,10 @@ export class JobNotStreamableError extends InputError {
 }
 
 /**
- * Downloads what a live session needs of a finished farm job into a new work dir (`materializeJobWorkDir`), after
- * checking that the job exists (404) and is done (409). The caller removes the folder (the session does, with
- * `disposeWorkDir`).
+ * The record of a job a live stream can use: it exists (else 404) and is done with its windows (else 409). The API
+ * checks this before it makes a stream; the streamer reads it again to lay the job out (`materializeJobWorkDir`).
  */
-export async function downloadJobModel(jobs: JobRepository, store: ArtifactStore, jobId: string): Promise<string> {
+export async function requireStreamableJob(jobs: JobRepository, jobId: string): Promise<JobRecord> {
   const job = await jobs.get(jobId);
   if (!job) throw new JobNotStreamableError(`Job ${jobId} does not exist: give the id of a finished job.`, 404);
   if (job.state !== 'done' || !job.windows?.length) {
@@ -25,5 +25,5 @@ export async function downloadJobModel(jobs: JobRepository, store: ArtifactStore
       409,
     );
   }
-  return materializeJobWorkDir({ store, record: job });
+  return job;
 }

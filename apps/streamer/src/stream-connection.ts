@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { WebSocket, type RawData } from 'ws';
 import {
   decodeFrameMessage,
@@ -11,6 +12,9 @@ import {
   type RgbFrame,
 } from '@streamedit/pipeline';
 import type { StreamEntry, StreamRegistry } from './stream-registry';
+
+/** Lays out a finished job for a live session: a new work dir (404 / 409 as an `InputError` when it cannot). */
+export type JobWorkDirs = (jobId: string) => Promise<string>;
 
 /** Machine-readable reasons of the `error` messages a stream sends before it closes. */
 export type StreamErrorCode = 'malformed-frame' | 'wrong-size' | 'bad-input' | 'bad-message' | 'idle' | 'internal';
@@ -44,12 +48,13 @@ export class StreamConnection {
   private inputFormat?: FrameFormat;
   private closed = false;
   private idle?: NodeJS.Timeout;
-  private readonly log = logger('streams');
+  private readonly log = logger('streamer');
 
   constructor(
     private readonly ws: WebSocket,
     private readonly entry: StreamEntry,
     private readonly registry: StreamRegistry,
+    private readonly workDirs: JobWorkDirs,
   ) {}
 
   start(): void {
@@ -69,12 +74,12 @@ export class StreamConnection {
   }
 
   private async open(): Promise<void> {
-    const { spec, workDir } = this.entry;
+    const { spec } = this.entry;
     const common = { policy: spec.policy, arr: spec.arr };
     const s = spec.source;
     const session =
       s.kind === 'job'
-        ? await LiveEditSession.fromWorkDir(workDir!, { ...common, disposeWorkDir: true })
+        ? await this.openJob(s.jobId, common)
         : await LiveEditSession.warmUp({
             ...common,
             frames: s.frames,
@@ -82,6 +87,7 @@ export class StreamConnection {
             maxIterations: s.iterations,
             edit: s.edit,
           });
+    if (!session) return;
     this.entry.session = session;
     if (this.closed) return void (await session.close()); // the client left while the session started
     this.session = session;
@@ -94,6 +100,18 @@ export class StreamConnection {
     });
     void this.forward(session);
     this.ws.resume();
+  }
+
+  /** A finished job's session: its work dir laid out here from storage (undefined if the client left meanwhile). */
+  private async openJob(
+    jobId: string,
+    common: { policy: StreamEntry['spec']['policy']; arr: StreamEntry['spec']['arr'] },
+  ): Promise<LiveEditSession | undefined> {
+    const workDir = await this.workDirs(jobId);
+    // The client may have left during the download: the registry no longer knows this stream, so clean up here.
+    if (this.closed) return void (await rm(workDir, { recursive: true, force: true }));
+    this.entry.workDir = workDir;
+    return LiveEditSession.fromWorkDir(workDir, { ...common, disposeWorkDir: true });
   }
 
   /** Session events to the client, in the client's frame numbers (errors go out from `forward`). */

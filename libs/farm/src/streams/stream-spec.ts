@@ -7,7 +7,7 @@ import {
   type EditSpec,
   type FrameFormat,
 } from '@streamedit/pipeline';
-import { isJobId } from '@streamedit/farm';
+import { isJobId } from '../storage/keys';
 import { z } from 'zod';
 
 const edit = z.union([
