@@ -169,7 +169,7 @@ export class KnownMotion {
     // Global similarity, inverted: x = c + T + s·R(θ)(q − c)  ⇒  q = c + R(−θ)(x − c − T)/s.
     const ex = x - cx - p.tx;
     const ey = y - cy - p.ty;
-    let qx = cx + (p.cos * ex + p.sin * ey) / p.scale;
+    const qx = cx + (p.cos * ex + p.sin * ey) / p.scale;
     let qy = cy + (-p.sin * ex + p.cos * ey) / p.scale;
     let interior = false;
     if (this.mouth && p.gap > 0) {

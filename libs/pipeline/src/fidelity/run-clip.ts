@@ -130,9 +130,8 @@ export async function benchmarkFidelityClip(
   const results: MethodScores[] = [];
   const methods = o.methods ?? DEFAULT_FIDELITY_METHODS;
   const needsAnalysis = methods.some((m) => m !== 'dis');
-  if (needsAnalysis)
-    (await loadAnalysis(o.workDir, video, n)) ??
-      (await analyzeVideo(video, o.workDir, { maxFrames: n, maxSide: Math.max(clip.width, clip.height) }, onProgress));
+  if (needsAnalysis && !(await loadAnalysis(o.workDir, video, n)))
+    await analyzeVideo(video, o.workDir, { maxFrames: n, maxSide: Math.max(clip.width, clip.height) }, onProgress);
   const runs: Array<[MethodScores['method'], () => Promise<MethodRun>]> = [
     ['ceiling', async () => ceilingRun(clip, real)],
     ...methods.map((m): [FidelityMethod, () => Promise<MethodRun>] => [
