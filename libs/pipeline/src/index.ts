@@ -51,6 +51,7 @@ export * from './job/work-dir';
 export * from './job/analyze';
 export * from './job/training-data';
 export * from './job/propagate';
+export * from './job/delivered-sigma';
 export * from './job/source-size';
 export * from './job/source-frames';
 export * from './job/model-correspondence';

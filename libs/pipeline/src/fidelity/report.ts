@@ -20,7 +20,7 @@ const HEADER = [
   'drift p50 / p95 px',
   'lost dots',
   'recon PSNR',
-  'σ AUROC',
+  'σ AUROC out / corr',
   'refs',
   'wall s',
 ];
@@ -38,7 +38,7 @@ export function fidelityTable(clips: readonly FidelityClipResult[]): string {
     `${f2(m.driftMedian)} / ${f2(m.driftP95)}`,
     Number.isFinite(m.dotsLost) ? `${(100 * m.dotsLost).toFixed(1)} %` : '—',
     f2(m.reconPsnr),
-    m.sigmaAuroc === undefined ? '—' : m.sigmaAuroc.toFixed(3),
+    m.sigmaAuroc === undefined ? '—' : `${m.sigmaAuroc.toFixed(3)} / ${m.corrSigmaAuroc?.toFixed(3) ?? '—'}`,
     String(m.references),
     f1(m.wallMs / 1000),
   ];
@@ -61,6 +61,9 @@ export function fidelityTable(clips: readonly FidelityClipResult[]): string {
       reconPsnr: pick(method, (m) => m.reconPsnr),
       sigmaAuroc: clips.some((c) => c.methods.some((m) => m.method === method && m.sigmaAuroc !== undefined))
         ? pick(method, (m) => m.sigmaAuroc)
+        : undefined,
+      corrSigmaAuroc: clips.some((c) => c.methods.some((m) => m.method === method && m.corrSigmaAuroc !== undefined))
+        ? pick(method, (m) => m.corrSigmaAuroc)
         : undefined,
       references: Number.NaN,
       wallMs: pick(method, (m) => m.wallMs),
@@ -119,8 +122,9 @@ export function fidelityVerdict(clips: readonly FidelityClipResult[], look: read
     const worst = Math.max(...prod.map((m) => m.driftP95));
     lines.push(`${ok(worst <= 2)} dot drift p95: product worst clip ${f2(worst)} px (needs ≤ 2)`);
     const au = meanOf(prod.map((m) => m.sigmaAuroc));
+    const corr = meanOf(prod.map((m) => m.corrSigmaAuroc));
     lines.push(
-      `${ok(au >= 0.8)} σ AUROC (edit error > 10/255): product mean ${Number.isFinite(au) ? au.toFixed(3) : '—'} (needs ≥ 0.8)`,
+      `${ok(au >= 0.8)} σ AUROC (edit error > 10/255): product mean ${Number.isFinite(au) ? au.toFixed(3) : '—'} for the output's σ (needs ≥ 0.8); the correspondence's σ alone ${Number.isFinite(corr) ? corr.toFixed(3) : '—'}`,
     );
   }
   const lk = look.filter((r) => Number.isFinite(r.psnr.product) && Number.isFinite(r.psnr.dis));

@@ -48,8 +48,13 @@ export interface MethodScores {
   readonly dotsLost: number;
   /** Reconstruction PSNR (dB, whole frame): frame 0 unedited propagated the same way, against the real frame. */
   readonly reconPsnr: number;
-  /** AUROC of σ for the edited-region pixels whose edit error > 10/255 (and the disoccluded ones); absent without σ. */
+  /**
+   * AUROC of the output's σ (each delivered pixel's, as the σ video shows it) for the edited-region pixels whose
+   * edit error > 10/255 (and the disoccluded ones); absent without σ.
+   */
   readonly sigmaAuroc?: number;
+  /** The same for the correspondence's σ alone (the model's photometric σ, which never sees the edit). */
+  readonly corrSigmaAuroc?: number;
   /** References the method used. */
   readonly references: number;
   readonly wallMs: number;
@@ -89,6 +94,8 @@ interface MethodFrame {
   readonly index: number;
   readonly image: RgbFrame;
   readonly sigma?: FloatImage;
+  /** The correspondence's σ (when the method has one). */
+  readonly corrSigma?: FloatImage;
   readonly recon: RgbFrame;
 }
 
@@ -143,6 +150,7 @@ export async function benchmarkFidelityClip(
     const t0 = Date.now();
     const run = await start();
     const auroc = new Auroc();
+    const corrAuroc = new Auroc();
     const recon: number[] = [];
     const raw: number[] = [];
     let hasSigma = false;
@@ -152,15 +160,12 @@ export async function benchmarkFidelityClip(
         if (f.index > 0) {
           recon.push(psnr(f.recon, real[f.index]!));
           raw.push(regionPsnr(f.image, truths[f.index]!.edit, truths[f.index]!.region) ?? Number.NaN);
+          const frame = { output: f.image, truth: truths[f.index]!.edit, ...truths[f.index]! };
           if (f.sigma) {
             hasSigma = true;
-            addSigmaCalibration(auroc, {
-              output: f.image,
-              truth: truths[f.index]!.edit,
-              ...truths[f.index]!,
-              sigma: f.sigma,
-            });
+            addSigmaCalibration(auroc, { ...frame, sigma: f.sigma });
           }
+          if (f.corrSigma) addSigmaCalibration(corrAuroc, { ...frame, sigma: f.corrSigma });
         }
         onProgress({ stage: `${clip.spec.name} ${method}`, done: f.index + 1, total: n });
         yield f.image;
@@ -182,6 +187,7 @@ export async function benchmarkFidelityClip(
       dotsLost: scores.dotsLost,
       reconPsnr: meanOf(recon),
       sigmaAuroc: hasSigma ? auroc.value() : undefined,
+      corrSigmaAuroc: hasSigma ? corrAuroc.value() : undefined,
       references: run.references,
       wallMs: Date.now() - t0,
     });
@@ -290,7 +296,13 @@ async function startMethod(
   );
   async function* frames(): AsyncGenerator<MethodFrame> {
     for await (const [e, r] of lockstep(edit, recon))
-      yield { index: e.index, image: e.image, sigma: e.isReference || !hasSigma ? undefined : e.sigma, recon: r.image };
+      yield {
+        index: e.index,
+        image: e.image,
+        sigma: e.isReference || !hasSigma ? undefined : e.outputSigma,
+        corrSigma: e.isReference || !hasSigma ? undefined : e.sigma,
+        recon: r.image,
+      };
   }
   return { frames: frames(), references: windows.length, close: () => source.close() };
 }

@@ -8,6 +8,7 @@ import { dilateMask } from '../synthesis/pyramid';
 import { synthesizeGuided } from '../synthesis/synthesize';
 import type { NearestNeighbourField } from '../synthesis/types';
 import { noProgress, type ProgressListener } from '../progress';
+import { deliveredSigma } from './delivered-sigma';
 import { liftRender, type SourceImages } from './source-size';
 
 /** σ per pixel at working size: the Laplace scale of the photometric residual, in 0..1 intensity units. */
@@ -37,6 +38,8 @@ export interface PropagationOptions {
   readonly editRegion: 'diff' | 'full';
   /** How flow is lifted from the working size to the source size (renders at source size only). Default `bilinear`. */
   readonly upsampling?: FlowUpsampling;
+  /** The correspondence's typical sub-pixel error (px) that the output's σ carries through the edit ({@link deliveredSigma}). Default 0.4. */
+  readonly flowErrorPx?: number;
 }
 
 export const DEFAULT_PROPAGATION: PropagationOptions = { tau: 0.08, synthesis: 'uncertain', editRegion: 'diff' };
@@ -46,6 +49,8 @@ export interface PropagatedFrame {
   readonly window: number;
   readonly image: RgbFrame;
   readonly sigma?: UncertaintyMap;
+  /** σ of each delivered pixel ({@link deliveredSigma}): what the σ video shows (absent for a reference). */
+  readonly outputSigma?: UncertaintyMap;
   readonly isReference: boolean;
   /** Fraction of pixels re-synthesised. */
   readonly synthesized: number;
@@ -236,6 +241,7 @@ export async function* propagateWindow(
       window: windowIndex,
       image: frame.image,
       sigma: frame.sigma,
+      outputSigma: frame.outputSigma,
       isReference: t === ref.index,
       synthesized: frame.synthesized,
       synthesisMs: frame.synthesisMs,
@@ -289,6 +295,8 @@ export interface RenderedFrame {
   readonly image: RgbFrame;
   /** σ against the reference (absent for the reference itself). */
   readonly sigma?: UncertaintyMap;
+  /** σ of each delivered pixel, at working size ({@link deliveredSigma}; absent for the reference itself). */
+  readonly outputSigma?: UncertaintyMap;
   /** Fraction of pixels re-synthesised. */
   readonly synthesized: number;
   /** Wall time of the guided synthesis (0 without). */
@@ -352,6 +360,8 @@ export async function renderPropagatedFrame(
     synthesized /= mask.length;
   }
   const synthesisMs = performance.now() - t0;
+  const w = warpWeights(weights, c.flow);
+  const outputSigma = deliveredSigma(c.sigma, image, w, options.flowErrorPx);
   if (frame.source) {
     if (!ref.source) throw new RangeError(`reference ${ref.index} has no source-size edit`);
     const full = liftRender({
@@ -366,14 +376,16 @@ export async function renderPropagatedFrame(
     return {
       image: composite(frame.source.current, full.image, warpWeights(frame.source.weights, full.flow)),
       sigma: c.sigma,
+      outputSigma,
       synthesized,
       synthesisMs,
       nnf,
     };
   }
   return {
-    image: composite(current, image, warpWeights(weights, c.flow)),
+    image: composite(current, image, w),
     sigma: c.sigma,
+    outputSigma,
     synthesized,
     synthesisMs,
     nnf,

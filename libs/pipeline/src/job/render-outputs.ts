@@ -71,7 +71,9 @@ export class RenderRecorder {
 
   private async record(f: PropagatedFrame): Promise<void> {
     this.perFrame.push({ meanSigma: f.sigma ? mean(f.sigma.data) : 0, synthesized: f.synthesized });
-    const sigma = f.sigma ? heatmap(f.sigma) : undefined;
+    // The σ video shows each delivered pixel's σ (the correspondence's, and the edit's edges it may shift).
+    const shown = f.outputSigma ?? f.sigma;
+    const sigma = shown ? heatmap(shown) : undefined;
     if (this.options.sigma) await this.options.sigma.append(sigma ?? this.zero());
     if (this.options.sheetPicks?.has(f.index)) {
       // The sheet is at working size: a source-size frame is shrunk for it.
