@@ -19,10 +19,8 @@ def load_model(checkpoint: str, hs_iterations: Optional[Tuple[int, int, int]] = 
     """The checkpoint's network in eval mode; `hs_iterations` (half, internal, full) overrides the parameter-free
     Horn-Schunck stage (fewer iterations: faster inference, lower accuracy)."""
     state = load_checkpoint(checkpoint)
-    config = dict(state["model_config"])
-    if hs_iterations is not None:
-        config.update(hs_iters_half=hs_iterations[0], hs_iters_internal=hs_iterations[1], hs_iters_full=hs_iterations[2])
-    model = PPCE(ModelConfig(**config))
+    overrides = {} if hs_iterations is None else dict(hs_iters_half=hs_iterations[0], hs_iters_internal=hs_iterations[1], hs_iters_full=hs_iterations[2])
+    model = PPCE(ModelConfig.from_checkpoint(state["model_config"], **overrides))
     model.load_state_dict(state["model"])
     return model.eval()
 

@@ -57,22 +57,38 @@ class ModelConfig:
     depth4: int = 4  # conv layers per pass at 1/4
     depth2: int = 3  # at 1/2
     internal_scale: int = 2  # the learned stages see the images at 1/scale of the model resolution (1 or 2)
-    hs_iters_half: int = 12  # Horn-Schunck iterations at 1/2 of the internal resolution (cheap: 1/16 of the pixels)
+    # The Horn-Schunck stage has no weights: these are inference settings, taken from the code (not the checkpoint)
+    # at export, so every checkpoint gets the current ones (ModelConfig.from_checkpoint).
+    hs_iters_half: int = 12  # iterations at 1/2 of the internal resolution (cheap: 1/16 of the pixels)
     hs_iters_internal: int = 20  # at the internal resolution (1/4 of the pixels)
     hs_iters_full: int = 3  # at full model resolution (when internal_scale > 1)
     # Integration radius of the data term (combined local-global flow): 0 = per pixel. Windows at the coarse levels
     # average out sensor and codec noise on flat skin, where a per-pixel data term let the flow follow noise; the
     # full-resolution level stays per pixel for fine detail. Known-motion clip (python/README.md): edit-region EPE
-    # 1.04 → 0.61 px, reconstruction +0.9 dB.
+    # 1.04 → 0.61 px, reconstruction +0.9 dB. Wider windows, a larger α² and a sharper robust weight gained more on
+    # the known-motion clips and lost 2-6 dB of reconstruction on real footage (python/README.md): not taken.
     hs_window_half: int = 4
     hs_window_internal: int = 4
     hs_window_full: int = 0
+    hs_alpha2: float = 3e-4  # smoothness weight α² ((0..1 intensity)² per px²)
+    hs_robust: float = 0.05  # Cauchy scale of the data term's IRLS weight (0..1 intensity)
     context4: int = 32  # hidden channels handed from the coarse level to 1/4
     context2: int = 16  # from 1/4 to 1/2
     sigma_hidden: int = 8
 
-    def to_dict(self) -> Dict[str, int]:
+    def to_dict(self) -> Dict[str, float]:
         return asdict(self)
+
+    @staticmethod
+    def from_checkpoint(saved: Dict[str, float], **overrides: float) -> "ModelConfig":
+        """The architecture saved in a checkpoint with today's Horn-Schunck settings (the stage has no weights, so a
+        better setting applies to every checkpoint at export); `overrides` last."""
+        kept = {k: v for k, v in saved.items() if not k.startswith("hs_")}
+        return ModelConfig(**{**kept, **overrides})  # type: ignore[arg-type]
+
+    def architecture(self) -> Dict[str, float]:
+        """The fields that shape the weights (everything but the parameter-free Horn-Schunck settings)."""
+        return {k: v for k, v in asdict(self).items() if not k.startswith("hs_")}
 
 
 def conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
@@ -313,9 +329,10 @@ class PPCE(nn.Module):
         self.level4 = Refiner(cfg.enc4, cfg.context4, cfg.hidden4, cfg.radius4, cfg.depth4)
         self.to_level2 = nn.Conv2d(cfg.context4, cfg.context2, 1)
         self.level2 = Refiner(cfg.enc2, cfg.context2, cfg.hidden2, cfg.radius2, cfg.depth2)
-        self.hs_half = HornSchunck(cfg.hs_iters_half, window=cfg.hs_window_half)
-        self.hs_internal = HornSchunck(cfg.hs_iters_internal, window=cfg.hs_window_internal)
-        self.hs_full = HornSchunck(cfg.hs_iters_full, window=cfg.hs_window_full)
+        hs = {"alpha2": cfg.hs_alpha2, "robust": cfg.hs_robust}
+        self.hs_half = HornSchunck(cfg.hs_iters_half, window=cfg.hs_window_half, **hs)
+        self.hs_internal = HornSchunck(cfg.hs_iters_internal, window=cfg.hs_window_internal, **hs)
+        self.hs_full = HornSchunck(cfg.hs_iters_full, window=cfg.hs_window_full, **hs)
         self.sigma = nn.Sequential(conv(7, cfg.sigma_hidden), nn.Conv2d(cfg.sigma_hidden, 1, 3, padding=1))
 
     def forward(self, ref_image: Tensor, cur_image: Tensor, ref_feat: Tensor, cur_feat: Tensor, init_flow: Tensor) -> Dict[str, Tensor]:

@@ -137,7 +137,8 @@ class Trainer:
         if path is None:
             return
         state = load_checkpoint(path, str(device))
-        if state["model_config"] != self.cfg.to_dict():
+        # The Horn-Schunck settings are inference settings (no weights): a checkpoint resumes across a change of them
+        if ModelConfig.from_checkpoint(state["model_config"]).architecture() != self.cfg.architecture():
             raise TrainingError(f"{path} was trained with another model configuration; use a new --out directory.")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
