@@ -39,7 +39,10 @@ export function register(program: Command): void {
   addEditOptions(cmd)
     .requiredOption('-o, --output <mp4>', 'the edited video')
     .option('--report <json>', 'write a JSON report (windows, iterations, timings, per-frame σ)')
-    .option('--uncertainty <mp4>', 'write the σ heat maps as a second video')
+    .option(
+      '--uncertainty <mp4>',
+      "write each output pixel's σ (correspondence + where the flow may shift the edit) as a second video",
+    )
     .option('--contact-sheet <png>', 'write a contact sheet (frames, edits, σ)')
     .addOption(new Option('--preset <name>', 'trainer preset').choices(['cpu', 'paper', 'tiny']).default('cpu'))
     .option('--iterations <n>', "override the preset's training iterations")
