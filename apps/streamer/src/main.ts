@@ -1,5 +1,5 @@
 import { logger } from '@streamedit/pipeline';
-import { describeFarmConfig, loadFarmConfig } from '@streamedit/farm';
+import { describeFarmConfig, loadFarmConfig, stopOnSignals } from '@streamedit/farm';
 import { startStreamer } from './streamer-app';
 
 /**
@@ -13,21 +13,14 @@ async function main(): Promise<void> {
   log.info({ config: describeFarmConfig(config) }, 'starting');
   const streamer = await startStreamer(config);
   log.info({ url: streamer.url }, 'listening');
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    log.info({ signal, streams: streamer.registry.size }, 'stopping: ending the open streams');
-    streamer.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'unclean stop');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  stopOnSignals(
+    log,
+    'stopping: ending the open streams',
+    () => streamer.close(),
+    () => ({
+      streams: streamer.registry.size,
+    }),
+  );
 }
 
 main().catch((err: unknown) => {

@@ -26,6 +26,7 @@ export * from './jobs/flows';
 export * from './jobs/progress-reporter';
 export * from './jobs/load-stages';
 export * from './process/child-process';
+export * from './process/stop-on-signals';
 export * from './process/child-protocol';
 export * from './workers/worker-repository';
 export * from './workers/farm-worker';

@@ -4,6 +4,7 @@ import { loadFarmStages } from '../jobs/load-stages';
 import type { QueueName } from '../jobs/queues';
 import { createArtifactStore, withDownloadCache } from '../storage/create-store';
 import { BenchmarkWorker } from '../benchmarks/benchmark-worker';
+import { stopOnSignals } from '../process/stop-on-signals';
 import { FarmWorker } from './farm-worker';
 
 /**
@@ -23,24 +24,7 @@ export async function runWorkerProcess(
   const stages = await loadFarmStages(config);
   const worker = await FarmWorker.start({ config, role, queues: queues(config), stages, store, log });
   const benchmarks = options.benchmarks ? BenchmarkWorker.start({ config, store, log }) : undefined;
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal }, 'stopping: finishing or handing back the current jobs');
-    Promise.all([worker.close(), benchmarks?.close()])
-      .then(() => store.close())
-      .then(
-        () => process.exit(0),
-        (err: unknown) => {
-          log.error({ err }, 'unclean stop');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  stopOnSignals(log, 'stopping: finishing or handing back the current jobs', () =>
+    Promise.all([worker.close(), benchmarks?.close()]).then(() => store.close()),
+  );
 }
