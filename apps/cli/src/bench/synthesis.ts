@@ -1,10 +1,10 @@
+import type { ClipBenchOptions } from './clip-bench-options';
 import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
   editVideo,
   reconstructVideo,
   runTrainerCommand,
-  type CorrespondencePreset,
   type ProgressListener,
   f1,
   f2,
@@ -21,14 +21,8 @@ export const EBSYNTH_PSNR: Readonly<Record<string, number>> = {
   lp_d20: 32.5,
 };
 
-export interface SynthesisBenchOptions {
-  readonly dir: string;
-  readonly frames: number;
-  readonly preset: CorrespondencePreset;
-  readonly iterations?: number;
-  readonly clips?: readonly string[];
-  readonly cacheDir: string;
-}
+/** The synthesis bench takes what every clip bench takes. */
+export type SynthesisBenchOptions = ClipBenchOptions;
 
 export interface SynthesisRow {
   readonly clip: string;
