@@ -146,7 +146,7 @@ async function benchClip(video: string, o: SourceResBenchOptions, onProgress: Pr
     };
     const ones = new Float32Array(frames.width * frames.height).fill(1);
     let wi = 0;
-    for await (const ref of windowReferences(input, fit.windows, propagation.tau, 'guided')) {
+    for await (const ref of windowReferences(input, fit.windows, { ...propagation, upsampling: 'guided' })) {
       const w = fit.windows[wi++]!;
       const reader = new SequentialSourceFrames(info, w.start, w.end - w.start);
       let prevNnf: NearestNeighbourField | undefined;

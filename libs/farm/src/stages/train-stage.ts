@@ -98,7 +98,7 @@ async function storeEditedReferences(ctx: StageContext, fit: FitResult): Promise
       correspondence,
     };
     const png = { contentType: 'image/png', signal: ctx.signal };
-    for await (const reference of windowReferences(source, fit.windows, DEFAULT_PROPAGATION.tau)) {
+    for await (const reference of windowReferences(source, fit.windows, DEFAULT_PROPAGATION)) {
       ctx.signal.throwIfAborted();
       await ctx.store.putBuffer(ctx.keys.editedReference(reference.index), encodePng(reference.edited), png);
       await ctx.store.putBuffer(ctx.keys.sourceReference(reference.index), encodePng(reference.source!.edited), png);

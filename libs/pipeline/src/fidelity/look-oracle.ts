@@ -14,7 +14,7 @@ import { settings } from '../settings';
 import { DisFlowSource } from './dis-flow';
 import { meanOf } from './metrics';
 import type { LookOracleRow } from './report';
-import { lockstep } from './sources';
+import { LastPairCache, lockstep } from './sources';
 
 /** Options of the look oracle on one real clip (defaults in brackets). */
 export interface LookOracleOptions {
@@ -60,17 +60,24 @@ export async function lookOracle(
   const keyframe = look.apply(real[0]!);
   const frameAt = async (i: number): Promise<RgbFrame> => real[i]!;
   const edits = new Map([[0, keyframe]]);
-  const product = propagateEdit({ frameAt, windows: fit.windows, edits, correspondence: model }, DEFAULT_PROPAGATION);
+  const shared = new LastPairCache(model);
+  const product = propagateEdit({ frameAt, windows: fit.windows, edits, correspondence: shared }, DEFAULT_PROPAGATION);
+  // `raw`: the same fit, the look carried by the correspondence's own flow (no edit flow) — the edit flow's contrast.
+  const raw = propagateEdit(
+    { frameAt, windows: fit.windows, edits, correspondence: shared },
+    { ...DEFAULT_PROPAGATION, editFlow: 'off' },
+  );
   const flow = propagateEdit(
     { frameAt, windows: [{ reference: 0, start: 0, end: n, cause: 'first' }], edits, correspondence: dis },
-    { ...DEFAULT_PROPAGATION, synthesis: 'off' },
+    { ...DEFAULT_PROPAGATION, synthesis: 'off', editFlow: 'off' },
   );
-  const scores: Record<string, number[]> = { product: [], dis: [] };
+  const scores: Record<string, number[]> = { product: [], raw: [], dis: [] };
   try {
-    for await (const [p, d] of lockstep(product, flow)) {
+    for await (const [p, r, d] of lockstep(product, raw, flow)) {
       if (p.index > 0) {
         const target = look.apply(real[p.index]!);
         scores.product!.push(psnr(p.image, target));
+        scores.raw!.push(psnr(r.image, target));
         scores.dis!.push(psnr(d.image, target));
       }
       onProgress({ stage: `look ${basename(video)}`, done: p.index + 1, total: n });
@@ -82,6 +89,6 @@ export async function lookOracle(
   return {
     clip: basename(video).replace(/\.[^.]+$/, ''),
     frames: n,
-    psnr: { product: meanOf(scores.product!), dis: meanOf(scores.dis!) },
+    psnr: { product: meanOf(scores.product!), raw: meanOf(scores.raw!), dis: meanOf(scores.dis!) },
   };
 }

@@ -29,8 +29,12 @@ import { Auroc, addSigmaCalibration, dotCentroid, meanOf, quantile, regionPsnr }
 import { LastPairCache, lockstep } from './sources';
 
 /** The methods compared on a known-motion clip (the ceiling always runs). */
-export const FIDELITY_METHODS = ['product', 'flow', 'dis', 'landmark'] as const;
-/** `product`: fit + propagation as `edit` does (synthesis on); `flow`: the same model, synthesis off; `dis`: OpenCV DIS; `landmark`: the landmark warp alone. */
+export const FIDELITY_METHODS = ['product', 'raw', 'flow', 'dis', 'landmark'] as const;
+/**
+ * `product`: fit + propagation as `edit` does (synthesis on); `raw`: the same, the edit carried by the
+ * correspondence's own flow (`editFlow: 'off'`, the product before the edit flow); `flow`: the product, synthesis
+ * off; `dis`: OpenCV DIS; `landmark`: the landmark warp alone (both carry the edit by their own flow).
+ */
 export type FidelityMethod = (typeof FIDELITY_METHODS)[number];
 export const DEFAULT_FIDELITY_METHODS: readonly FidelityMethod[] = ['product', 'dis', 'landmark'];
 
@@ -261,7 +265,8 @@ async function startMethod(
   const n = clip.spec.frames;
   let source: CorrespondenceSource & { close(): Promise<void> };
   let windows: readonly ReferenceWindow[] = [{ reference: 0, start: 0, end: n, cause: 'first' }];
-  let options: PropagationOptions = { ...DEFAULT_PROPAGATION, synthesis: 'off' };
+  // The baselines carry the edit by their own flow: the edit flow is the product's, not theirs.
+  let options: PropagationOptions = { ...DEFAULT_PROPAGATION, synthesis: 'off', editFlow: 'off' };
   if (method === 'dis')
     source = new DisFlowSource(join(o.workDir, 'clip.mp4'), { width: clip.width, height: clip.height, frames: n });
   else if (method === 'landmark') source = await LandmarkCorrespondence.open(o.workDir);
@@ -281,9 +286,11 @@ async function startMethod(
     source = await ModelCorrespondence.open(o.workDir, fit.onnxPath);
     windows = fit.windows;
     if (method === 'product') options = DEFAULT_PROPAGATION;
+    else if (method === 'raw') options = { ...DEFAULT_PROPAGATION, editFlow: 'off' };
+    else options = { ...DEFAULT_PROPAGATION, synthesis: 'off' };
   }
   // DIS and the landmark warp give σ = 0 everywhere: no calibration to report.
-  const hasSigma = method === 'product' || method === 'flow';
+  const hasSigma = method === 'product' || method === 'raw' || method === 'flow';
   const shared = new LastPairCache(source);
   const frameAt = async (i: number): Promise<RgbFrame> => real[i]!;
   const edit = propagateEdit(

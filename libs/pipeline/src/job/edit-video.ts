@@ -165,7 +165,7 @@ export async function editVideo(
       };
       const propagation = { ...DEFAULT_PROPAGATION, ...options.propagation };
       let index = 0;
-      for await (const reference of windowReferences(source, fit.windows, propagation.tau, propagation.upsampling)) {
+      for await (const reference of windowReferences(source, fit.windows, propagation)) {
         const window = fit.windows[index]!;
         // A kept work dir is what a live session starts from (stream/live-source.ts): it needs every edited reference.
         if (options.workDir) await writeEditedReference(workDir, index, reference.edited);

@@ -1,7 +1,7 @@
 import type { ReferenceWindow } from '../arr/reference-windows';
 import { createFrame, type FloatImage, type RgbFrame } from '../image/frame';
 import type { FlowUpsampling } from '../image/lift-flow';
-import { backwardWarpPlanar, backwardWarpRgb, type FlowField } from '../image/warp';
+import { backwardWarpPlanar, type FlowField } from '../image/warp';
 import { blendSeams } from '../synthesis/blend';
 import { nnfFromFlow } from '../synthesis/nnf';
 import { dilateMask } from '../synthesis/pyramid';
@@ -9,6 +9,9 @@ import { synthesizeGuided } from '../synthesis/synthesize';
 import type { NearestNeighbourField } from '../synthesis/types';
 import { noProgress, type ProgressListener } from '../progress';
 import { deliveredSigma } from './delivered-sigma';
+import { layerFlowFor, warpEdit, type EditFlowSettings } from './edit-flow';
+import type { TemporalEditFlowSettings } from './edit-flow-track';
+import { windowFrames } from './window-frames';
 import { liftRender, type SourceImages } from './source-size';
 
 /** σ per pixel at working size: the Laplace scale of the photometric residual, in 0..1 intensity units. */
@@ -40,7 +43,18 @@ export interface PropagationOptions {
   readonly upsampling?: FlowUpsampling;
   /** The correspondence's typical sub-pixel error (px) that the output's σ carries through the edit ({@link deliveredSigma}). Default 0.4. */
   readonly flowErrorPx?: number;
+  /**
+   * The flow that carries the user's edit layer ({@link editFlow}): the correspondence's flow smoothed within image
+   * regions, or `off` for the correspondence's flow itself. Default {@link DEFAULT_EDIT_FLOW}.
+   */
+  readonly editFlow?: EditFlowSettings | 'off';
+  /**
+   * Offline only: the edit flow smoothed along each pixel's trajectory over ±radius frames ({@link EditFlowTrack}),
+   * or `off`. Default {@link DEFAULT_TEMPORAL_EDIT_FLOW}. Live sessions, which cannot look ahead, use the spatial one.
+   */
+  readonly temporalEditFlow?: TemporalEditFlowSettings | 'off';
 }
+
 
 export const DEFAULT_PROPAGATION: PropagationOptions = { tau: 0.08, synthesis: 'uncertain', editRegion: 'diff' };
 
@@ -102,10 +116,11 @@ export async function carryReference(
   prev: EditedReference,
   next: { index: number; original: RgbFrame },
   correspondence: CorrespondenceSource,
-  options: { tau: number; originalFull?: RgbFrame; upsampling?: FlowUpsampling },
+  options: ReferenceOptions & { originalFull?: RgbFrame },
 ): Promise<EditedReference> {
   const c = await correspondence.between(prev.index, next.index);
-  const warped = backwardWarpRgb(prev.edited, c.flow);
+  const layer = layerFlowFor(c.flow, next.original, options);
+  const warped = warpEdit(prev, c.flow, layer);
   const mask = uncertainMask(c.sigma, options.tau);
   const result = await synthesizeGuided({
     style: prev.edited,
@@ -124,6 +139,7 @@ export async function carryReference(
     current: next.original,
     currentFull: options.originalFull,
     editedFull: prev.source.edited,
+    layer: { flow: layer, originalFull: prev.source.original },
     upsampling: { mode: options.upsampling },
   });
   return { ...next, edited, source: { original: options.originalFull, edited: full.image } };
@@ -169,8 +185,7 @@ export async function windowReference(
   input: ReferenceInput,
   window: Pick<ReferenceWindow, 'reference'>,
   prev: EditedReference | undefined,
-  tau: number,
-  upsampling?: FlowUpsampling,
+  options: ReferenceOptions,
 ): Promise<EditedReference> {
   const index = window.reference;
   const original = await input.frameAt(index);
@@ -187,8 +202,11 @@ export async function windowReference(
     };
   }
   if (!prev) throw new RangeError(`window 0 (reference ${index}) has no edited keyframe`);
-  return carryReference(prev, { index, original }, input.correspondence, { tau, originalFull: full, upsampling });
+  return carryReference(prev, { index, original }, input.correspondence, { ...options, originalFull: full });
 }
+
+/** What carrying a reference over depends on ({@link PropagationOptions}). */
+export type ReferenceOptions = Pick<PropagationOptions, 'tau' | 'upsampling' | 'editFlow'>;
 
 /** What the edited references are built from. */
 export type ReferenceInput = Pick<
@@ -203,12 +221,11 @@ export type ReferenceInput = Pick<
 export async function* windowReferences(
   input: ReferenceInput,
   windows: ReadonlyArray<Pick<ReferenceWindow, 'reference'>>,
-  tau: number,
-  upsampling?: FlowUpsampling,
+  options: ReferenceOptions,
 ): AsyncGenerator<EditedReference> {
   let prev: EditedReference | undefined;
   for (const window of windows) {
-    prev = await windowReference(input, window, prev, tau, upsampling);
+    prev = await windowReference(input, window, prev, options);
     yield prev;
   }
 }
@@ -232,9 +249,24 @@ export async function* propagateWindow(
     ref.source && input.sourceFrameAt
       ? editWeights(ref.source.original, ref.source.edited, options.editRegion)
       : undefined;
+  const full = sourceWeights && input.sourceFrameAt ? input.sourceFrameAt : undefined;
   let prevNnf: NearestNeighbourField | undefined;
-  for (let t = window.start; t < window.end; t++) {
-    const frame = await renderFrame(ref, t, input, options, { weights, sourceWeights }, prevNnf);
+  for await (const f of windowFrames(input, window, ref, options, full)) {
+    const t = f.t;
+    const frame: RenderedFrame = !f.correspondence
+      ? { image: ref.source && full ? ref.source.edited : ref.edited, synthesized: 0, synthesisMs: 0 }
+      : await renderPropagatedFrame(
+          {
+            ref,
+            current: f.current!,
+            correspondence: f.correspondence,
+            weights,
+            prevNnf,
+            source: full ? { current: f.sourceCurrent!, weights: sourceWeights! } : undefined,
+            layerFlow: f.layerFlow,
+          },
+          options,
+        );
     prevNnf = frame.nnf;
     yield {
       index: t,
@@ -262,32 +294,13 @@ export async function* propagateEdit(
   let done = 0;
   let prev: EditedReference | undefined;
   for (const [wi, window] of input.windows.entries()) {
-    const ref = await windowReference(input, window, prev, options.tau, options.upsampling);
+    const ref = await windowReference(input, window, prev, options);
     for await (const frame of propagateWindow(input, window, wi, ref, options)) {
       yield frame;
       onProgress({ stage: 'render', done: ++done, total });
     }
     prev = ref;
   }
-}
-
-async function renderFrame(
-  ref: EditedReference,
-  t: number,
-  input: Pick<PropagationInput, 'frameAt' | 'correspondence' | 'sourceFrameAt'>,
-  options: PropagationOptions,
-  w: { weights: Float32Array; sourceWeights?: Float32Array },
-  prevNnf: NearestNeighbourField | undefined,
-): Promise<RenderedFrame> {
-  const full = w.sourceWeights && input.sourceFrameAt ? input.sourceFrameAt : undefined;
-  if (t === ref.index) {
-    if (full) await full(t); // keeps a sequential full-size reader in step
-    return { image: ref.source && full ? ref.source.edited : ref.edited, synthesized: 0, synthesisMs: 0 };
-  }
-  const current = await input.frameAt(t);
-  const c = await input.correspondence.between(ref.index, t);
-  const source = full ? { current: await full(t), weights: w.sourceWeights! } : undefined;
-  return renderPropagatedFrame({ ref, current, correspondence: c, weights: w.weights, prevNnf, source }, options);
 }
 
 /** One frame rendered from its window's edited reference. */
@@ -321,6 +334,8 @@ export interface FrameToRender {
    * set). The output image is then at the source size; σ stays at working size.
    */
   readonly source?: { readonly current: RgbFrame; readonly weights: Float32Array };
+  /** The flow that carries the edit layer, when already known (smoothed along time); else {@link layerFlowFor}. */
+  readonly layerFlow?: FlowField;
 }
 
 /**
@@ -333,7 +348,8 @@ export async function renderPropagatedFrame(
   options: PropagationOptions = DEFAULT_PROPAGATION,
 ): Promise<RenderedFrame> {
   const { ref, current, correspondence: c, weights, prevNnf } = frame;
-  const warped = backwardWarpRgb(ref.edited, c.flow);
+  const layer = frame.layerFlow ?? layerFlowFor(c.flow, current, options);
+  const warped = warpEdit(ref, c.flow, layer);
   let image = warped;
   let synthesized = 0;
   let nnf: NearestNeighbourField | undefined;
@@ -360,7 +376,7 @@ export async function renderPropagatedFrame(
     synthesized /= mask.length;
   }
   const synthesisMs = performance.now() - t0;
-  const w = warpWeights(weights, c.flow);
+  const w = warpWeights(weights, layer);
   const outputSigma = deliveredSigma(c.sigma, image, w, options.flowErrorPx);
   if (frame.source) {
     if (!ref.source) throw new RangeError(`reference ${ref.index} has no source-size edit`);
@@ -371,6 +387,7 @@ export async function renderPropagatedFrame(
       current,
       currentFull: frame.source.current,
       editedFull: ref.source.edited,
+      layer: { flow: layer, originalFull: ref.source.original },
       upsampling: { mode: options.upsampling },
     });
     return {

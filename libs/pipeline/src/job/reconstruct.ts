@@ -312,7 +312,7 @@ async function* streamingSplit(
 ): AsyncGenerator<PropagatedFrame | OnlineFrame> {
   let last: EditedReference | undefined;
   let wi = 0;
-  for await (const ref of windowReferences(input, input.windows, options.tau)) {
+  for await (const ref of windowReferences(input, input.windows, options)) {
     const w = input.windows[wi]!;
     yield* propagateWindow(input, { start: w.start, end: Math.min(w.end, trainFrames) }, wi, ref, options);
     last = ref;

@@ -3,6 +3,7 @@ import { liftFlow, type LiftFlowOptions } from '../image/lift-flow';
 import { difference, resampleFloat } from '../image/resample';
 import { backwardWarpRgb, type FlowField } from '../image/warp';
 import { createFrame } from '../image/frame';
+import { warpEdit } from './edit-flow';
 
 /** A reference frame and its edit at the source size (what the output is rendered from). */
 export interface SourceImages {
@@ -23,18 +24,28 @@ export interface LiftRequest {
   readonly currentFull: RgbFrame;
   /** The reference's edit at source size. */
   readonly editedFull: RgbFrame;
+  /**
+   * The flow that carries the edit layer ({@link editFlow}), with the reference's original at source size: the
+   * full-size render is then {@link warpEdit} of the two lifted flows. Without, `editedFull` is warped by `flow`.
+   */
+  readonly layer?: { readonly flow: FlowField; readonly originalFull: RgbFrame };
   readonly upsampling?: LiftFlowOptions;
 }
 
 /**
  * A working-size render carried to the source size: the full-size edited reference warped by the lifted flow (its
  * detail kept), plus what synthesis changed at working size (`result − warped`, upsampled: synthesis replaces the
- * low frequencies of uncertain pixels, the full-size warp supplies the detail).
+ * low frequencies of uncertain pixels, the full-size warp supplies the detail). Returns the lifted flow that carried
+ * the edit (the edit weights follow it).
  */
 export function liftRender(request: LiftRequest): { image: RgbFrame; flow: FlowField } {
-  const { currentFull, editedFull } = request;
-  const flow = liftFlow(request.flow, request.current, currentFull, request.upsampling);
-  const warped = backwardWarpRgb(editedFull, flow);
+  const { currentFull, editedFull, layer } = request;
+  const lift = (f: FlowField): FlowField => liftFlow(f, request.current, currentFull, request.upsampling);
+  const base = lift(request.flow);
+  const flow = layer && layer.flow !== request.flow ? lift(layer.flow) : base;
+  const warped = layer
+    ? warpEdit({ original: layer.originalFull, edited: editedFull }, base, flow)
+    : backwardWarpRgb(editedFull, base);
   if (request.result === request.warped) return { image: warped, flow };
   const delta = resampleFloat(difference(request.result, request.warped), currentFull.width, currentFull.height).data;
   const out = new Uint8Array(warped.data.length);

@@ -120,7 +120,7 @@ async function writeWindowReferences(
   try {
     let prev: EditedReference | undefined;
     for (const [i, window] of windows.entries()) {
-      prev = await windowReference({ frameAt, edits, correspondence }, window, prev, tau);
+      prev = await windowReference({ frameAt, edits, correspondence }, window, prev, { tau });
       await writeEditedReference(workDir, i, prev.edited);
     }
   } finally {

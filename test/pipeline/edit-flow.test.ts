@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  backwardWarpRgb,
+  createFlow,
+  createFrame,
+  domainFilter,
+  editFlow,
+  EditFlowTrack,
+  invertFlow,
+  trajectoryWeights,
+  warpEdit,
+  type FlowField,
+  type RgbFrame,
+} from '@streamedit/pipeline';
+
+const W = 64;
+const H = 48;
+/** Deterministic pseudo-random numbers in [0, 1). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+}
+function frame(fn: (x: number, y: number, c: number) => number): RgbFrame {
+  const data = new Uint8Array(W * H * 3);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < 3; c++) data[3 * (y * W + x) + c] = fn(x, y, c);
+  return createFrame(W, H, data);
+}
+function uniformFlow(u: number, v: number): FlowField {
+  const f = createFlow(W, H);
+  f.data.fill(u, 0, W * H);
+  f.data.fill(v, W * H);
+  return f;
+}
+
+test('domainFilter: smooths noise inside a region and stops at a colour edge of the guide', () => {
+  const guide = frame((x) => (x < W / 2 ? 40 : 200));
+  const r = rng(1);
+  const planes = new Float32Array(W * H);
+  for (let i = 0; i < W * H; i++) planes[i] = (i % W < W / 2 ? 0 : 10) + (r() - 0.5) * 4;
+  const out = domainFilter(planes, 1, guide, { spatial: 8, range: 30 });
+  let left = 0;
+  let right = 0;
+  let spread = 0;
+  for (let y = 0; y < H; y++) {
+    left = Math.max(left, Math.abs(out[y * W + W / 2 - 1]!)); // last column of the left region, next to the edge
+    right = Math.max(right, Math.abs(out[y * W + W / 2]! - 10));
+    for (let x = 4; x < W / 2 - 4; x++) spread = Math.max(spread, Math.abs(out[y * W + x]!));
+  }
+  assert.ok(left < 0.6 && right < 0.6, `the edge leaked: ${left.toFixed(2)} / ${right.toFixed(2)} of a 10 step`);
+  assert.ok(spread < 1, `noise of ±2 left at ±${spread.toFixed(2)}`);
+  // Without the edge in the guide the same filter blends the two values.
+  const flat = domainFilter(planes, 1, frame(() => 100), { spatial: 8, range: 30 });
+  assert.ok(Math.abs(flat[(H / 2) * W + W / 2 - 1]! - 5) < 2.5, `no edge: ${flat[(H / 2) * W + W / 2 - 1]}`);
+});
+
+test('editFlow: flat pixels take the motion of the textured ones; a constant flow stays exact', () => {
+  // Texture on the left third, flat skin-like grey elsewhere; the true flow is (1.5, −0.5) everywhere.
+  const guide = frame((x, y) => (x < W / 3 ? ((x >> 1) + (y >> 1)) % 2 ? 180 : 60 : 128));
+  const exact = editFlow(uniformFlow(1.5, -0.5), guide);
+  for (let i = 0; i < W * H; i++) assert.ok(Math.abs(exact.data[i]! - 1.5) < 1e-3 && Math.abs(exact.data[W * H + i]! + 0.5) < 1e-3);
+  // Noise of ±0.5 px on the flat pixels (what a photometric fit does on flat skin), exact on the texture.
+  const r = rng(7);
+  const noisy = uniformFlow(1.5, -0.5);
+  for (let i = 0; i < W * H; i++)
+    if (i % W >= W / 3) {
+      noisy.data[i] = noisy.data[i]! + (r() - 0.5);
+      noisy.data[W * H + i] = noisy.data[W * H + i]! + (r() - 0.5);
+    }
+  const epe = (f: FlowField): number => {
+    let s = 0;
+    for (let i = 0; i < W * H; i++) s += Math.hypot(f.data[i]! - 1.5, f.data[W * H + i]! + 0.5);
+    return s / (W * H);
+  };
+  const before = epe(noisy);
+  const after = epe(editFlow(noisy, guide));
+  assert.ok(after < before / 3, `EPE ${before.toFixed(3)} → ${after.toFixed(3)}`);
+});
+
+test('warpEdit: the frame by the flow, the painted edit by the layer flow; no edit → exactly the warp', () => {
+  const original = frame((x, y, c) => 90 + ((x * 7 + y * 3 + c * 11) % 40));
+  const flow = uniformFlow(1, 0);
+  const layer = uniformFlow(3, 0);
+  // Nothing edited: the reference warped by the flow, whatever the layer flow.
+  assert.deepEqual(warpEdit({ original, edited: original }, flow, layer), backwardWarpRgb(original, flow));
+  const copy = createFrame(W, H, new Uint8Array(original.data));
+  assert.deepEqual(warpEdit({ original, edited: copy }, flow, layer).data, backwardWarpRgb(original, flow).data);
+  // A painted dot at (30, 20): +100 in red. Output pixel x samples x + u, so the dot lands at x = 27 (layer flow),
+  // while the frame's own texture moves by the flow.
+  const edited = createFrame(W, H, new Uint8Array(original.data));
+  edited.data[3 * (20 * W + 30)] = original.data[3 * (20 * W + 30)]! + 100;
+  const out = warpEdit({ original, edited }, flow, layer);
+  const base = backwardWarpRgb(original, flow);
+  assert.equal(out.data[3 * (20 * W + 27)]! - base.data[3 * (20 * W + 27)]!, 100);
+  assert.equal(out.data[3 * (20 * W + 29)], base.data[3 * (20 * W + 29)]);
+  // With the layer flow equal to the flow it is the edited reference warped by the flow.
+  assert.deepEqual(warpEdit({ original, edited }, flow, flow), backwardWarpRgb(edited, flow));
+});
+
+test('invertFlow: a backward flow becomes the forward displacement and back', () => {
+  assert.deepEqual([...new Set(invertFlow(uniformFlow(1, -2)).data.subarray(0, W * H))], [-1]);
+  // A smooth field (a small rotation about the centre): inverting twice returns it within 0.01 px.
+  const f = createFlow(W, H);
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) {
+      f.data[y * W + x] = -0.05 * (y - H / 2);
+      f.data[W * H + y * W + x] = 0.05 * (x - W / 2);
+    }
+  const back = invertFlow(invertFlow(f, 12), 12);
+  let worst = 0;
+  for (let y = 4; y < H - 4; y++)
+    for (let x = 4; x < W - 4; x++) worst = Math.max(worst, Math.abs(back.data[y * W + x]! - f.data[y * W + x]!));
+  assert.ok(worst < 0.01, `round trip off by ${worst}`);
+});
+
+test('trajectoryWeights: reproduce polynomials up to the fitted degree', () => {
+  const times = [3, 4, 5, 6, 7, 8, 9];
+  const b = trajectoryWeights(times, 6, 3);
+  const moment = (k: number): number => times.reduce((acc, s, j) => acc + b[j]! * (s - 6) ** k, 0);
+  assert.ok(Math.abs(moment(0) - 1) < 1e-9 && Math.abs(moment(1)) < 1e-9 && Math.abs(moment(2)) < 1e-9);
+  // At the window's end (one side only) the fit drops to a line: still exact for lines.
+  const end = trajectoryWeights([6, 7, 8, 9], 9, 3);
+  const m1 = [6, 7, 8, 9].reduce((acc, s, j) => acc + end[j]! * (s - 9), 0);
+  assert.ok(Math.abs(end.reduce((a, v) => a + v, 0) - 1) < 1e-9 && Math.abs(m1) < 1e-9);
+});
+
+test('EditFlowTrack: per-frame wobble around a smooth motion is smoothed away; jumps past maxChangePx are kept', () => {
+  const truth = (t: number): number => 0.2 * t; // a uniform motion growing linearly with time
+  const track = new EditFlowTrack(0, { start: 0, end: 12 }, { radius: 4, maxChangePx: 1 });
+  const wobble = (t: number): number => (t % 2 ? 0.3 : -0.3);
+  const answers: number[] = [];
+  let next = 1;
+  for (let t = 1; t < 12; t++) {
+    for (; next <= track.needs(t); next++) track.add(next, uniformFlow(truth(next) + wobble(next), 0));
+    answers.push(track.at(t).data[(H / 2) * W + W / 2]! - truth(t));
+  }
+  const worstIn = Math.max(...answers.slice(2, 7).map(Math.abs));
+  assert.ok(worstIn < 0.12, `wobble of ±0.3 left at ±${worstIn.toFixed(3)}`);
+  // A frame 3 px off its neighbours (a cut, an occlusion) keeps its own flow.
+  const jump = new EditFlowTrack(0, { start: 0, end: 6 }, { radius: 2, maxChangePx: 1 });
+  for (let s = 1; s < 6; s++) jump.add(s, uniformFlow(s === 3 ? 3 : 0, 0));
+  assert.equal(jump.at(3).data[0], 3);
+});
