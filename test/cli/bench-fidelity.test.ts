@@ -13,7 +13,7 @@ function assertBadInput(r: { code: number; stdout: string; stderr: string }, re:
 test('cli bench fidelity: an unknown method, a bad seed, a clip filter that matches nothing exit 2 with one line', async () => {
   assertBadInput(
     await runCli(['bench', 'fidelity', '--methods', 'product,ebsynth', '--no-progress']),
-    /--methods .*product, flow, dis, landmark.*ebsynth/,
+    /--methods .*product, raw, flow, dis, landmark.*ebsynth/,
   );
   assertBadInput(await runCli(['bench', 'fidelity', '--seed', '-1', '--no-progress']), /--seed must be a whole number/);
   assertBadInput(

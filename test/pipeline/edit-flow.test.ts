@@ -19,11 +19,12 @@ const H = 48;
 /** Deterministic pseudo-random numbers in [0, 1). */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 function frame(fn: (x: number, y: number, c: number) => number): RgbFrame {
   const data = new Uint8Array(W * H * 3);
-  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < 3; c++) data[3 * (y * W + x) + c] = fn(x, y, c);
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) for (let c = 0; c < 3; c++) data[3 * (y * W + x) + c] = fn(x, y, c);
   return createFrame(W, H, data);
 }
 function uniformFlow(u: number, v: number): FlowField {
@@ -50,15 +51,21 @@ test('domainFilter: smooths noise inside a region and stops at a colour edge of 
   assert.ok(left < 0.6 && right < 0.6, `the edge leaked: ${left.toFixed(2)} / ${right.toFixed(2)} of a 10 step`);
   assert.ok(spread < 1, `noise of ±2 left at ±${spread.toFixed(2)}`);
   // Without the edge in the guide the same filter blends the two values.
-  const flat = domainFilter(planes, 1, frame(() => 100), { spatial: 8, range: 30 });
+  const flat = domainFilter(
+    planes,
+    1,
+    frame(() => 100),
+    { spatial: 8, range: 30 },
+  );
   assert.ok(Math.abs(flat[(H / 2) * W + W / 2 - 1]! - 5) < 2.5, `no edge: ${flat[(H / 2) * W + W / 2 - 1]}`);
 });
 
 test('editFlow: flat pixels take the motion of the textured ones; a constant flow stays exact', () => {
   // Texture on the left third, flat skin-like grey elsewhere; the true flow is (1.5, −0.5) everywhere.
-  const guide = frame((x, y) => (x < W / 3 ? ((x >> 1) + (y >> 1)) % 2 ? 180 : 60 : 128));
+  const guide = frame((x, y) => (x < W / 3 ? (((x >> 1) + (y >> 1)) % 2 ? 180 : 60) : 128));
   const exact = editFlow(uniformFlow(1.5, -0.5), guide);
-  for (let i = 0; i < W * H; i++) assert.ok(Math.abs(exact.data[i]! - 1.5) < 1e-3 && Math.abs(exact.data[W * H + i]! + 0.5) < 1e-3);
+  for (let i = 0; i < W * H; i++)
+    assert.ok(Math.abs(exact.data[i]! - 1.5) < 1e-3 && Math.abs(exact.data[W * H + i]! + 0.5) < 1e-3);
   // Noise of ±0.5 px on the flat pixels (what a photometric fit does on flat skin), exact on the texture.
   const r = rng(7);
   const noisy = uniformFlow(1.5, -0.5);

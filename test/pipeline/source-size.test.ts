@@ -94,7 +94,7 @@ test('liftFlow guided: a motion boundary on an image edge stays sharp at the sou
   assert.ok(guided < 0.6 * bilinear, `guided ${guided.toFixed(3)} vs bilinear ${bilinear.toFixed(3)} px`);
 });
 
-test('liftRender: no motion and no synthesis gives the full-size edit itself; a synthesis delta is added', () => {
+test('liftRender: no motion and no synthesis gives the full-size edit itself; synthesised pixels come from the upscaled result', () => {
   const low = stepFrame(16, 8, 8);
   const full = stepFrame(40, 20, 20);
   const editedFull = createFrame(
@@ -105,14 +105,23 @@ test('liftRender: no motion and no synthesis gives the full-size edit itself; a 
   const flow = createFlow(16, 8);
   const same = liftRender({ warped: low, result: low, flow, current: low, currentFull: full, editedFull });
   assert.deepEqual(same.image.data, editedFull.data);
-  const brighter = createFrame(
+  // Synthesis replaced the left quarter (columns 0..3 at working size): there the flow was not trusted, so the
+  // output is the synthesised result upscaled; far from it the full-size edit is untouched.
+  const patched = createFrame(
     16,
     8,
-    low.data.map((v) => v + 5),
+    low.data.map((v, k) => (Math.floor(k / 3) % 16 < 4 ? 77 : v)),
   );
-  const lifted = liftRender({ warped: low, result: brighter, flow, current: low, currentFull: full, editedFull });
-  for (let i = 0; i < lifted.image.data.length; i++)
-    assert.equal(lifted.image.data[i], Math.min(255, editedFull.data[i]! + 5));
+  const lifted = liftRender({ warped: low, result: patched, flow, current: low, currentFull: full, editedFull });
+  const plain = upscaleBicubic(patched, 40, 20);
+  for (let y = 0; y < 20; y++) {
+    for (let c = 0; c < 3; c++) {
+      const inside = 3 * (y * 40 + 2) + c; // working column ~0.6: deep inside the replaced patch
+      assert.equal(lifted.image.data[inside], plain.data[inside], `row ${y}: replaced pixel`);
+      const outside = 3 * (y * 40 + 30) + c; // working column 12: far from it
+      assert.equal(lifted.image.data[outside], editedFull.data[outside], `row ${y}: untouched pixel`);
+    }
+  }
 });
 
 test('upscaleBicubic: a constant stays constant, sizes as asked', () => {

@@ -86,7 +86,10 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
     return { out, events };
   }
 
-  /** propagateEdit over the analysed frames with the live session's references (window 0: the user's keyframe). */
+  /**
+   * propagateEdit over the analysed frames with the live session's references (window 0: the user's keyframe),
+   * without the temporal edit flow: a live session cannot look ahead, so that is the offline render it must match.
+   */
   async function offline(references: readonly number[]): Promise<RgbFrame[]> {
     const refs = [0, ...references];
     const windows: ReferenceWindow[] = refs.map((r, i) => ({
@@ -100,12 +103,15 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
     const edited = rgbaToRgb(await readPng(join(workDir, 'edits', 'ref-0.png')));
     const images: RgbFrame[] = [];
     try {
-      for await (const f of propagateEdit({
-        frameAt: (i) => store.read(i),
-        windows,
-        edits: new Map([[0, edited]]),
-        correspondence,
-      }))
+      for await (const f of propagateEdit(
+        {
+          frameAt: (i) => store.read(i),
+          windows,
+          edits: new Map([[0, edited]]),
+          correspondence,
+        },
+        { ...DEFAULT_PROPAGATION, temporalEditFlow: 'off' },
+      ))
         images.push(f.image);
     } finally {
       await correspondence.close();

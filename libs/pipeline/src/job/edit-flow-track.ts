@@ -40,7 +40,10 @@ export function trajectoryWeights(times: readonly number[], t: number, radius: n
   for (const [j, s] of times.entries())
     for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) A[a]![b]! += g[j]! * (s - t) ** (a + b);
   // value(t) = coefficient 0 = e0ᵀ A⁻¹ Xᵀ G y: solve A z = e0, then β_j = g_j Σ_a z_a (s_j − t)^a.
-  const z = solveSymmetric(A, Array.from({ length: m }, (_, a) => (a === 0 ? 1 : 0)));
+  const z = solveSymmetric(
+    A,
+    Array.from({ length: m }, (_, a) => (a === 0 ? 1 : 0)),
+  );
   return times.map((s, j) => g[j]! * z.reduce((acc, za, a) => acc + za * (s - t) ** a, 0));
 }
 

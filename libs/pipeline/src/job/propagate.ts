@@ -11,7 +11,7 @@ import { noProgress, type ProgressListener } from '../progress';
 import { deliveredSigma } from './delivered-sigma';
 import { layerFlowFor, warpEdit, type EditFlowSettings } from './edit-flow';
 import type { TemporalEditFlowSettings } from './edit-flow-track';
-import { windowFrames } from './window-frames';
+import { carriesEdit, windowFrames } from './window-frames';
 import { liftRender, type SourceImages } from './source-size';
 
 /** σ per pixel at working size: the Laplace scale of the photometric residual, in 0..1 intensity units. */
@@ -54,7 +54,6 @@ export interface PropagationOptions {
    */
   readonly temporalEditFlow?: TemporalEditFlowSettings | 'off';
 }
-
 
 export const DEFAULT_PROPAGATION: PropagationOptions = { tau: 0.08, synthesis: 'uncertain', editRegion: 'diff' };
 
@@ -241,8 +240,10 @@ export async function* propagateWindow(
   window: Pick<ReferenceWindow, 'start' | 'end'>,
   windowIndex: number,
   ref: EditedReference,
-  options: PropagationOptions = DEFAULT_PROPAGATION,
+  propagation: PropagationOptions = DEFAULT_PROPAGATION,
 ): AsyncGenerator<PropagatedFrame> {
+  // A reference without an edit (a reconstruction) needs no edit flow: its output is the reference warped by the flow.
+  const options: PropagationOptions = carriesEdit(ref) ? propagation : { ...propagation, editFlow: 'off' };
   const weights = editWeights(ref.original, ref.edited, options.editRegion);
   // At the source size the edit region is found on the full-size pair (its edges are the output's edges).
   const sourceWeights =

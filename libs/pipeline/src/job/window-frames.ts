@@ -38,7 +38,10 @@ export async function* windowFrames<C extends { readonly flow: FlowField }>(
   input: FrameInput<C>,
   window: { readonly start: number; readonly end: number },
   ref: { readonly index: number; readonly original: RgbFrame; readonly edited: RgbFrame },
-  options: { readonly editFlow?: EditFlowSettings | 'off'; readonly temporalEditFlow?: TemporalEditFlowSettings | 'off' },
+  options: {
+    readonly editFlow?: EditFlowSettings | 'off';
+    readonly temporalEditFlow?: TemporalEditFlowSettings | 'off';
+  },
   sourceFrameAt?: (index: number) => Promise<RgbFrame>,
 ): AsyncGenerator<WindowFrame<C>> {
   const load = async (t: number): Promise<WindowFrame<C>> => {
