@@ -289,7 +289,7 @@ describe('live streams: the API hands out, the streamer runs them (real sessions
       'a frame of the wrong size',
       () => frameToMessage({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 3) }, 1, 'rgb'),
       'wrong-size',
-      /64×64 but this session edits 128×128 \(its working size\) or 512×512 \(the source size\)/,
+      /Frame 1 is 64×64 but this session edits 128×128 frames/,
     ],
   ] as const) {
     test(`${name}: a JSON error says what is wrong, the socket closes, the session is cleaned up`, async () => {

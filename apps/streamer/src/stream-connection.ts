@@ -97,9 +97,7 @@ export class StreamConnection {
       id: this.entry.id,
       policy: spec.policy,
       // Frames go in and come back at `size` (the source size); the correspondence runs at `working`.
-      ...(s.kind === 'warmup'
-        ? { warmupFrames: s.frames }
-        : { size: session.frameSize, working: session.workingSize }),
+      ...(s.kind === 'warmup' ? { warmupFrames: s.frames } : { size: session.frameSize, working: session.workingSize }),
     });
     void this.forward(session);
     this.ws.resume();
@@ -165,8 +163,8 @@ export class StreamConnection {
     } catch (err) {
       return this.fail('malformed-frame', err);
     }
-    const wrongSize = session.sizeProblem(frame.width, frame.height);
-    if (wrongSize) return this.fail('wrong-size', `Client frame ${index}: ${wrongSize}`);
+    const wrongSize = session.sizeProblem(frame.width, frame.height, `Frame ${index}`);
+    if (wrongSize) return this.fail('wrong-size', wrongSize);
     this.lastClientIndex = index;
     this.clientIndex.set(this.pushed++, index);
     if (this.clientIndex.size > INDEX_HISTORY) this.clientIndex.delete(this.clientIndex.keys().next().value!);

@@ -59,7 +59,12 @@ export class LiveFrameEditor {
         { tau, originalFull: frame.source, upsampling: this.propagation.upsampling },
       );
       this.arr!.accept(frame.index);
-      const ref = this.replaceReference(engine, frame, { edited: carried.edited, editedFull: carried.source?.edited }, decision);
+      const ref = this.replaceReference(
+        engine,
+        frame,
+        { edited: carried.edited, editedFull: carried.source?.edited },
+        decision,
+      );
       return asReference(out(ref), score, t1 - t0, performance.now() - t1);
     }
     const source =

@@ -154,7 +154,8 @@ function upsampleWeights(
   from: { width: number; height: number },
   to: { width: number; height: number },
 ): Float32Array {
-  return resampleFloat({ width: from.width, height: from.height, channels: 1, data: weights }, to.width, to.height).data;
+  return resampleFloat({ width: from.width, height: from.height, channels: 1, data: weights }, to.width, to.height)
+    .data;
 }
 
 /** The engine of a fitted work dir (its model already loaded). */

@@ -87,7 +87,10 @@ export class LiveAnalyzer {
 }
 
 /** A live frame at the working size: itself when it has that size, else downscaled by area averaging. */
-export function toWorkingFrame(frame: RgbFrame, working: { readonly width: number; readonly height: number }): RgbFrame {
+export function toWorkingFrame(
+  frame: RgbFrame,
+  working: { readonly width: number; readonly height: number },
+): RgbFrame {
   if (frame.width === working.width && frame.height === working.height) return frame;
   return resampleRgb(frame, working.width, working.height);
 }

@@ -139,17 +139,19 @@ export class LiveEditSession {
     return this.working;
   }
 
-  /** Why the next frame cannot be `width`×`height` (the message `push` throws), or undefined when it can. */
-  sizeProblem(width: number, height: number): string | undefined {
-    const n = this.counts.received;
+  /**
+   * Why the next frame cannot be `width`×`height` (the message `push` throws, naming the frame `label`), or undefined
+   * when it can.
+   */
+  sizeProblem(width: number, height: number, label = `Frame ${this.counts.received}`): string | undefined {
     if (this.size) {
       if (width === this.size.width && height === this.size.height) return undefined;
-      return `Frame ${n} is ${width}×${height} but this session edits ${this.size.width}×${this.size.height} frames: send frames of that size.`;
+      return `${label} is ${width}×${height} but this session edits ${this.size.width}×${this.size.height} frames: send frames of that size.`;
     }
     if (!this.sizes || this.sizes.some((s) => s.width === width && s.height === height)) return undefined;
     const [w, s] = this.sizes;
     const also = s ? ` or ${s.width}×${s.height} (the source size)` : '';
-    return `Frame ${n} is ${width}×${height} but this session edits ${w!.width}×${w!.height} (its working size)${also} frames: send frames of ${s ? 'one of those sizes' : 'that size'}.`;
+    return `${label} is ${width}×${height} but this session edits ${w!.width}×${w!.height} (its working size)${also} frames: send frames of ${s ? 'one of those sizes' : 'that size'}.`;
   }
 
   /**

@@ -82,7 +82,13 @@ export async function warmUpFit(request: WarmUpRequest, onProgress: ProgressList
       throw new InputError('No face was found in the warm-up frames: StreamEdit edits portrait video; stream a face.');
     request.signal?.throwIfAborted();
     await writeFeatureCache(dirs.features, frames, request.backbone, onProgress, frames.count);
-    const geometry = { frameCount: frames.count, width, height, sourceWidth: source.width, sourceHeight: source.height };
+    const geometry = {
+      frameCount: frames.count,
+      width,
+      height,
+      sourceWidth: source.width,
+      sourceHeight: source.height,
+    };
     const sourceAt = async (i: number) => images[i]!;
     const edits = await resolveEdit(request.edit, geometry, {
       working: (i) => frames.read(i),
