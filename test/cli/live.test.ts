@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createFrame, psnr, REPO_ROOT } from '@streamedit/pipeline';
 import { CLI, errorLines, runCli } from '../support/cli';
-import { clipPath } from '../support/clips';
+import { CLIPS, clipPath } from '../support/clips';
 import { ffprobeJson } from '../support/tools';
 
 const SIDE = 128;
@@ -110,15 +110,25 @@ test('live --warmup: fits on the first frames, then writes every frame as HLS (s
   );
   const probe = await ffprobeJson(playlist);
   const video = probe.streams.find((s) => s.codec_type === 'video')!;
-  assert.deepEqual([video.width, video.height, Number(video.nb_read_packets)], [SIDE, SIDE, 10]);
+  // Fitted at the working size (--max-side), delivered at the source size.
+  const source = [CLIPS.may.width, CLIPS.may.height];
+  assert.deepEqual([video.width, video.height, Number(video.nb_read_packets)], [...source, 10]);
   const events = jsonLines(r.stderr);
-  const ready = events.find((e) => e.type === 'ready') as { warmup: { frames: number; iterations: number } };
+  const ready = events.find((e) => e.type === 'ready') as {
+    width: number;
+    height: number;
+    working: { width: number; height: number };
+    warmup: { frames: number; iterations: number };
+  };
   assert.deepEqual([ready.warmup.frames, ready.warmup.iterations], [6, 10]);
+  assert.deepEqual([ready.width, ready.height, ready.working], [...source, { width: SIDE, height: SIDE }]);
   const end = events.at(-1)!;
   assert.deepEqual([end.type, end.received, end.edited, end.dropped], ['end', 10, 10, 0]);
   assert.ok(
-    existsSync(join(workDir, 'model', 'fit.json')) && existsSync(join(workDir, 'edits', 'ref-0.png')),
-    'the kept work dir is a finished edit',
+    existsSync(join(workDir, 'model', 'fit.json')) &&
+      existsSync(join(workDir, 'edits', 'ref-0.png')) &&
+      existsSync(join(workDir, 'edits', 'ref-0-source.png')),
+    'the kept work dir is a finished edit (edited references at the working and the source size)',
   );
 });
 
@@ -146,14 +156,14 @@ test('live --model: raw RGB frames on stdin come out edited on stdout, in order'
   }
 });
 
-test('live --model: a video file in, an MP4 out (at the source frame rate)', async () => {
+test('live --model: a video file in, an MP4 out (at the source size and frame rate)', async () => {
   const out = join(dir, 'live.mp4');
   const r = await runCli(['live', '--model', workDir, '--input', clipPath('may'), '--frames', '4', '--output', out]);
   assert.equal(r.code, 0, r.stderr);
   const video = (await ffprobeJson(out)).streams.find((s) => s.codec_type === 'video')!;
   assert.deepEqual(
     [video.width, video.height, Number(video.nb_read_packets), video.r_frame_rate],
-    [SIDE, SIDE, 4, '25/1'],
+    [CLIPS.may.width, CLIPS.may.height, 4, '25/1'],
   );
   assert.match(r.stderr, /live: done, 4 frames edited/);
 });

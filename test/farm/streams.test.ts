@@ -138,6 +138,7 @@ describe('live streams: the API hands out, the streamer runs them (real sessions
     }
     await store.putFile(keys.model, join(dirs.model, 'model.onnx'));
     await store.putFile(keys.editedReference(0), join(dirs.edits, 'ref-0.png'));
+    await store.putFile(keys.sourceReference(0), join(dirs.edits, 'ref-0-source.png'));
     const jobs = new JobRepository(client);
     await jobs.create({
       id,
@@ -198,7 +199,14 @@ describe('live streams: the API hands out, the streamer runs them (real sessions
     );
     const stream = await StreamClient.connect(String(created.body.url));
     const hello = await stream.message('hello');
-    assert.deepEqual(hello.size, { width: SIDE, height: SIDE });
+    // The job's source-size edit came down with it: frames may be sent at the source size (or, as here, the working size).
+    assert.deepEqual(
+      [hello.size, hello.working],
+      [
+        { width: 512, height: 512 },
+        { width: SIDE, height: SIDE },
+      ],
+    );
     const indices = frames.map((_, i) => 1000 + 10 * i);
     frames.forEach((f, i) => stream.send(f, indices[i]!));
     stream.ws.send(JSON.stringify({ type: 'end' }));
@@ -281,7 +289,7 @@ describe('live streams: the API hands out, the streamer runs them (real sessions
       'a frame of the wrong size',
       () => frameToMessage({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 3) }, 1, 'rgb'),
       'wrong-size',
-      /64×64 but this stream edits 128×128/,
+      /Frame 1 is 64×64 but this session edits 128×128 frames/,
     ],
   ] as const) {
     test(`${name}: a JSON error says what is wrong, the socket closes, the session is cleaned up`, async () => {

@@ -22,14 +22,16 @@ import {
   propagateOnline,
   psnr,
   readPng,
+  resampleRgb,
   rgbaToRgb,
+  SOURCE_SIZE,
   type EditedLiveFrame,
   type LiveEvent,
   type OnlineFrame,
   type ReferenceWindow,
   type RgbFrame,
 } from '@streamedit/pipeline';
-import { clipPath } from '../support/clips';
+import { CLIPS, clipPath } from '../support/clips';
 
 const FRAMES = 16;
 const SIDE = 256;
@@ -55,8 +57,11 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
     assert.equal(LiveEditSession.openSessions, 0, 'every session was closed');
   });
 
-  /** Streams every frame through a session from the work dir; returns its output and events. */
-  async function stream(arr: { threshold: number } | false): Promise<{ out: EditedLiveFrame[]; events: LiveEvent[] }> {
+  /** Streams every frame (default: the working-size ones) through a session from the work dir; returns its output and events. */
+  async function stream(
+    arr: { threshold: number } | false,
+    input: readonly RgbFrame[] = frames,
+  ): Promise<{ out: EditedLiveFrame[]; events: LiveEvent[] }> {
     const session = await LiveEditSession.fromWorkDir(workDir, {
       sameVideo: true,
       arr: arr && { threshold: arr.threshold, maxWindow: Number.POSITIVE_INFINITY, budgetPer100: 2, persistence: 1 },
@@ -68,7 +73,7 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
       const consumer = (async () => {
         for await (const f of session.frames()) out.push(f);
       })();
-      for (const f of frames) await session.push(f);
+      for (const f of input) await session.push(f);
       session.end();
       await consumer;
       assert.deepEqual(
@@ -87,10 +92,11 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
   }
 
   /**
-   * propagateEdit over the analysed frames with the live session's references (window 0: the user's keyframe),
-   * without the temporal edit flow: a live session cannot look ahead, so that is the offline render it must match.
+   * propagateEdit over the analysed frames with the live session's references (window 0: the user's keyframe); with
+   * `full` (the source-size frames), rendered at the source size as `streamedit edit` renders. Without the temporal
+   * edit flow: a live session cannot look ahead, so that is the offline render it must match.
    */
-  async function offline(references: readonly number[]): Promise<RgbFrame[]> {
+  async function offline(references: readonly number[], full?: readonly RgbFrame[]): Promise<RgbFrame[]> {
     const refs = [0, ...references];
     const windows: ReferenceWindow[] = refs.map((r, i) => ({
       reference: r,
@@ -101,6 +107,7 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
     const store = await FrameStore.open(join(workDir, 'frames'));
     const correspondence = await ModelCorrespondence.open(workDir, join(workDir, 'model', 'model.onnx'));
     const edited = rgbaToRgb(await readPng(join(workDir, 'edits', 'ref-0.png')));
+    const editedFull = full && rgbaToRgb(await readPng(join(workDir, 'edits', 'ref-0-source.png')));
     const images: RgbFrame[] = [];
     try {
       for await (const f of propagateEdit(
@@ -109,6 +116,8 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
           windows,
           edits: new Map([[0, edited]]),
           correspondence,
+          sourceFrameAt: full && (async (i) => full[i]!),
+          sourceEdits: editedFull && new Map([[0, editedFull]]),
         },
         { ...DEFAULT_PROPAGATION, temporalEditFlow: 'off' },
       ))
@@ -194,6 +203,70 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
     }
   });
 
+  test('frames at the source size (512², working size 256) come back at 512² with the edit: as `edit` renders them offline at the source size, sharper than the working-size render upscaled', async () => {
+    const full: RgbFrame[] = [];
+    for await (const f of decodeFrames(clipPath('may'), { maxSide: SOURCE_SIZE, count: FRAMES })) full.push(f);
+    assert.deepEqual(
+      [full[0]!.width, frames[0]!.width],
+      [CLIPS.may.width, SIDE],
+      'the source is larger than the working size',
+    );
+    const encoded: RgbFrame[] = [];
+    for await (const f of decodeFrames(join(dir, 'offline.mp4'), { maxSide: SOURCE_SIZE })) encoded.push(f);
+
+    const fixed = await stream(false, full);
+    const ready = fixed.events.find((e) => e.type === 'ready');
+    assert.deepEqual(
+      ready && { width: ready.width, height: ready.height, working: ready.working },
+      { width: 512, height: 512, working: { width: SIDE, height: SIDE } },
+      'ready reports the output (source) size and the working size',
+    );
+    const working = await stream(false);
+    const expected = await offline([], full);
+    // The session analyses its own area downscale of each 512² frame (48.5 dB from the ffmpeg downscale the offline
+    // analysis read), so its flow differs a little from offline's: measured 32.8–35.3 dB against the offline render
+    // at the source size, where the working-size render upscaled is 29.8–30.5 dB and the unedited input ~22 dB.
+    // Each of 32 dB, +1 dB over the upscaled render and < 25 dB from the input fails a working-size or unedited result.
+    const report: string[] = [];
+    for (const f of fixed.out) {
+      assert.deepEqual([f.image.width, f.image.height], [512, 512], `frame ${f.index} comes back at the source size`);
+      const vsOffline = psnr(f.image, expected[f.index]!);
+      const vsEncoded = psnr(f.image, encoded[f.index]!);
+      const upscaled = psnr(resampleRgb(working.out[f.index]!.image, 512, 512), expected[f.index]!);
+      const vsInput = psnr(f.image, full[f.index]!);
+      report.push(
+        `${f.index}: ${vsOffline.toFixed(1)} ${vsEncoded.toFixed(1)} ${upscaled.toFixed(1)} ${vsInput.toFixed(1)}`,
+      );
+      assert.ok(vsOffline >= 32, `frame ${f.index}: live vs offline at the source size ${vsOffline.toFixed(2)} dB`);
+      assert.ok(
+        f.index === 0 || vsOffline >= upscaled + 1,
+        `frame ${f.index}: ${vsOffline.toFixed(2)} dB, the working-size render upscaled ${upscaled.toFixed(2)} dB`,
+      );
+      assert.ok(vsInput < 25, `frame ${f.index} is edited (${vsInput.toFixed(2)} dB from its input)`);
+    }
+    console.log(
+      `frame: live vs offline render / vs offline mp4 / working-size live upscaled vs offline / live vs input (dB)\n${report.join('\n')}`,
+    );
+    const keyframe = rgbaToRgb(await readPng(join(workDir, 'edits', 'ref-0-source.png')));
+    assert.ok(psnr(fixed.out[0]!.image, keyframe) >= 99, 'frame 0 is the source-size keyframe edit, as is');
+
+    // Online ARR at the source size: the new references are carried at the source size (carryReference), as offline
+    // (measured 32.2–35.0 dB per frame, the same margin as without ARR).
+    const scores = working.out.map((f) => f.score);
+    const threshold = [...scores.slice(2)].sort((a, b) => a - b)[Math.floor((FRAMES - 2) / 2)]! - 1e-6;
+    const replaced = await stream({ threshold }, full);
+    const refs = replaced.events.flatMap((e) => (e.type === 'reference-replaced' ? [e.frame] : []));
+    assert.ok(refs.length >= 1, 'the reference was replaced');
+    const expectedArr = await offline(refs, full);
+    const arrReport = replaced.out.map((f) => {
+      assert.deepEqual([f.image.width, f.image.height], [512, 512]);
+      const db = psnr(f.image, expectedArr[f.index]!);
+      assert.ok(db >= 31, `frame ${f.index}${f.isReference ? ' (a new reference)' : ''}: ${db.toFixed(2)} dB`);
+      return `${f.index}${f.isReference ? '*' : ''} ${db.toFixed(1)}`;
+    });
+    console.log(`with ARR (references ${refs.join(', ')}), live vs offline (dB): ${arrReport.join(', ')}`);
+  });
+
   test('drop-oldest: a source faster than the session loses the oldest queued frames, never the order', async () => {
     const session = await LiveEditSession.fromWorkDir(workDir, {
       sameVideo: true,
@@ -233,7 +306,9 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
     const session = await LiveEditSession.fromWorkDir(workDir, { arr: false });
     await assert.rejects(
       session.push(createFrame(128, 128)),
-      (err: unknown) => err instanceof InputError && /128×128 but this session edits 256×256/.test(err.message),
+      (err: unknown) =>
+        err instanceof InputError &&
+        /128×128 but this session edits 256×256 \(its working size\) or 512×512 \(the source size\)/.test(err.message),
     );
     for (const f of frames.slice(0, 4)) await session.push(f);
     const it = session.frames();

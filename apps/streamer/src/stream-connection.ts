@@ -96,7 +96,8 @@ export class StreamConnection {
       type: 'hello',
       id: this.entry.id,
       policy: spec.policy,
-      ...(s.kind === 'warmup' ? { warmupFrames: s.frames } : { size: session.frameSize }),
+      // Frames go in and come back at `size` (the source size); the correspondence runs at `working`.
+      ...(s.kind === 'warmup' ? { warmupFrames: s.frames } : { size: session.frameSize, working: session.workingSize }),
     });
     void this.forward(session);
     this.ws.resume();
@@ -162,13 +163,8 @@ export class StreamConnection {
     } catch (err) {
       return this.fail('malformed-frame', err);
     }
-    const size = session.frameSize;
-    if (size && (frame.width !== size.width || frame.height !== size.height)) {
-      return this.fail(
-        'wrong-size',
-        `Frame ${index} is ${frame.width}×${frame.height} but this stream edits ${size.width}×${size.height} frames: send frames of that size.`,
-      );
-    }
+    const wrongSize = session.sizeProblem(frame.width, frame.height, `Frame ${index}`);
+    if (wrongSize) return this.fail('wrong-size', wrongSize);
     this.lastClientIndex = index;
     this.clientIndex.set(this.pushed++, index);
     if (this.clientIndex.size > INDEX_HISTORY) this.clientIndex.delete(this.clientIndex.keys().next().value!);

@@ -1,15 +1,18 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { logger } from '@streamedit/pipeline';
+import { FRAME_HEADER_BYTES, logger, MAX_SOURCE } from '@streamedit/pipeline';
 import { checkStreamToken, parseStreamRequest, type StreamRecords } from '@streamedit/farm';
 import { StreamConnection, type JobWorkDirs } from './stream-connection';
 import { StreamRegistry, TooManyStreamsError } from './stream-registry';
 
 /** Path of the stream sockets: `ws://streamer/v1/streams/{id}?token=…`. */
 export const STREAM_PATH = '/v1/streams';
-/** Largest message accepted: a raw 1024² RGB frame and its header. */
-export const MAX_MESSAGE_BYTES = 1024 * 1024 * 3 + 1024;
+/**
+ * Largest message accepted: a raw RGB frame of the largest source an edit takes (`MAX_SOURCE`, 3840×2160: 24.9 MB)
+ * and its header, since frames go in and come back at the source size. JPEG frames (format 1) are far smaller.
+ */
+export const MAX_MESSAGE_BYTES = MAX_SOURCE.width * MAX_SOURCE.height * 3 + FRAME_HEADER_BYTES;
 
 const STREAM_URL = /^\/v1\/streams\/([0-9a-f-]{36})\/?$/;
 

@@ -9,7 +9,7 @@ import {
   openLiveSink,
   probeVideo,
   rawFrames,
-  settings,
+  SOURCE_SIZE,
   type ArrOptions,
   type BackpressurePolicy,
   type EditedLiveFrame,
@@ -59,7 +59,10 @@ export function register(program: Command): void {
     .option('--size <WxH>', 'frame size of raw stdin input')
     .option('--fps <n>', 'frame rate of raw stdin input (default 25)')
     .option('--frames <n>', 'edit only the first N input frames')
-    .option('--max-side <n>', 'longer side of the working size of a warm-up (default STREAMEDIT_MAX_SIDE)')
+    .option(
+      '--max-side <n>',
+      'longer side of the working size a warm-up fits at (default STREAMEDIT_MAX_SIDE); frames are delivered at the source size',
+    )
     .option(
       '--warmup <n>',
       'fit on the first N frames, then edit live (give the edit: --look, --overlay, --prompt or --keyframe)',
@@ -141,6 +144,7 @@ async function openSession(o: LiveFlags, onProgress: ProgressListener): Promise<
     preset: parsePreset(o.preset),
     maxIterations: o.iterations ? parseCount(o.iterations, '--iterations', 1) : undefined,
     workDir: o.workDir ? resolve(o.workDir) : undefined,
+    maxSide: o.maxSide ? parseCount(o.maxSide, '--max-side', 16) : undefined,
   });
 }
 
@@ -157,7 +161,7 @@ function arrOptions(o: LiveFlags): ArrOptions | false {
   };
 }
 
-/** The input frames at the session's working size, and their frame rate. */
+/** The input frames at the source size (the session downscales them for its analysis only), and their frame rate. */
 async function openInput(
   o: LiveFlags,
   session: LiveEditSession,
@@ -172,13 +176,10 @@ async function openInput(
     return { frames: limit(rawFrames(process.stdin, Number(m[1]), Number(m[2])), count), fps: { num: fps, den: 1 } };
   }
   const info = await probeVideo(resolve(o.input));
-  // A fitted model edits frames at its working size: decode the input to the same longer side.
+  // A fitted model takes frames at the size of the video it was fitted on (its source size, or its working size for
+  // a work dir without source-size edits): decode the input to the same longer side. A warm-up takes the source.
   const size = session.frameSize;
-  const maxSide = size
-    ? Math.max(size.width, size.height)
-    : o.maxSide
-      ? parseCount(o.maxSide, '--max-side', 16)
-      : settings().maxSide;
+  const maxSide = size ? Math.max(size.width, size.height) : SOURCE_SIZE;
   return { frames: decodeFrames(info, { maxSide, count }), fps: info.fps };
 }
 

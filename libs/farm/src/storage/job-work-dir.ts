@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { workLayout, writeFit, type ReferenceWindow } from '@streamedit/pipeline';
+import { editedReferencePath, workLayout, writeFit, type ReferenceWindow } from '@streamedit/pipeline';
 import { editKeyframes } from '../jobs/job-edit-spec';
 import { TRAINER_PRESET, type JobRecord, type RenderWindow } from '../jobs/job-record';
 import type { ArtifactStore } from './artifact-store';
@@ -48,8 +48,9 @@ export interface MaterializeOptions {
  * Lays out a finished job's artifacts as a pipeline work dir (`workLayout`, as `streamedit edit --work-dir` leaves
  * it), for any worker that needs the fitted model locally (live sessions): the analysis (frames/, landmarks/,
  * features/), `model/model.onnx` with its `model/fit.json` (written by the pipeline's `writeFit`, from the job's
- * ARR windows) and each window's edited reference as `edits/ref-{i}.png`. Returns the folder; on failure a folder
- * it created is removed. The caller removes it when done.
+ * ARR windows) and each window's edited reference as `edits/ref-{i}.png`, with its source-size edit as
+ * `edits/ref-{i}-source.png` (which the train stage stores; a job without them streams at the working size only).
+ * Returns the folder; on failure a folder it created is removed. The caller removes it when done.
  */
 export async function materializeJobWorkDir(o: MaterializeOptions): Promise<string> {
   const { store, record, signal } = o;
@@ -73,6 +74,8 @@ export async function materializeJobWorkDir(o: MaterializeOptions): Promise<stri
     for (const [i, w] of windows.entries()) {
       signal?.throwIfAborted();
       await store.downloadToFile(keys.editedReference(w.reference), join(dirs.edits, `ref-${i}.png`));
+      if (await store.exists(keys.sourceReference(w.reference)))
+        await store.downloadToFile(keys.sourceReference(w.reference), editedReferencePath(workDir, i, 'source'));
     }
     await writeFit(dirs.model, {
       onnxPath,

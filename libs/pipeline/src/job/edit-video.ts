@@ -17,7 +17,7 @@ import { analyzeVideo, loadAnalysis } from './analyze';
 import { fitDirName, fitModel, loadFit } from './fit';
 import { ModelCorrespondence } from './model-correspondence';
 import { workLayout } from './work-dir';
-import { DEFAULT_PROPAGATION, windowReferences, type PropagationOptions } from './propagate';
+import { DEFAULT_PROPAGATION, windowReferences, type EditedReference, type PropagationOptions } from './propagate';
 import { renderSheet, sheetPicks } from './render-outputs';
 import { editSummary, muxSegments, renderWindowSegment, type EditSummary, type RenderedWindow } from './render-window';
 
@@ -168,7 +168,7 @@ export async function editVideo(
       for await (const reference of windowReferences(source, fit.windows, propagation)) {
         const window = fit.windows[index]!;
         // A kept work dir is what a live session starts from (stream/live-source.ts): it needs every edited reference.
-        if (options.workDir) await writeEditedReference(workDir, index, reference.edited);
+        if (options.workDir) await writeEditedReference(workDir, index, reference);
         const outDir = join(workDir, 'windows', String(index));
         const sigma = options.uncertaintyOut !== undefined;
         const request = {
@@ -239,11 +239,19 @@ export function describeEdit(edit: EditSpec): Record<string, unknown> {
   }
 }
 
-/** Writes window `index`'s edited reference as `edits/ref-<index>.png` in the work dir. */
-export async function writeEditedReference(workDir: string, index: number, edited: RgbFrame): Promise<void> {
+/**
+ * Writes window `index`'s edited reference as `edits/ref-<index>.png` in the work dir, and its source-size edit (when
+ * it has one) as `edits/ref-<index>-source.png`.
+ */
+export async function writeEditedReference(
+  workDir: string,
+  index: number,
+  reference: Pick<EditedReference, 'edited' | 'source'>,
+): Promise<void> {
   const dir = workLayout(workDir).edits;
   await mkdir(dir, { recursive: true });
-  await writePng(join(dir, `ref-${index}.png`), edited);
+  await writePng(join(dir, `ref-${index}.png`), reference.edited);
+  if (reference.source) await writePng(join(dir, `ref-${index}-source.png`), reference.source.edited);
 }
 
 /** One frame at working size, decoded on its own (e.g. a keyframe to edit before the analysis). */

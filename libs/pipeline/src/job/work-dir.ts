@@ -17,7 +17,10 @@ export function workLayout(root: string) {
     train: join(root, 'train'),
     /** Checkpoints, scores and the exported model.onnx. */
     model: join(root, 'model'),
-    /** Each ARR window's edited reference, `ref-<window index>.png` (working size), kept for live sessions. */
+    /**
+     * Each ARR window's edited reference, kept for live sessions: `ref-<window index>.png` at the working size and
+     * `ref-<window index>-source.png` at the source size (what a live session delivers source-size frames from).
+     */
     edits: join(root, 'edits'),
     analysis: join(root, 'analysis.json'),
   } as const;

@@ -1,9 +1,10 @@
 import type { OnlineArr } from '../arr/online-arr';
 import type { RgbFrame } from '../image/frame';
-import { editedReferenceFor, renderPropagatedFrame, type PropagationOptions } from '../job/propagate';
+import { carryReference, renderPropagatedFrame, type EditedReference, type PropagationOptions } from '../job/propagate';
 import { referenceFrom, type Engine } from './live-engine';
 import { liveCorrespondence } from './live-correspondence';
 import type { LiveFrame } from './live-frame';
+import type { WindowEdit } from './live-source';
 import type { EditedLiveFrame, LiveEvent } from './live-types';
 
 /** An edited frame before delivery gives it its index and latency. */
@@ -37,30 +38,39 @@ export class LiveFrameEditor {
       referenceFrame: frame.index,
       timingsMs: { analyze: analyzeMs, model: modelMs, render: renderMs },
     });
+    // A frame that came in larger than the working size goes out at its size: a reference as its source-size edit.
+    const out = (ref: EditedReference) => (frame.source && ref.source ? ref.source.edited : ref.edited);
     if (given && cur.streamIndex !== frame.index) {
-      this.replaceReference(engine, frame, given, { cause: 'keyframe', score: 0 });
-      return asReference(given, 0);
+      const ref = this.replaceReference(engine, frame, given, { cause: 'keyframe', score: 0 });
+      return asReference(out(ref), 0);
     }
-    if (cur.streamIndex === frame.index) return asReference(cur.edited.edited, 0);
+    if (cur.streamIndex === frame.index) return asReference(out(cur.edited), 0);
     const { tau } = this.propagation;
     const t0 = performance.now();
     const { correspondence, score } = await liveCorrespondence(engine.model, cur.live, frame, tau);
     const t1 = performance.now();
     const decision = this.arr?.decide(frame.index, frame.index - cur.since, score);
     if (decision) {
-      // The pair (current reference, this frame) is exactly what editedReferenceFor asks for: reuse its answer.
-      const edited = await editedReferenceFor(
+      // The pair (current reference, this frame) is exactly what carryReference asks for: reuse its answer.
+      const carried = await carryReference(
         cur.edited,
         { index: frame.index, original: frame.image },
         { between: async () => correspondence },
-        tau,
+        { tau, originalFull: frame.source, upsampling: this.propagation.upsampling },
       );
       this.arr!.accept(frame.index);
-      this.replaceReference(engine, frame, edited, decision);
-      return asReference(edited, score, t1 - t0, performance.now() - t1);
+      const ref = this.replaceReference(
+        engine,
+        frame,
+        { edited: carried.edited, editedFull: carried.source?.edited },
+        decision,
+      );
+      return asReference(out(ref), score, t1 - t0, performance.now() - t1);
     }
+    const source =
+      frame.source && cur.sourceWeights ? { current: frame.source, weights: cur.sourceWeights } : undefined;
     const rendered = await renderPropagatedFrame(
-      { ref: cur.edited, current: frame.image, correspondence, weights: cur.weights, prevNnf: cur.prevNnf },
+      { ref: cur.edited, current: frame.image, correspondence, weights: cur.weights, prevNnf: cur.prevNnf, source },
       this.propagation,
     );
     cur.prevNnf = rendered.nnf;
@@ -78,12 +88,13 @@ export class LiveFrameEditor {
   private replaceReference(
     engine: Engine,
     frame: LiveFrame,
-    edited: RgbFrame,
+    edit: WindowEdit,
     why: { cause: ReplacedEvent['cause']; score: number },
-  ): void {
+  ): EditedReference {
     const previous = engine.current.streamIndex;
     const { editRegion } = this.propagation;
-    engine.current = referenceFrom(engine.model, frame, edited, frame.index, frame.index, editRegion);
+    engine.current = referenceFrom(engine.model, frame, edit, frame.index, frame.index, editRegion);
     this.onReplaced({ type: 'reference-replaced', frame: frame.index, score: why.score, cause: why.cause, previous });
+    return engine.current.edited;
   }
 }

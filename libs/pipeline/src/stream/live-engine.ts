@@ -3,6 +3,7 @@ import type { CorrespondencePreset } from '../correspondence/io-spec';
 import type { Backbone } from '../features/backbone';
 import { createBackbone } from '../features/create-backbone';
 import type { RgbFrame } from '../image/frame';
+import { resampleFloat, resampleRgb } from '../image/resample';
 import { ChromiumLandmarkDetector } from '../landmarks/chromium-detector';
 import type { LandmarkDetector } from '../landmarks/face-observation';
 import { ModelStore } from '../models/model-store';
@@ -12,7 +13,7 @@ import { editWeights, type EditedReference, type PropagationOptions } from '../j
 import type { NearestNeighbourField } from '../synthesis/types';
 import { liveReference, type LiveReference } from './live-correspondence';
 import { cachedLiveFrame, LiveAnalyzer, type LiveFrame } from './live-frame';
-import { openAnalysis, readEditedReference, type FittedEdit, type StartReference } from './live-source';
+import { openAnalysis, readWindowEdit, type FittedEdit, type StartReference, type WindowEdit } from './live-source';
 import type { LiveSessionOptions, WarmUpOptions } from './live-types';
 import { warmUpFit } from './warmup';
 
@@ -24,6 +25,8 @@ export interface CurrentReference {
   readonly live: LiveReference;
   readonly edited: EditedReference;
   readonly weights: Float32Array;
+  /** {@link editWeights} at the source size, when `edited.source` is set. */
+  readonly sourceWeights?: Float32Array;
   /** Where it is in the stream; null for a frame of the fitted video. */
   readonly streamIndex: number | null;
   /** Stream frame its window starts at (for the maximum window length). */
@@ -35,10 +38,11 @@ export interface CurrentReference {
 export interface Engine {
   readonly model: CorrespondenceModel;
   readonly analyzer: LiveAnalyzer;
+  /** The working size (the analysis and the correspondence). */
   readonly width: number;
   readonly height: number;
   /** User keyframes by stream index (force a reference with the user's edit). */
-  readonly keyframes: ReadonlyMap<number, RgbFrame>;
+  readonly keyframes: ReadonlyMap<number, WindowEdit>;
   current: CurrentReference;
 }
 
@@ -49,7 +53,7 @@ export type EngineSource =
       readonly fitted: FittedEdit;
       readonly start: StartReference;
       readonly model: CorrespondenceModel;
-      readonly keyframes: ReadonlyMap<number, RgbFrame>;
+      readonly keyframes: ReadonlyMap<number, WindowEdit>;
       readonly startIndex: number | null;
     }
   | { readonly kind: 'warm-up'; readonly options: WarmUpOptions; readonly workDir: string };
@@ -97,29 +101,61 @@ export async function openResources(
 }
 
 /** The user's keyframe edits of a fitted work dir by frame index (windows whose cause is `keyframe`). */
-export async function userKeyframes(fitted: FittedEdit): Promise<Map<number, RgbFrame>> {
-  const out = new Map<number, RgbFrame>();
+export async function userKeyframes(fitted: FittedEdit): Promise<Map<number, WindowEdit>> {
+  const out = new Map<number, WindowEdit>();
   for (const [i, w] of fitted.windows.entries())
-    if (w.cause === 'keyframe') out.set(w.reference, await readEditedReference(fitted, i));
+    if (w.cause === 'keyframe') out.set(w.reference, await readWindowEdit(fitted, i));
   return out;
 }
 
-/** A frame and its edit as the reference, its window starting at stream frame `since`. */
+/**
+ * A frame and its edit as the reference, its window starting at stream frame `since`; with the edit at the source
+ * size (`editedFull`, larger than the working size) the reference carries it, for frames rendered at that size. The
+ * source-size edit region is found on the full-size pair when the frame came in at that size; a reference read from
+ * a work dir (which keeps its frames at the working size only) has its working-size region upsampled instead, and
+ * its upsampled frame stands in for the full-size original (only the edit region is derived from it).
+ */
 export function referenceFrom(
   model: CorrespondenceModel,
   frame: LiveFrame,
-  edited: RgbFrame,
+  edit: WindowEdit,
   streamIndex: number | null,
   since: number,
   editRegion: PropagationOptions['editRegion'],
 ): CurrentReference {
+  const { edited } = edit;
+  const weights = editWeights(frame.image, edited, editRegion);
+  const full = edit.editedFull;
+  const atSource = full && (full.width !== frame.image.width || full.height !== frame.image.height);
+  const original = atSource ? (frame.source ?? resampleRgb(frame.image, full.width, full.height)) : undefined;
+  const sourceWeights = !atSource
+    ? undefined
+    : frame.source
+      ? editWeights(frame.source, full, editRegion)
+      : upsampleWeights(weights, frame.image, full);
   return {
     live: liveReference(frame, model),
-    edited: { index: streamIndex ?? -1, original: frame.image, edited },
-    weights: editWeights(frame.image, edited, editRegion),
+    edited: {
+      index: streamIndex ?? -1,
+      original: frame.image,
+      edited,
+      source: atSource ? { original: original!, edited: full } : undefined,
+    },
+    weights,
+    sourceWeights,
     streamIndex,
     since,
   };
+}
+
+/** Per-pixel weights of a `from`-sized frame resampled to the size of `to`. */
+function upsampleWeights(
+  weights: Float32Array,
+  from: { width: number; height: number },
+  to: { width: number; height: number },
+): Float32Array {
+  return resampleFloat({ width: from.width, height: from.height, channels: 1, data: weights }, to.width, to.height)
+    .data;
 }
 
 /** The engine of a fitted work dir (its model already loaded). */
@@ -130,13 +166,13 @@ export function fittedEngine(
 ): Engine {
   const { model, start } = source;
   const { startIndex } = source;
+  const working = { width: source.fitted.width, height: source.fitted.height };
   return {
     model,
-    analyzer: new LiveAnalyzer(resources.detector, resources.backbone, model.shape),
-    width: source.fitted.width,
-    height: source.fitted.height,
+    analyzer: new LiveAnalyzer(resources.detector, resources.backbone, model.shape, working),
+    ...working,
     keyframes: source.keyframes,
-    current: referenceFrom(model, start.frame, start.edited, startIndex, startIndex ?? 0, propagation.editRegion),
+    current: referenceFrom(model, start.frame, start, startIndex, startIndex ?? 0, propagation.editRegion),
   };
 }
 
@@ -148,7 +184,7 @@ export interface WarmUpEngine {
 }
 
 /**
- * Fits on the buffered warm-up frames and builds the engine from the fit. The model is handed to `keepModel` as
+ * Fits on the buffered warm-up frames (as they came in: the source size) and builds the engine from the fit. The model is handed to `keepModel` as
  * soon as it is loaded, so that a session closed (or failing) after that point still releases it.
  */
 export async function fitWarmUpEngine(
@@ -170,6 +206,7 @@ export async function fitWarmUpEngine(
       detector: resources.detector,
       backbone: resources.backbone,
       fps: options.fps,
+      maxSide: options.maxSide,
       tau: propagation.tau,
       signal,
     },
@@ -184,16 +221,16 @@ export async function fitWarmUpEngine(
   const analysis = await openAnalysis(workDir);
   try {
     const first = warm.fitted.windows[0]!.reference;
-    const startFrame = await cachedLiveFrame(first, analysis, model.shape);
-    const analyzer = new LiveAnalyzer(resources.detector, resources.backbone, model.shape);
-    const edited = warm.keyframes.get(first)!;
+    const startFrame = await cachedLiveFrame(first, analysis, model.shape, first, frames[first]);
+    const working = { width: warm.fitted.width, height: warm.fitted.height };
+    const analyzer = new LiveAnalyzer(resources.detector, resources.backbone, model.shape, working);
+    const edit = warm.keyframes.get(first)!;
     const engine: Engine = {
       model,
       analyzer,
-      width: warm.fitted.width,
-      height: warm.fitted.height,
+      ...working,
       keyframes: warm.keyframes,
-      current: referenceFrom(model, startFrame, edited, first, first, propagation.editRegion),
+      current: referenceFrom(model, startFrame, edit, first, first, propagation.editRegion),
     };
     return { engine, iterations: warm.iterations, analysis };
   } catch (err) {

@@ -4,6 +4,7 @@ import { CorrespondenceModel } from '../correspondence/model';
 import { InputError } from '../errors';
 import type { RgbFrame } from '../image/frame';
 import { logger } from '../log';
+import { workingSize } from '../media/video-info';
 import { DEFAULT_PROPAGATION, type PropagationOptions } from '../job/propagate';
 import { BoundedQueue, QueueClosedError } from './bounded-queue';
 import { LatencyWindow } from './latency';
@@ -61,7 +62,12 @@ export class LiveEditSession {
   private readonly worker: Promise<void>;
   private readonly counts = { received: 0, edited: 0, dropped: 0, references: 0 };
   private state: LiveStats['state'];
+  /** The size of this session's frames, in and out (fixed by the first frame). */
   private size?: { width: number; height: number };
+  /** The sizes a first frame may have (a fitted session: its working size and, when known, its source size). */
+  private sizes?: ReadonlyArray<{ width: number; height: number }>;
+  /** The working size (a warm-up's: from its first frame and `maxSide`). */
+  private working?: { width: number; height: number };
   private failure?: Error;
   private closing?: Promise<void>;
   private ready?: LiveEvent;
@@ -89,7 +95,10 @@ export class LiveEditSession {
     });
     this.output = new BoundedQueue(options.outputCapacity ?? 8, 'block');
     this.state = source.kind === 'warm-up' ? 'warming-up' : 'editing';
-    if (source.kind === 'fitted') this.size = { width: source.fitted.width, height: source.fitted.height };
+    if (source.kind === 'fitted') {
+      this.working = { width: source.fitted.width, height: source.fitted.height };
+      this.sizes = source.fitted.source ? [this.working, source.fitted.source] : [this.working];
+    }
     LiveEditSession.live.add(this);
     this.worker = this.run();
   }
@@ -117,13 +126,38 @@ export class LiveEditSession {
     return new LiveEditSession(await startWarmUp(options), options);
   }
 
-  /** Working size frames must have (known from the first frame of a warm-up). */
+  /**
+   * The size frames are taken and delivered at: the first frame's, or before it, the source size of a fitted work dir
+   * (its working size when it has no source-size edits); unknown until a warm-up's first frame.
+   */
   get frameSize(): { width: number; height: number } | undefined {
-    return this.size;
+    return this.size ?? this.sizes?.at(-1);
+  }
+
+  /** The working size the correspondence runs at (frames are downscaled to it for the analysis only). */
+  get workingSize(): { width: number; height: number } | undefined {
+    return this.working;
   }
 
   /**
-   * Queues a frame (working size, RGB); resolves with its index once queued (with `block`, when there is room).
+   * Why the next frame cannot be `width`×`height` (the message `push` throws, naming the frame `label`), or undefined
+   * when it can.
+   */
+  sizeProblem(width: number, height: number, label = `Frame ${this.counts.received}`): string | undefined {
+    if (this.size) {
+      if (width === this.size.width && height === this.size.height) return undefined;
+      return `${label} is ${width}×${height} but this session edits ${this.size.width}×${this.size.height} frames: send frames of that size.`;
+    }
+    if (!this.sizes || this.sizes.some((s) => s.width === width && s.height === height)) return undefined;
+    const [w, s] = this.sizes;
+    const also = s ? ` or ${s.width}×${s.height} (the source size)` : '';
+    return `${label} is ${width}×${height} but this session edits ${w!.width}×${w!.height} (its working size)${also} frames: send frames of ${s ? 'one of those sizes' : 'that size'}.`;
+  }
+
+  /**
+   * Queues a frame (RGB; the source size — a fitted session also takes its working size — and every frame the size
+   * of the first); resolves with its index once queued (with `block`, when there is room). Frames come out at their
+   * size; the analysis runs on a copy downscaled to the working size.
    * @throws InputError for a frame of the wrong size, or after `end()`/`close()`; the session's failure if it failed.
    */
   async push(image: RgbFrame): Promise<number> {
@@ -133,11 +167,12 @@ export class LiveEditSession {
       throw new InputError(
         `Frame ${this.counts.received} is not ${image.width}×${image.height} RGB: send width × height × 3 bytes.`,
       );
-    this.size ??= { width: image.width, height: image.height };
-    if (image.width !== this.size.width || image.height !== this.size.height) {
-      throw new InputError(
-        `Frame ${this.counts.received} is ${image.width}×${image.height} but this session edits ${this.size.width}×${this.size.height} frames: send frames of that size.`,
-      );
+    const problem = this.sizeProblem(image.width, image.height);
+    if (problem) throw new InputError(problem);
+    if (!this.size) {
+      this.size = { width: image.width, height: image.height };
+      if (this.source.kind === 'warm-up')
+        this.working = workingSize({ ...this.size, rotation: 0 }, this.source.options.maxSide);
     }
     const index = this.counts.received++;
     try {
@@ -215,7 +250,7 @@ export class LiveEditSession {
     try {
       const engine =
         this.source.kind === 'fitted' ? this.fittedEngine(this.source) : await this.warmUpEngine(this.source);
-      if (this.source.kind === 'fitted') this.emit({ type: 'ready', width: engine.width, height: engine.height });
+      if (this.source.kind === 'fitted') this.emit({ type: 'ready', ...this.readySizes(engine) });
       await editLive(engine, {
         input: this.input,
         edit: (e, frame, ms) => this.editor.edit(e, frame, ms),
@@ -260,14 +295,13 @@ export class LiveEditSession {
       this.state = 'editing';
       this.emit({
         type: 'ready',
-        width: engine.width,
-        height: engine.height,
+        ...this.readySizes(engine),
         warmup: { frames: buffered.length, iterations: warm.iterations, ms: Math.round(performance.now() - t0) },
       });
       for (const item of buffered) {
         if (this.closing) break;
         const started = performance.now();
-        const frame = await cachedLiveFrame(item.index, analysis, engine.model.shape);
+        const frame = await cachedLiveFrame(item.index, analysis, engine.model.shape, item.index, item.image);
         const edited = await this.editor.edit(engine, frame, performance.now() - started);
         await this.deliver(item, edited, started, false);
       }
@@ -275,6 +309,12 @@ export class LiveEditSession {
     } finally {
       await analysis.close();
     }
+  }
+
+  /** The `ready` event's sizes: frames in and out (the source size until a frame says otherwise), the working size. */
+  private readySizes(engine: Engine): { width: number; height: number; working: { width: number; height: number } } {
+    const working = { width: engine.width, height: engine.height };
+    return { ...(this.frameSize ?? working), working };
   }
 
   private async deliver(item: Incoming, frame: EditedFrame, started: number, timed: boolean): Promise<void> {

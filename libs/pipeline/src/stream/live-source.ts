@@ -22,16 +22,26 @@ export interface FittedEdit {
   readonly windows: readonly ReferenceWindow[];
   /** The trainer preset of the fit (the model's size). */
   readonly preset: CorrespondencePreset;
-  /** Working size of the analysed frames: live frames must have it. */
+  /** Working size of the analysed frames (what the correspondence runs at). */
   readonly width: number;
   readonly height: number;
+  /**
+   * Size of the source the edit was made from, when the work dir holds every window's source-size edit
+   * (`edits/ref-<window>-source.png`): live frames of this size are delivered at it. Absent in an older work dir.
+   */
+  readonly source?: { readonly width: number; readonly height: number };
   readonly fps: { readonly num: number; readonly den: number };
 }
 
-/** An edited reference ready for a live session: its frame's model inputs and its edit. */
-export interface StartReference {
-  readonly frame: LiveFrame;
+/** A window's edited reference at the working size and, when the work dir has it, at the source size. */
+export interface WindowEdit {
   readonly edited: RgbFrame;
+  readonly editedFull?: RgbFrame;
+}
+
+/** An edited reference ready for a live session: its frame's model inputs and its edit. */
+export interface StartReference extends WindowEdit {
+  readonly frame: LiveFrame;
 }
 
 /**
@@ -64,6 +74,7 @@ export async function readFittedEdit(workDir: string): Promise<FittedEdit> {
       );
     }),
   ) as { width: number; height: number; fps: { num: number; den: number } };
+  const hasSource = [...fit.windows.keys()].every((i) => existsSync(editedReferencePath(workDir, i, 'source')));
   return {
     workDir,
     onnxPath,
@@ -71,13 +82,19 @@ export async function readFittedEdit(workDir: string): Promise<FittedEdit> {
     preset: fit.preset,
     width: meta.width,
     height: meta.height,
+    source: hasSource ? await pngSize(editedReferencePath(workDir, 0, 'source')) : undefined,
     fps: meta.fps,
   };
 }
 
-/** `edits/ref-<window>.png` of a work dir. */
-export function editedReferencePath(workDir: string, window: number): string {
-  return join(workLayout(workDir).edits, `ref-${window}.png`);
+/** `edits/ref-<window>.png` of a work dir, or `edits/ref-<window>-source.png` (the source-size edit). */
+export function editedReferencePath(workDir: string, window: number, size: 'working' | 'source' = 'working'): string {
+  return join(workLayout(workDir).edits, size === 'source' ? `ref-${window}-source.png` : `ref-${window}.png`);
+}
+
+async function pngSize(path: string): Promise<{ width: number; height: number }> {
+  const { width, height } = await readPng(path);
+  return { width, height };
 }
 
 /** Window `window`'s edited reference with its frame's model inputs from the analysis (landmarks, features). */
@@ -91,7 +108,7 @@ export async function loadStartReference(
   const work = await openAnalysis(fitted.workDir);
   try {
     const frame = await cachedLiveFrame(w.reference, work, shape);
-    return { frame, edited: await readEditedReference(fitted, window) };
+    return { frame, ...(await readWindowEdit(fitted, window)) };
   } finally {
     await work.close();
   }
@@ -99,14 +116,25 @@ export async function loadStartReference(
 
 /** Window `window`'s edited reference image, checked against the working size. */
 export async function readEditedReference(fitted: FittedEdit, window: number): Promise<RgbFrame> {
-  const path = editedReferencePath(fitted.workDir, window);
-  const edited = rgbaToRgb(await readPng(path));
-  if (edited.width !== fitted.width || edited.height !== fitted.height) {
+  return readSizedPng(editedReferencePath(fitted.workDir, window), fitted, 'the analysed frames');
+}
+
+/** Window `window`'s edit at the working size and, when the work dir has them, at the source size. */
+export async function readWindowEdit(fitted: FittedEdit, window: number): Promise<WindowEdit> {
+  const edited = await readEditedReference(fitted, window);
+  if (!fitted.source) return { edited };
+  const path = editedReferencePath(fitted.workDir, window, 'source');
+  return { edited, editedFull: await readSizedPng(path, fitted.source, 'the source-size edit of window 0') };
+}
+
+async function readSizedPng(path: string, size: { width: number; height: number }, what: string): Promise<RgbFrame> {
+  const image = rgbaToRgb(await readPng(path));
+  if (image.width !== size.width || image.height !== size.height) {
     throw new InputError(
-      `${path} is ${edited.width}×${edited.height}, the analysed frames ${fitted.width}×${fitted.height}: run the edit again.`,
+      `${path} is ${image.width}×${image.height}, ${what} ${size.width}×${size.height}: run the edit again.`,
     );
   }
-  return edited;
+  return image;
 }
 
 /** The analysis of a work dir opened for random access (frames, landmark track, features); `close` releases it. */

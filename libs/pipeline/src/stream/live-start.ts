@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CorrespondenceModel } from '../correspondence/model';
 import { InputError } from '../errors';
-import type { RgbFrame } from '../image/frame';
 import { liveModelThreads, openResources, userKeyframes, type EngineSource } from './live-engine';
-import { loadStartReference, readFittedEdit } from './live-source';
+import { loadStartReference, readFittedEdit, type WindowEdit } from './live-source';
 import type { FromWorkDirOptions, WarmUpOptions } from './live-types';
 import { checkWarmUpEdit } from './warmup';
 
@@ -28,7 +27,7 @@ export async function startFitted(workDir: string, options: FromWorkDirOptions):
     model = await CorrespondenceModel.load(fitted.onnxPath, liveModelThreads(fitted.preset, options), true);
     const window = options.window ?? 0;
     const start = await loadStartReference(fitted, window, model.shape);
-    const keyframes = options.sameVideo ? await userKeyframes(fitted) : new Map<number, RgbFrame>();
+    const keyframes = options.sameVideo ? await userKeyframes(fitted) : new Map<number, WindowEdit>();
     const startIndex = options.sameVideo ? fitted.windows[window]!.reference : null;
     const cleanup = async () => {
       if (options.disposeWorkDir) await rm(workDir, { recursive: true, force: true });

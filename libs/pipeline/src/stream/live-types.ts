@@ -60,14 +60,19 @@ export interface WarmUpOptions extends LiveSessionOptions {
   readonly workDir?: string;
   /** Frame rate recorded with the warm-up frames [25]. */
   readonly fps?: Fps;
+  /** Longer side of the working size the frames are analysed and fitted at [`settings().maxSide`]; frames are delivered at their own size. */
+  readonly maxSide?: number;
 }
 
 /** Events of a live session (also the JSON messages of the stream API). */
 export type LiveEvent =
   | {
       readonly type: 'ready';
+      /** The size frames are taken and delivered at (the source size; a fitted session's working-size frames stay at it). */
       readonly width: number;
       readonly height: number;
+      /** The working size the correspondence runs at (`STREAMEDIT_MAX_SIDE`, or the fitted work dir's). */
+      readonly working: { readonly width: number; readonly height: number };
       readonly warmup?: { readonly frames: number; readonly iterations: number; readonly ms: number };
     }
   | {
@@ -86,6 +91,7 @@ export type LiveEvent =
 /** One edited frame; frames come out in input order, `index` being the input frame's. */
 export interface EditedLiveFrame {
   readonly index: number;
+  /** The edited frame, at the size it came in (the source size). */
   readonly image: RgbFrame;
   /** The frame became (or is) the reference and `image` is its edit. */
   readonly isReference: boolean;
