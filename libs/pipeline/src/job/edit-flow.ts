@@ -105,18 +105,10 @@ export function warpEdit(
   layerFlow: FlowField,
 ): RgbFrame {
   if (layerFlow === flow || ref.edited === ref.original) return backwardWarpRgb(ref.edited, flow);
-  const { width: w, height: h } = flow;
-  const n = w * h;
-  const delta = new Float32Array(3 * n);
-  let edited = false;
-  for (let i = 0; i < n; i++)
-    for (let c = 0; c < 3; c++) {
-      const d = ref.edited.data[3 * i + c]! - ref.original.data[3 * i + c]!;
-      delta[c * n + i] = d;
-      if (d !== 0) edited = true;
-    }
   const base = backwardWarpRgb(ref.original, flow);
-  if (!edited) return base;
+  const delta = editDelta(ref);
+  if (!delta) return base;
+  const n = flow.width * flow.height;
   const moved = backwardWarpPlanar(delta, 3, layerFlow);
   const out = new Uint8Array(3 * n);
   for (let i = 0; i < n; i++)
@@ -124,5 +116,32 @@ export function warpEdit(
       const v = base.data[3 * i + c]! + moved[c * n + i]!;
       out[3 * i + c] = v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
     }
-  return createFrame(w, h, out);
+  return createFrame(flow.width, flow.height, out);
+}
+
+/** Deltas by edited frame (with the original they were taken against): a window's frames share one reference. */
+const deltas = new WeakMap<RgbFrame, { original: RgbFrame; delta: Float32Array | undefined }>();
+
+/**
+ * The edit layer `edited − original`, planar `[3, H, W]`, or `undefined` where the two are equal everywhere (a
+ * reconstruction carries no edit). Computed once per reference, not once per frame.
+ */
+export function editDelta(ref: { original: RgbFrame; edited: RgbFrame }): Float32Array | undefined {
+  const known = deltas.get(ref.edited);
+  if (known && known.original === ref.original) return known.delta;
+  const n = ref.original.width * ref.original.height;
+  let delta: Float32Array | undefined;
+  if (ref.edited !== ref.original) {
+    const d = new Float32Array(3 * n);
+    let any = false;
+    for (let i = 0; i < n; i++)
+      for (let c = 0; c < 3; c++) {
+        const v = ref.edited.data[3 * i + c]! - ref.original.data[3 * i + c]!;
+        d[c * n + i] = v;
+        if (v !== 0) any = true;
+      }
+    if (any) delta = d;
+  }
+  deltas.set(ref.edited, { original: ref.original, delta });
+  return delta;
 }

@@ -35,8 +35,8 @@ export interface LiftRequest {
 /**
  * A working-size render carried to the source size: the full-size edited reference warped by the lifted flow (its
  * detail kept), plus what synthesis changed at working size (`result − warped`, upsampled); where synthesis replaced
- * pixels (σ > τ: the flow is not trusted there) the synthesised result itself, upscaled, without full-size detail. Returns the lifted flow that carried
- * the edit (the edit weights follow it).
+ * pixels (σ > τ: the flow is not trusted there) the synthesised result itself, upscaled, without full-size detail.
+ * Returns the lifted flow that carried the edit (the edit weights follow it).
  */
 export function liftRender(request: LiftRequest): { image: RgbFrame; flow: FlowField } {
   const { currentFull, editedFull, layer } = request;

@@ -1,6 +1,6 @@
 import type { RgbFrame } from '../image/frame';
 import type { FlowField } from '../image/warp';
-import { layerFlowFor, type EditFlowSettings } from './edit-flow';
+import { editDelta, layerFlowFor, type EditFlowSettings } from './edit-flow';
 import { EditFlowTrack, DEFAULT_TEMPORAL_EDIT_FLOW, type TemporalEditFlowSettings } from './edit-flow-track';
 
 /** What {@link windowFrames} reads (structurally the propagation's input and correspondence). */
@@ -22,11 +22,7 @@ export interface WindowFrame<C> {
 
 /** True when the edited reference differs from its original anywhere (a reconstruction carries no edit). */
 export function carriesEdit(ref: { readonly original: RgbFrame; readonly edited: RgbFrame }): boolean {
-  if (ref.edited === ref.original) return false;
-  const a = ref.edited.data;
-  const b = ref.original.data;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return true;
-  return false;
+  return editDelta(ref) !== undefined;
 }
 
 /**
