@@ -31,8 +31,21 @@ export async function waitFor(
   return Date.now() - started;
 }
 
-/** The pids the slow test child wrote, once the file exists. */
+/** The pids the slow test child wrote, once the file exists and holds both. */
 export async function readChildPids(path: string, timeoutMs = 30_000): Promise<{ child: number; grandchild: number }> {
-  await waitFor(`the child's pid file ${path}`, () => existsSync(path), timeoutMs);
-  return JSON.parse(readFileSync(path, 'utf8')) as { child: number; grandchild: number };
+  let pids: { child: number; grandchild: number } | undefined;
+  await waitFor(
+    `the child's pid file ${path}`,
+    () => {
+      if (!existsSync(path)) return false;
+      try {
+        pids = JSON.parse(readFileSync(path, 'utf8')) as { child: number; grandchild: number };
+      } catch {
+        return false; // still being written
+      }
+      return Number.isInteger(pids.child) && Number.isInteger(pids.grandchild);
+    },
+    timeoutMs,
+  );
+  return pids!;
 }

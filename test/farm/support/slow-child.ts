@@ -4,7 +4,7 @@
  * 600, i.e. a minute) and answers `{ iterations }`. With a third argument `bad-input` it fails as bad input.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InputError } from '@streamedit/pipeline/errors';
 // Deep import: a child should start fast, without loading the whole farm (AWS SDK, BullMQ).
@@ -13,7 +13,9 @@ import { runChildMain, sendProgress } from '@streamedit/farm/process/child-proto
 runChildMain(async ([pidFile, iterationsArg, mode]) => {
   if (mode === 'bad-input') throw new InputError('The test child was told its input is bad.');
   const grandchild = spawn('sleep', ['300'], { stdio: 'ignore' });
-  writeFileSync(pidFile!, JSON.stringify({ child: process.pid, grandchild: grandchild.pid }));
+  // Written aside and renamed: a reader polling for the file never sees it half written.
+  writeFileSync(`${pidFile!}.part`, JSON.stringify({ child: process.pid, grandchild: grandchild.pid }));
+  renameSync(`${pidFile!}.part`, pidFile!);
   const iterations = Number(iterationsArg ?? 600);
   for (let i = 1; i <= iterations; i++) {
     await sleep(100);
