@@ -310,6 +310,13 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
         err instanceof InputError &&
         /128×128 but this session edits 256×256 \(its working size\) or 512×512 \(the source size\)/.test(err.message),
     );
+    await assert.rejects(
+      session.push(createFrame(2160, 4096)),
+      (err: unknown) =>
+        err instanceof InputError &&
+        /2160×4096: the largest size edited is 3840×2160 \(either orientation\)/.test(err.message),
+      'a frame above 4K is refused by its size (a JPEG that large can still fit one message)',
+    );
     for (const f of frames.slice(0, 4)) await session.push(f);
     const it = session.frames();
     assert.equal((await it.next()).value?.index, 0);

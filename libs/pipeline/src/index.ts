@@ -17,6 +17,8 @@ export * from './image/resize';
 export * from './image/resample';
 export * from './image/lift-flow';
 export * from './image/domain-filter';
+export * from './image/lucas-kanade';
+export * from './media/source-limit';
 export * from './edit/edit-spec';
 export * from './edit/prompt-editor';
 export * from './models/registry';

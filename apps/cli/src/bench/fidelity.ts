@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
   ChromiumLandmarkDetector,
@@ -104,19 +104,20 @@ export async function benchFidelity(
           work,
         });
         const workDir = join(o.workDir, `${spec.name}-${key}`);
-        clips.push(
-          await benchmarkFidelityClip(
-            clip,
-            {
-              workDir,
-              methods: o.methods,
-              preset: o.preset,
-              iterations: o.iterations,
-              sheet: join(o.sheetDir, `${spec.name}.png`),
-            },
-            onProgress,
-          ),
+        const result = await benchmarkFidelityClip(
+          clip,
+          {
+            workDir,
+            methods: o.methods,
+            preset: o.preset,
+            iterations: o.iterations,
+            sheet: join(o.sheetDir, `${spec.name}.png`),
+          },
+          onProgress,
         );
+        // Kept as each clip ends: a long run stopped part-way still has the finished clips' scores.
+        await writeFile(join(workDir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
+        clips.push(result);
       }
     } finally {
       await detector.close();

@@ -1,6 +1,7 @@
 import { domainFilter } from '../image/domain-filter';
 import { createFrame, type RgbFrame } from '../image/frame';
 import { boxMean, lumaOf } from '../image/lift-flow';
+import { refineFlowLucasKanade } from '../image/lucas-kanade';
 import { backwardWarpPlanar, backwardWarpRgb, createFlow, type FlowField } from '../image/warp';
 
 /**
@@ -14,21 +15,48 @@ export interface EditFlowSettings {
   readonly range: number;
   /** Exponent of the texture confidence (the structure tensor's smaller eigenvalue). Default 0.25. */
   readonly confidencePower: number;
+  /**
+   * σ of the Lucas–Kanade window that then pulls the smoothed flow back onto the image, in px at a 512-px longer
+   * side; 0 skips it. Default 12.
+   */
+  readonly refineWindowPx: number;
+  /** Lucas–Kanade steps. Default 4. */
+  readonly refineIterations: number;
 }
 
 /**
  * Defaults chosen on known-motion clips (edit PSNR against ground truth) and checked on real clips by the look
  * oracle — never on reconstruction, which this flow is not for.
  */
-export const DEFAULT_EDIT_FLOW: EditFlowSettings = { spatialPx: 16, range: 60, confidencePower: 0.25 };
+export const DEFAULT_EDIT_FLOW: EditFlowSettings = {
+  spatialPx: 16,
+  range: 60,
+  confidencePower: 0.25,
+  refineWindowPx: 12,
+  refineIterations: 4,
+};
 
-/** The flow that carries the edit layer onto `current` (the correspondence's own flow with `editFlow: 'off'`). */
+/**
+ * The flow that carries the edit layer from `reference` (the unedited reference frame) onto `current`: the
+ * correspondence's flow smoothed by {@link editFlow}, then pulled onto the image by a windowed Lucas–Kanade
+ * refinement (the correspondence's own flow with `editFlow: 'off'`).
+ */
 export function layerFlowFor(
   flow: FlowField,
-  current: RgbFrame,
+  frames: { readonly reference: RgbFrame; readonly current: RgbFrame },
   options: { readonly editFlow?: EditFlowSettings | 'off' },
 ): FlowField {
-  return options.editFlow === 'off' ? flow : editFlow(flow, current, options.editFlow ?? DEFAULT_EDIT_FLOW);
+  if (options.editFlow === 'off') return flow;
+  const s = options.editFlow ?? DEFAULT_EDIT_FLOW;
+  const smoothed = editFlow(flow, frames.current, s);
+  if (s.refineWindowPx <= 0 || s.refineIterations <= 0) return smoothed;
+  return refineFlowLucasKanade(smoothed, frames.reference, frames.current, {
+    windowSigma: (s.refineWindowPx * Math.max(flow.width, flow.height)) / 512,
+    iterations: s.refineIterations,
+    damping: 0.1,
+    // Without it a mouth opening or codec noise dragged whole windows: km-german 22.07 → 23.23 dB (5 and 20: same).
+    robust: 10,
+  });
 }
 
 /**

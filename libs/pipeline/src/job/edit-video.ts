@@ -9,6 +9,7 @@ import { writePng } from '../image/png';
 import { decodeFrames } from '../media/decode';
 import { InputError } from '../errors';
 import { FrameStore } from '../media/frame-store';
+import { oversizeProblem } from '../media/source-limit';
 import { probeVideo, workingSize, type VideoInfo } from '../media/video-info';
 import { sourceFrame, sourceSize } from './source-frames';
 import { noProgress, type ProgressListener } from '../progress';
@@ -58,13 +59,10 @@ export interface EditReport extends EditSummary {
   readonly timingsMs: Readonly<Record<string, number>>;
 }
 
-/** The largest source an edit is rendered at (4K UHD, either orientation). */
-export const MAX_SOURCE = { width: 3840, height: 2160 } as const;
-
 /**
  * THE geometry of an edit of `info` (CLI, farm workers and the API's upload checks alike): the working size the
  * correspondence is computed at (`maxSide`), the source size the output and the edit images have (displayed
- * orientation, even sides), the frames edited. A source above {@link MAX_SOURCE} is an `InputError`.
+ * orientation, even sides), the frames edited. A source above `MAX_SOURCE` is an `InputError`.
  * @param maxSide longer side of the working size. Default `settings().maxSide`.
  */
 export function videoGeometry(
@@ -74,11 +72,8 @@ export function videoGeometry(
 ): VideoGeometry {
   const size = workingSize(info, maxSide);
   const source = sourceSize(info);
-  const [long, short] = [Math.max(source.width, source.height), Math.min(source.width, source.height)];
-  if (long > MAX_SOURCE.width || short > MAX_SOURCE.height)
-    throw new InputError(
-      `The video is ${source.width}×${source.height}: the largest video edited is ${MAX_SOURCE.width}×${MAX_SOURCE.height} (either orientation); downscale it first.`,
-    );
+  const oversize = oversizeProblem('The video', source);
+  if (oversize) throw new InputError(oversize);
   return {
     frameCount: Math.min(info.frameCount, maxFrames ?? Number.POSITIVE_INFINITY),
     width: size.width,

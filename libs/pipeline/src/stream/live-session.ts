@@ -4,6 +4,7 @@ import { CorrespondenceModel } from '../correspondence/model';
 import { InputError } from '../errors';
 import type { RgbFrame } from '../image/frame';
 import { logger } from '../log';
+import { oversizeProblem } from '../media/source-limit';
 import { workingSize } from '../media/video-info';
 import { DEFAULT_PROPAGATION, type PropagationOptions } from '../job/propagate';
 import { BoundedQueue, QueueClosedError } from './bounded-queue';
@@ -144,6 +145,8 @@ export class LiveEditSession {
    * when it can.
    */
   sizeProblem(width: number, height: number, label = `Frame ${this.counts.received}`): string | undefined {
+    const oversize = oversizeProblem(label, { width, height }); // a JPEG frame can be huge yet fit a message
+    if (oversize) return oversize;
     if (this.size) {
       if (width === this.size.width && height === this.size.height) return undefined;
       return `${label} is ${width}×${height} but this session edits ${this.size.width}×${this.size.height} frames: send frames of that size.`;
