@@ -152,14 +152,18 @@ test('EditFlowTrack: per-frame wobble around a smooth motion is smoothed away; j
   assert.equal(jump.at(3).data[0], 3);
 });
 
-test('refineFlowLucasKanade: a flow 0.4 px off a known sub-pixel shift of a textured image comes back within 0.1 px', () => {
-  // A smooth random texture (sums of sines), shifted by (1.3, −0.7): target(x) = source(x + shift).
-  const r = rng(7);
+/** A smooth random texture (sums of sines) and the same texture sampled at x + (dx, dy), both 8-bit. */
+function shiftedTexture(seed: number, dx: number, dy: number): [RgbFrame, RgbFrame] {
+  const r = rng(seed);
   const waves = Array.from({ length: 6 }, () => ({ fx: 0.05 + r() * 0.25, fy: 0.05 + r() * 0.25, p: r() * 6 }));
   const tex = (x: number, y: number): number =>
     128 + waves.reduce((s, k) => s + 18 * Math.sin(k.fx * x + k.fy * y + k.p), 0);
-  const source = frame((x, y) => Math.round(tex(x, y)));
-  const target = frame((x, y) => Math.round(tex(x + 1.3, y - 0.7)));
+  return [frame((x, y) => Math.round(tex(x, y))), frame((x, y) => Math.round(tex(x + dx, y + dy)))];
+}
+
+test('refineFlowLucasKanade: a flow 0.4 px off a known sub-pixel shift of a textured image comes back within 0.1 px', () => {
+  // target(x) = source(x + (1.3, −0.7))
+  const [source, target] = shiftedTexture(7, 1.3, -0.7);
   const start = uniformFlow(1.3 + 0.4, -0.7 - 0.3);
   const refined = refineFlowLucasKanade(start, source, target, { windowSigma: 6, iterations: 4, damping: 0.1 });
   let err = 0;
@@ -178,12 +182,7 @@ test('refineFlowLucasKanade: a flow 0.4 px off a known sub-pixel shift of a text
 });
 
 test('layerFlowFor: the smoothed flow is refined against the reference; editFlow off is the flow itself', () => {
-  const r = rng(9);
-  const waves = Array.from({ length: 6 }, () => ({ fx: 0.05 + r() * 0.25, fy: 0.05 + r() * 0.25, p: r() * 6 }));
-  const tex = (x: number, y: number): number =>
-    128 + waves.reduce((s, k) => s + 18 * Math.sin(k.fx * x + k.fy * y + k.p), 0);
-  const reference = frame((x, y) => Math.round(tex(x, y)));
-  const current = frame((x, y) => Math.round(tex(x + 0.6, y + 0.2)));
+  const [reference, current] = shiftedTexture(9, 0.6, 0.2);
   const off = uniformFlow(0.9, 0.5); // 0.3 px off in both components
   assert.equal(layerFlowFor(off, { reference, current }, { editFlow: 'off' }), off);
   // The window scales with the frame (12 px at 512 is 1.5 px here): at this toy size, a 6 px window.
