@@ -184,9 +184,10 @@ test('refineFlowLucasKanade: a flow 0.4 px off a known sub-pixel shift of a text
 test('layerFlowFor: the smoothed flow is refined against the reference; editFlow off is the flow itself', () => {
   const [reference, current] = shiftedTexture(9, 0.6, 0.2);
   const off = uniformFlow(0.9, 0.5); // 0.3 px off in both components
-  assert.equal(layerFlowFor(off, { reference, current }, { editFlow: 'off' }), off);
+  const ref = { original: reference, edited: frame(() => 200) };
+  assert.equal(layerFlowFor(off, { ref, current }, { editFlow: 'off' }), off);
   // The window scales with the frame (12 px at 512 is 1.5 px here): at this toy size, a 6 px window.
-  const layer = layerFlowFor(off, { reference, current }, { editFlow: { ...DEFAULT_EDIT_FLOW, refineWindowPx: 48 } });
+  const layer = layerFlowFor(off, { ref, current }, { editFlow: { ...DEFAULT_EDIT_FLOW, refineWindowPx: 48 } });
   const i = (H / 2) * W + W / 2;
   assert.ok(
     Math.abs(layer.data[i]! - 0.6) < 0.1 && Math.abs(layer.data[W * H + i]! - 0.2) < 0.1, // from 0.3 off; 8-bit frames

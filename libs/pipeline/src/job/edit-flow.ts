@@ -37,20 +37,20 @@ export const DEFAULT_EDIT_FLOW: EditFlowSettings = {
 };
 
 /**
- * The flow that carries the edit layer from `reference` (the unedited reference frame) onto `current`: the
- * correspondence's flow smoothed by {@link editFlow}, then pulled onto the image by a windowed Lucas–Kanade
- * refinement (the correspondence's own flow with `editFlow: 'off'`).
+ * The flow that carries the edit layer of `ref` onto `current`: the correspondence's flow smoothed by
+ * {@link editFlow}, then pulled onto the image by a windowed Lucas–Kanade refinement against `ref.original`. The
+ * correspondence's own flow with `editFlow: 'off'`, or when `ref` carries no edit (nothing to move: no work).
  */
 export function layerFlowFor(
   flow: FlowField,
-  frames: { readonly reference: RgbFrame; readonly current: RgbFrame },
+  frames: { readonly ref: { readonly original: RgbFrame; readonly edited: RgbFrame }; readonly current: RgbFrame },
   options: { readonly editFlow?: EditFlowSettings | 'off' },
 ): FlowField {
-  if (options.editFlow === 'off') return flow;
+  if (options.editFlow === 'off' || !editDelta(frames.ref)) return flow;
   const s = options.editFlow ?? DEFAULT_EDIT_FLOW;
   const smoothed = editFlow(flow, frames.current, s);
   if (s.refineWindowPx <= 0 || s.refineIterations <= 0) return smoothed;
-  return refineFlowLucasKanade(smoothed, frames.reference, frames.current, {
+  return refineFlowLucasKanade(smoothed, frames.ref.original, frames.current, {
     windowSigma: (s.refineWindowPx * Math.max(flow.width, flow.height)) / 512,
     iterations: s.refineIterations,
     damping: 0.1,

@@ -118,7 +118,7 @@ export async function carryReference(
   options: ReferenceOptions & { originalFull?: RgbFrame },
 ): Promise<EditedReference> {
   const c = await correspondence.between(prev.index, next.index);
-  const layer = layerFlowFor(c.flow, { reference: prev.original, current: next.original }, options);
+  const layer = layerFlowFor(c.flow, { ref: prev, current: next.original }, options);
   const warped = warpEdit(prev, c.flow, layer);
   const mask = uncertainMask(c.sigma, options.tau);
   const result = await synthesizeGuided({
@@ -349,7 +349,7 @@ export async function renderPropagatedFrame(
   options: PropagationOptions = DEFAULT_PROPAGATION,
 ): Promise<RenderedFrame> {
   const { ref, current, correspondence: c, weights, prevNnf } = frame;
-  const layer = frame.layerFlow ?? layerFlowFor(c.flow, { reference: ref.original, current }, options);
+  const layer = frame.layerFlow ?? layerFlowFor(c.flow, { ref, current }, options);
   const warped = warpEdit(ref, c.flow, layer);
   let image = warped;
   let synthesized = 0;

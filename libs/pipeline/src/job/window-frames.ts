@@ -58,8 +58,7 @@ export async function* windowFrames<C extends { readonly flow: FlowField }>(
   for (let t = window.start; t < window.end; t++) {
     for (; next <= track.needs(t); next++) {
       const f = await load(next);
-      if (f.correspondence)
-        track.add(next, layerFlowFor(f.correspondence.flow, { reference: ref.original, current: f.current! }, options));
+      if (f.correspondence) track.add(next, layerFlowFor(f.correspondence.flow, { ref, current: f.current! }, options));
       pending.set(next, f);
     }
     const f = pending.get(t)!;
