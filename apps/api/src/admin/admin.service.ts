@@ -1,4 +1,4 @@
-import type { Queue } from 'bullmq';
+import type { Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
@@ -226,9 +226,18 @@ export class AdminService {
     const states = new Map<string, Promise<string | null>>();
     return Promise.all(
       [...this.queues.all].map(async ([name, q]) => {
-        const [counts, paused] = await Promise.all([q.getJobCounts(...QUEUE_COUNTS), q.isPaused()]);
-        const cancelled = await this.cancelledAmongFailed(q, states);
-        return { name, paused, counts: { ...counts, failed: (counts.failed ?? 0) - cancelled, cancelled } };
+        const [counts, paused, failedJobs] = await Promise.all([
+          q.getJobCounts(...QUEUE_COUNTS),
+          q.isPaused(),
+          q.getFailed(0, FAILED_SCAN - 1),
+        ]);
+        const failed = failedJobs.filter((job): job is Job => Boolean(job));
+        const cancelled = await this.cancelledAmong(failed, states);
+        // The counts and the failed list are two reads: a stage that fails between them (a cancel's parents fail
+        // one after the other) would make `counts.failed - cancelled` off by one, even negative. While the list
+        // holds every failed job it is the one snapshot both figures come from.
+        const allFailed = failed.length < FAILED_SCAN ? failed.length : Math.max(counts.failed ?? 0, failed.length);
+        return { name, paused, counts: { ...counts, failed: allFailed - cancelled, cancelled } };
       }),
     );
   }
@@ -238,10 +247,10 @@ export class AdminService {
    * with it the flow's parents) as a BullMQ failure, which is no failure of the farm's. Looked up by the farm
    * job's state (`states` caches it across queues); the newest {@link FAILED_SCAN} are looked at.
    */
-  private async cancelledAmongFailed(q: Queue, states: Map<string, Promise<string | null>>): Promise<number> {
+  private async cancelledAmong(failed: Job[], states: Map<string, Promise<string | null>>): Promise<number> {
     let n = 0;
-    for (const job of await q.getFailed(0, FAILED_SCAN - 1)) {
-      const id = job?.data?.jobId;
+    for (const job of failed) {
+      const id = job.data?.jobId;
       if (typeof id !== 'string') continue;
       if (!states.has(id))
         states.set(
