@@ -37,6 +37,7 @@ export * from './landmarks/face-observation';
 export * from './landmarks/chromium-detector';
 export * from './landmarks/landmark-track';
 export * from './landmarks/landmark-warp';
+export * from './landmarks/face-shape';
 export * from './media/ffmpeg-commands';
 export * from './media/ffmpeg-runner';
 export * from './media/video-info';

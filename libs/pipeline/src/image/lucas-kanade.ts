@@ -1,5 +1,6 @@
 import type { RgbFrame } from './frame';
 import { boxMean, lumaOf } from './lift-flow';
+import { affineStep, type StepTerms } from './lucas-kanade-affine';
 import { backwardWarpPlanar, createFlow, type FlowField } from './warp';
 
 /** Settings of {@link refineFlowLucasKanade}. */
@@ -17,6 +18,17 @@ export interface LucasKanadeSettings {
    * (a mouth opening, codec noise) count less. Default 0 = plain least squares.
    */
   readonly robust?: number;
+  /**
+   * Per pixel, a side of a motion seam (+1 / −1; 0 = neither, e.g. `seamSides` of the lips): a labelled pixel's
+   * window sums only its own side and unlabelled pixels, so the two lips' motions are not averaged. Unlabelled
+   * pixels keep the whole window. Default none.
+   */
+  readonly sides?: Int8Array;
+  /**
+   * The last this many steps fit an affine motion over each window instead of a constant one ({@link affineStep}):
+   * ~5× the cost of a constant step. Default 0.
+   */
+  readonly affineSteps?: number;
 }
 
 /**
@@ -27,6 +39,8 @@ export interface LucasKanadeSettings {
  * Why it exists: a flow smoothed for the edit layer is right in shape but can sit a few tenths of a pixel off as a
  * whole over a face region; the window's photometric evidence (mostly from its textured pixels) pulls it back onto
  * the image. A window of σ ≈ 12 px at 512 is large enough that flat skin inherits its neighbours' correction.
+ * The last steps may fit an affine motion per window: a constant one returns the motion of the window's textured
+ * pixels, which sit off-centre wherever texture is uneven — on a turning head, tenths of a pixel away.
  */
 export function refineFlowLucasKanade(
   flow: FlowField,
@@ -46,47 +60,149 @@ export function refineFlowLucasKanade(
   }
   // Two passes of a box of radius r have variance 2·((2r+1)² − 1)/12: the r that matches σ.
   const r = Math.max(1, Math.round((Math.sqrt(6 * s.windowSigma * s.windowSigma + 1) - 1) / 2));
-  const smooth = (a: Float32Array): Float32Array => boxMean(boxMean(a, w, h, r), w, h, r);
   const maxStep = s.maxStep ?? 1;
   const k2 = s.robust ? s.robust * s.robust : 0;
   const out = createFlow(w, h, new Float32Array(flow.data));
   const f = out.data;
-  const xx = new Float32Array(n);
-  const yy = new Float32Array(n);
-  const xy = new Float32Array(n);
-  const xr = new Float32Array(n);
-  const yr = new Float32Array(n);
+  const terms = {
+    width: w,
+    height: h,
+    gx: new Float32Array(n),
+    gy: new Float32Array(n),
+    res: new Float32Array(n),
+    weight: new Float32Array(n),
+  };
+  const du = new Float32Array(n);
+  const dv = new Float32Array(n);
+  const crop = s.sides ? sideCrop(s.sides, w, h, 2 * r + 1) : undefined;
+  const affineFrom = s.iterations - (s.affineSteps ?? 0);
   for (let it = 0; it < s.iterations; it++) {
     const warped = backwardWarpPlanar(src, 1, out);
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
         const i = y * w + x;
-        const gx = (warped[y * w + Math.min(x + 1, w - 1)]! - warped[y * w + Math.max(x - 1, 0)]!) / 2;
-        const gy = (warped[Math.min(y + 1, h - 1) * w + x]! - warped[Math.max(y - 1, 0) * w + x]!) / 2;
+        terms.gx[i] = (warped[y * w + Math.min(x + 1, w - 1)]! - warped[y * w + Math.max(x - 1, 0)]!) / 2;
+        terms.gy[i] = (warped[Math.min(y + 1, h - 1) * w + x]! - warped[Math.max(y - 1, 0) * w + x]!) / 2;
         const res = warped[i]! - tgt[i]!;
-        const wt = k2 ? 1 / (1 + (res * res) / k2) : 1;
-        xx[i] = wt * gx * gx;
-        yy[i] = wt * gy * gy;
-        xy[i] = wt * gx * gy;
-        xr[i] = wt * gx * res;
-        yr[i] = wt * gy * res;
+        terms.res[i] = res;
+        terms.weight[i] = k2 ? 1 / (1 + (res * res) / k2) : 1;
       }
     }
-    const a = smooth(xx);
-    const b = smooth(yy);
-    const c = smooth(xy);
-    const p = smooth(xr);
-    const q = smooth(yr);
+    if (it >= affineFrom) {
+      const all = { x0: 0, y0: 0, cw: w, ch: h, sides: new Int8Array(n), solve: new Uint8Array(n).fill(1) };
+      affineStep(terms, all, r, s.damping, { du, dv });
+      // Pixels near a seam: solved again over their own side's window (in the seam's crop only).
+      if (crop)
+        affineStep(terms, { ...crop, solve: Uint8Array.from(crop.sides, (v) => (v ? 1 : 0)) }, r, s.damping, {
+          du,
+          dv,
+        });
+    } else translationStep(terms, crop, r, s.damping, { du, dv });
     for (let i = 0; i < n; i++) {
-      const ai = a[i]! + s.damping;
-      const bi = b[i]! + s.damping;
-      const ci = c[i]!;
-      const det = ai * bi - ci * ci; // ≥ damping² > 0: a·b ≥ c² for window sums
-      const du = -(bi * p[i]! - ci * q[i]!) / det;
-      const dv = -(ai * q[i]! - ci * p[i]!) / det;
-      f[i] = f[i]! + Math.min(Math.max(du, -maxStep), maxStep);
-      f[n + i] = f[n + i]! + Math.min(Math.max(dv, -maxStep), maxStep);
+      f[i] = f[i]! + Math.min(Math.max(du[i]!, -maxStep), maxStep);
+      f[n + i] = f[n + i]! + Math.min(Math.max(dv[i]!, -maxStep), maxStep);
     }
   }
   return out;
+}
+
+/** One constant-motion step: each pixel's window sums of the gradient products, solved 2 × 2. */
+function translationStep(
+  t: StepTerms,
+  crop: SideCrop | undefined,
+  r: number,
+  damping: number,
+  out: { du: Float32Array; dv: Float32Array },
+): void {
+  const { width: w, height: h } = t;
+  const n = w * h;
+  const products = [0, 1, 2, 3, 4].map(() => new Float32Array(n));
+  const [xx, yy, xy, xr, yr] = products as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+  for (let i = 0; i < n; i++) {
+    const gx = t.gx[i]!;
+    const gy = t.gy[i]!;
+    const wt = t.weight[i]!;
+    xx[i] = wt * gx * gx;
+    yy[i] = wt * gy * gy;
+    xy[i] = wt * gx * gy;
+    xr[i] = wt * gx * t.res[i]!;
+    yr[i] = wt * gy * t.res[i]!;
+  }
+  const [a, b, c, p, q] = products.map((x) => boxMean(boxMean(x, w, h, r), w, h, r)) as [
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+  ];
+  if (crop)
+    for (const [term, sum] of [
+      [xx, a],
+      [yy, b],
+      [xy, c],
+      [xr, p],
+      [yr, q],
+    ] as const)
+      smoothBySide(term, sum, crop, r);
+  for (let i = 0; i < n; i++) {
+    const ai = a[i]! + damping;
+    const bi = b[i]! + damping;
+    const ci = c[i]!;
+    const det = ai * bi - ci * ci; // ≥ damping² > 0: a·b ≥ c² for window sums
+    out.du[i] = -(bi * p[i]! - ci * q[i]!) / det;
+    out.dv[i] = -(ai * q[i]! - ci * p[i]!) / det;
+  }
+}
+
+/** The labelled pixels' bounding box grown by a window's reach, and the labels within it. */
+interface SideCrop {
+  readonly x0: number;
+  readonly y0: number;
+  readonly cw: number;
+  readonly ch: number;
+  readonly frameWidth: number;
+  readonly sides: Int8Array;
+}
+
+function sideCrop(sides: Int8Array, w: number, h: number, reach: number): SideCrop | undefined {
+  let x0 = w;
+  let y0 = h;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      if (sides[y * w + x]) {
+        x0 = Math.min(x0, x);
+        x1 = Math.max(x1, x);
+        y0 = Math.min(y0, y);
+        y1 = Math.max(y1, y);
+      }
+  if (x1 < 0) return undefined;
+  x0 = Math.max(0, x0 - reach);
+  y0 = Math.max(0, y0 - reach);
+  const cw = Math.min(w - 1, x1 + reach) - x0 + 1;
+  const ch = Math.min(h - 1, y1 + reach) - y0 + 1;
+  const out = new Int8Array(cw * ch);
+  for (let y = 0; y < ch; y++) out.set(sides.subarray((y0 + y) * w + x0, (y0 + y) * w + x0 + cw), y * cw);
+  return { x0, y0, cw, ch, frameWidth: w, sides: out };
+}
+
+/**
+ * Overwrites `sum` at each labelled pixel with the window mean of `term` over its own side and the unlabelled
+ * pixels (masked-out pixels count as zeros, as the flat skin of a window does). The crop reaches past every labelled
+ * pixel's window, so the box means match the full frame's there.
+ */
+function smoothBySide(term: Float32Array, sum: Float32Array, c: SideCrop, r: number): void {
+  const { x0, y0, cw, ch, frameWidth: w } = c;
+  for (const side of [1, -1]) {
+    const masked = new Float32Array(cw * ch);
+    for (let y = 0; y < ch; y++)
+      for (let x = 0; x < cw; x++) {
+        const k = y * cw + x;
+        if (c.sides[k] !== -side) masked[k] = term[(y0 + y) * w + x0 + x]!;
+      }
+    const m = boxMean(boxMean(masked, cw, ch, r), cw, ch, r);
+    for (let k = 0; k < cw * ch; k++)
+      if (c.sides[k] === side) sum[(y0 + Math.floor(k / cw)) * w + x0 + (k % cw)] = m[k]!;
+  }
 }

@@ -2,6 +2,7 @@ import { domainFilter } from '../image/domain-filter';
 import { createFrame, type RgbFrame } from '../image/frame';
 import { boxMean, lumaOf } from '../image/lift-flow';
 import { refineFlowLucasKanade } from '../image/lucas-kanade';
+import { seamOnImage, seamSides, type FaceShape } from '../landmarks/face-shape';
 import { backwardWarpPlanar, backwardWarpRgb, createFlow, type FlowField } from '../image/warp';
 
 /**
@@ -17,11 +18,20 @@ export interface EditFlowSettings {
   readonly confidencePower: number;
   /**
    * σ of the Lucas–Kanade window that then pulls the smoothed flow back onto the image, in px at a 512-px longer
-   * side; 0 skips it. Default 12.
+   * side, where the frame's face is not known; 0 skips the refinement. Default 12.
    */
   readonly refineWindowPx: number;
+  /** The same σ as a fraction of the face's height, where the face is known; 0 = `refineWindowPx` always. Default 0.05. */
+  readonly refineWindowFace: number;
   /** Lucas–Kanade steps. Default 4. */
   readonly refineIterations: number;
+  /** Of those, the last ones fit an affine motion over each window instead of a constant one. Default 2. */
+  readonly refineAffineSteps: number;
+  /**
+   * How far (px at a 512-px longer side) the lips' seam may move from the landmarks onto the darkest line of the
+   * mouth; the refinement's windows do not cross the seam. −1 = windows ignore the seam. Default 8.
+   */
+  readonly lipSeamSearchPx: number;
 }
 
 /**
@@ -33,29 +43,49 @@ export const DEFAULT_EDIT_FLOW: EditFlowSettings = {
   range: 60,
   confidencePower: 0.25,
   refineWindowPx: 12,
+  refineWindowFace: 0.05,
   refineIterations: 4,
+  refineAffineSteps: 2,
+  lipSeamSearchPx: 8,
 };
 
 /**
  * The flow that carries the edit layer of `ref` onto `current`: the correspondence's flow smoothed by
- * {@link editFlow}, then pulled onto the image by a windowed Lucas–Kanade refinement against `ref.original`. The
- * correspondence's own flow with `editFlow: 'off'`, or when `ref` carries no edit (nothing to move: no work).
+ * {@link editFlow}, then pulled onto the image by a windowed Lucas–Kanade refinement against `ref.original` —
+ * windows sized by the current frame's face and kept to one side of its lips' seam where its landmarks are known.
+ * The correspondence's own flow with `editFlow: 'off'`, or when `ref` carries no edit (nothing to move: no work).
  */
 export function layerFlowFor(
   flow: FlowField,
-  frames: { readonly ref: { readonly original: RgbFrame; readonly edited: RgbFrame }; readonly current: RgbFrame },
+  frames: {
+    readonly ref: { readonly original: RgbFrame; readonly edited: RgbFrame };
+    readonly current: RgbFrame;
+    readonly face?: FaceShape;
+  },
   options: { readonly editFlow?: EditFlowSettings | 'off' },
 ): FlowField {
   if (options.editFlow === 'off' || !editDelta(frames.ref)) return flow;
   const s = options.editFlow ?? DEFAULT_EDIT_FLOW;
   const smoothed = editFlow(flow, frames.current, s);
   if (s.refineWindowPx <= 0 || s.refineIterations <= 0) return smoothed;
+  const perPx = Math.max(flow.width, flow.height) / 512;
+  const { face } = frames;
+  // A window is a share of the face, not of the frame: σ 18 px suited a 313-px face (km-katiehill, +0.36 dB per
+  // frame) and cost a 213-px one 0.35 dB (km-d20); face/20 gained on both (docs/benchmarks.md).
+  const windowSigma = face && s.refineWindowFace > 0 ? face.height * s.refineWindowFace : s.refineWindowPx * perPx;
+  const seam =
+    face?.seam && s.lipSeamSearchPx >= 0
+      ? seamOnImage(face.seam, frames.current, s.lipSeamSearchPx * perPx)
+      : undefined;
   return refineFlowLucasKanade(smoothed, frames.ref.original, frames.current, {
-    windowSigma: (s.refineWindowPx * Math.max(flow.width, flow.height)) / 512,
+    windowSigma,
     iterations: s.refineIterations,
+    affineSteps: s.refineAffineSteps,
     damping: 0.1,
     // Without it a mouth opening or codec noise dragged whole windows: km-german 22.07 → 23.23 dB (5 and 20: same).
     robust: 10,
+    // The band covers every pixel whose window (two box passes: reach ≈ 2.45σ) can cross the seam.
+    sides: seam && seamSides(seam, flow.width, flow.height, { band: 2.5 * windowSigma + 2 }),
   });
 }
 

@@ -5,6 +5,7 @@ import type { FloatImage } from '../image/frame';
 import { FeatureCache } from '../features/feature-cache';
 import type { LandmarkWarp } from '../landmarks/landmark-warp';
 import { LandmarkTrack } from '../landmarks/landmark-track';
+import { faceShapeOf, type FaceShape } from '../landmarks/face-shape';
 import { FrameStore } from '../media/frame-store';
 import type { Correspondence, CorrespondenceSource } from './propagate';
 import { initFlowFor } from './training-data';
@@ -44,7 +45,16 @@ export class ModelCorrespondence implements CorrespondenceSource {
   }
 
   async between(ref: number, cur: number): Promise<Correspondence> {
-    return toWorkingSize(...(await this.predictPair(ref, cur)), this.frames.width, this.frames.height);
+    const [flow, sigma] = await this.predictPair(ref, cur);
+    return { ...toWorkingSize(flow, sigma, this.frames.width, this.frames.height), face: this.faceAt(cur) };
+  }
+
+  /** Frame `cur`'s face shape at working size (the track's landmarks are at the frame store's size; scaled to be sure). */
+  private faceAt(cur: number): FaceShape | undefined {
+    return faceShapeOf(this.track.landmarksAt(cur), {
+      x: this.frames.width / this.track.width,
+      y: this.frames.height / this.track.height,
+    });
   }
 
   /** `between`, and frame `cur`'s ARR score (`uncertainFraction` at model size, as live sessions score frames). */
@@ -52,7 +62,7 @@ export class ModelCorrespondence implements CorrespondenceSource {
     const [flow, sigma] = await this.predictPair(ref, cur);
     const mask = modelSizePersonMask(await this.track.maskAt(cur), this.frames, this.model.shape);
     return {
-      correspondence: toWorkingSize(flow, sigma, this.frames.width, this.frames.height),
+      correspondence: { ...toWorkingSize(flow, sigma, this.frames.width, this.frames.height), face: this.faceAt(cur) },
       score: uncertainFraction(sigma, mask, tau),
     };
   }

@@ -9,6 +9,7 @@ import { synthesizeGuided } from '../synthesis/synthesize';
 import type { NearestNeighbourField } from '../synthesis/types';
 import { noProgress, type ProgressListener } from '../progress';
 import { deliveredSigma } from './delivered-sigma';
+import type { FaceShape } from '../landmarks/face-shape';
 import { layerFlowFor, warpEdit, type EditFlowSettings } from './edit-flow';
 import type { TemporalEditFlowSettings } from './edit-flow-track';
 import { carriesEdit, windowFrames } from './window-frames';
@@ -21,6 +22,8 @@ export type UncertaintyMap = FloatImage;
 export interface Correspondence {
   readonly flow: FlowField;
   readonly sigma: UncertaintyMap;
+  /** The current frame's face (size, lips' seam) at working size, where its landmarks are known: for the edit flow. */
+  readonly face?: FaceShape;
 }
 
 /** Anything that gives the correspondence of frame `cur` to frame `ref` (the trained model, or a baseline). */
@@ -118,7 +121,7 @@ export async function carryReference(
   options: ReferenceOptions & { originalFull?: RgbFrame },
 ): Promise<EditedReference> {
   const c = await correspondence.between(prev.index, next.index);
-  const layer = layerFlowFor(c.flow, { ref: prev, current: next.original }, options);
+  const layer = layerFlowFor(c.flow, { ref: prev, current: next.original, face: c.face }, options);
   const warped = warpEdit(prev, c.flow, layer);
   const mask = uncertainMask(c.sigma, options.tau);
   const result = await synthesizeGuided({
@@ -349,7 +352,7 @@ export async function renderPropagatedFrame(
   options: PropagationOptions = DEFAULT_PROPAGATION,
 ): Promise<RenderedFrame> {
   const { ref, current, correspondence: c, weights, prevNnf } = frame;
-  const layer = frame.layerFlow ?? layerFlowFor(c.flow, { ref, current }, options);
+  const layer = frame.layerFlow ?? layerFlowFor(c.flow, { ref, current, face: c.face }, options);
   const warped = warpEdit(ref, c.flow, layer);
   let image = warped;
   let synthesized = 0;

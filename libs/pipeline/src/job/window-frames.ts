@@ -1,10 +1,11 @@
+import type { FaceShape } from '../landmarks/face-shape';
 import type { RgbFrame } from '../image/frame';
 import type { FlowField } from '../image/warp';
 import { editDelta, layerFlowFor, type EditFlowSettings } from './edit-flow';
 import { EditFlowTrack, DEFAULT_TEMPORAL_EDIT_FLOW, type TemporalEditFlowSettings } from './edit-flow-track';
 
 /** What {@link windowFrames} reads (structurally the propagation's input and correspondence). */
-interface FrameInput<C extends { readonly flow: FlowField }> {
+interface FrameInput<C extends { readonly flow: FlowField; readonly face?: FaceShape }> {
   readonly frameAt: (index: number) => Promise<RgbFrame>;
   readonly correspondence: { between(ref: number, cur: number): Promise<C> };
 }
@@ -30,7 +31,7 @@ export function carriesEdit(ref: { readonly original: RgbFrame; readonly edited:
  * temporal edit flow on (and an edit to carry), frames are read `radius` ahead so each frame's edit flow can be
  * smoothed along time; the sequential readers (model, full-size decoder) are still called in index order.
  */
-export async function* windowFrames<C extends { readonly flow: FlowField }>(
+export async function* windowFrames<C extends { readonly flow: FlowField; readonly face?: FaceShape }>(
   input: FrameInput<C>,
   window: { readonly start: number; readonly end: number },
   ref: { readonly index: number; readonly original: RgbFrame; readonly edited: RgbFrame },
@@ -58,7 +59,11 @@ export async function* windowFrames<C extends { readonly flow: FlowField }>(
   for (let t = window.start; t < window.end; t++) {
     for (; next <= track.needs(t); next++) {
       const f = await load(next);
-      if (f.correspondence) track.add(next, layerFlowFor(f.correspondence.flow, { ref, current: f.current! }, options));
+      if (f.correspondence)
+        track.add(
+          next,
+          layerFlowFor(f.correspondence.flow, { ref, current: f.current!, face: f.correspondence.face }, options),
+        );
       pending.set(next, f);
     }
     const f = pending.get(t)!;

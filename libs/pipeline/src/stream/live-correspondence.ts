@@ -1,6 +1,7 @@
 import { uncertainFraction } from '../arr/uncertainty-score';
 import { toWorkingSize } from '../correspondence/inputs';
 import type { CorrespondenceModel } from '../correspondence/model';
+import { faceShapeOf } from '../landmarks/face-shape';
 import { LandmarkWarp } from '../landmarks/landmark-warp';
 import type { Correspondence } from '../job/propagate';
 import type { LiveFrame } from './live-frame';
@@ -46,5 +47,6 @@ export async function liveCorrespondence(
     initFlow,
   });
   const score = uncertainFraction(p.sigma, cur.personMask, tau);
-  return { correspondence: toWorkingSize(p.flow, p.sigma, cur.image.width, cur.image.height), score };
+  const face = faceShapeOf(cur.landmarks, { x: cur.image.width / width, y: cur.image.height / height });
+  return { correspondence: { ...toWorkingSize(p.flow, p.sigma, cur.image.width, cur.image.height), face }, score };
 }
