@@ -61,6 +61,27 @@ export function lipSeamOf(landmarks: Float32Array | undefined, scale = { x: 1, y
   return { points };
 }
 
+/** The mouth's own frame: origin at the first corner, unit axis to the other corner, and the normal down the face. */
+function mouthAxis(seam: LipSeam): {
+  ox: number;
+  oy: number;
+  len: number;
+  ax: number;
+  ay: number;
+  nx: number;
+  ny: number;
+} {
+  const p = seam.points;
+  const m = p.length / 2;
+  const ox = p[0]!;
+  const oy = p[1]!;
+  const len = Math.hypot(p[2 * m - 2]! - ox, p[2 * m - 1]! - oy);
+  const ax = (p[2 * m - 2]! - ox) / len;
+  const ay = (p[2 * m - 1]! - oy) / len;
+  // Normal pointing down the face (image y grows downwards): (−ay, ax) when the corners run left to right.
+  return { ox, oy, len, ax, ay, nx: -ay, ny: ax };
+}
+
 /** How far {@link seamSides} labels pixels around a seam. */
 export interface SeamSideOptions {
   /** Pixels farther than this from the seam (across it) stay unlabelled: no window of that reach crosses it. */
@@ -78,14 +99,7 @@ export function seamSides(seam: LipSeam, width: number, height: number, o: SeamS
   const out = new Int8Array(width * height);
   const p = seam.points;
   const m = p.length / 2;
-  const ox = p[0]!;
-  const oy = p[1]!;
-  const len = Math.hypot(p[2 * m - 2]! - ox, p[2 * m - 1]! - oy);
-  const ax = (p[2 * m - 2]! - ox) / len;
-  const ay = (p[2 * m - 1]! - oy) / len;
-  // Normal pointing down the face (image y grows downwards): (−ay, ax) when the corners run left to right.
-  const nx = -ay;
-  const ny = ax;
+  const { ox, oy, len, ax, ay, nx, ny } = mouthAxis(seam);
   const s = new Float64Array(m);
   const d = new Float64Array(m);
   for (let k = 0; k < m; k++) {
@@ -132,14 +146,7 @@ export function seamSides(seam: LipSeam, width: number, height: number, o: SeamS
  */
 export function seamOnImage(seam: LipSeam, frame: RgbFrame, searchPx: number): LipSeam {
   const p = seam.points;
-  const m = p.length / 2;
-  const ox = p[0]!;
-  const oy = p[1]!;
-  const len = Math.hypot(p[2 * m - 2]! - ox, p[2 * m - 1]! - oy);
-  const ax = (p[2 * m - 2]! - ox) / len;
-  const ay = (p[2 * m - 1]! - oy) / len;
-  const nx = -ay;
-  const ny = ax;
+  const { ox, oy, len, ax, ay, nx, ny } = mouthAxis(seam);
   const { width: w, height: h, data } = frame;
   const luma = (x: number, y: number): number => {
     let s = 0;
