@@ -76,6 +76,17 @@ export function refineFlowLucasKanade(
   const dv = new Float32Array(n);
   const crop = s.sides ? sideCrop(s.sides, w, h, 2 * r + 1) : undefined;
   const affineFrom = s.iterations - (s.affineSteps ?? 0);
+  // The affine regions, built once: the whole frame (its pixels near a seam are solved in the seam's crop instead)
+  // and the crop, over each labelled pixel's own side.
+  const whole = affineFrom < s.iterations && {
+    x0: 0,
+    y0: 0,
+    cw: w,
+    ch: h,
+    sides: new Int8Array(n),
+    solve: s.sides ? Uint8Array.from(s.sides, (v) => (v ? 0 : 1)) : new Uint8Array(n).fill(1),
+  };
+  const seamRegion = whole && crop && { ...crop, solve: Uint8Array.from(crop.sides, (v) => (v ? 1 : 0)) };
   for (let it = 0; it < s.iterations; it++) {
     const warped = backwardWarpPlanar(src, 1, out);
     for (let y = 0; y < h; y++) {
@@ -88,15 +99,9 @@ export function refineFlowLucasKanade(
         terms.weight[i] = k2 ? 1 / (1 + (res * res) / k2) : 1;
       }
     }
-    if (it >= affineFrom) {
-      const all = { x0: 0, y0: 0, cw: w, ch: h, sides: new Int8Array(n), solve: new Uint8Array(n).fill(1) };
-      affineStep(terms, all, r, s.damping, { du, dv });
-      // Pixels near a seam: solved again over their own side's window (in the seam's crop only).
-      if (crop)
-        affineStep(terms, { ...crop, solve: Uint8Array.from(crop.sides, (v) => (v ? 1 : 0)) }, r, s.damping, {
-          du,
-          dv,
-        });
+    if (whole && it >= affineFrom) {
+      affineStep(terms, whole, r, s.damping, { du, dv });
+      if (seamRegion) affineStep(terms, seamRegion, r, s.damping, { du, dv });
     } else translationStep(terms, crop, r, s.damping, { du, dv });
     for (let i = 0; i < n; i++) {
       f[i] = f[i]! + Math.min(Math.max(du[i]!, -maxStep), maxStep);

@@ -61,16 +61,22 @@ export function lipSeamOf(landmarks: Float32Array | undefined, scale = { x: 1, y
   return { points };
 }
 
-/** The mouth's own frame: origin at the first corner, unit axis to the other corner, and the normal down the face. */
-function mouthAxis(seam: LipSeam): {
-  ox: number;
-  oy: number;
-  len: number;
-  ax: number;
-  ay: number;
-  nx: number;
-  ny: number;
-} {
+/**
+ * The mouth's own frame: origin at the first corner, unit axis to the other corner, the normal down the face, and
+ * the seam's offset along that normal at any position on the axis (linear between its points, constant past them).
+ */
+interface MouthFrame {
+  readonly ox: number;
+  readonly oy: number;
+  readonly len: number;
+  readonly ax: number;
+  readonly ay: number;
+  readonly nx: number;
+  readonly ny: number;
+  offsetAt(sv: number): number;
+}
+
+function mouthFrame(seam: LipSeam): MouthFrame {
   const p = seam.points;
   const m = p.length / 2;
   const ox = p[0]!;
@@ -79,7 +85,24 @@ function mouthAxis(seam: LipSeam): {
   const ax = (p[2 * m - 2]! - ox) / len;
   const ay = (p[2 * m - 1]! - oy) / len;
   // Normal pointing down the face (image y grows downwards): (−ay, ax) when the corners run left to right.
-  return { ox, oy, len, ax, ay, nx: -ay, ny: ax };
+  const nx = -ay;
+  const ny = ax;
+  const s = new Float64Array(m);
+  const d = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    s[k] = (p[2 * k]! - ox) * ax + (p[2 * k + 1]! - oy) * ay;
+    d[k] = (p[2 * k]! - ox) * nx + (p[2 * k + 1]! - oy) * ny;
+  }
+  const offsetAt = (sv: number): number => {
+    if (sv <= s[0]!) return d[0]!;
+    for (let k = 1; k < m; k++)
+      if (sv <= s[k]!) {
+        const span = s[k]! - s[k - 1]!;
+        return span > 1e-6 ? d[k - 1]! + ((sv - s[k - 1]!) / span) * (d[k]! - d[k - 1]!) : d[k]!;
+      }
+    return d[m - 1]!;
+  };
+  return { ox, oy, len, ax, ay, nx, ny, offsetAt };
 }
 
 /** How far {@link seamSides} labels pixels around a seam. */
@@ -99,22 +122,7 @@ export function seamSides(seam: LipSeam, width: number, height: number, o: SeamS
   const out = new Int8Array(width * height);
   const p = seam.points;
   const m = p.length / 2;
-  const { ox, oy, len, ax, ay, nx, ny } = mouthAxis(seam);
-  const s = new Float64Array(m);
-  const d = new Float64Array(m);
-  for (let k = 0; k < m; k++) {
-    s[k] = (p[2 * k]! - ox) * ax + (p[2 * k + 1]! - oy) * ay;
-    d[k] = (p[2 * k]! - ox) * nx + (p[2 * k + 1]! - oy) * ny;
-  }
-  const offsetAt = (sv: number): number => {
-    if (sv <= s[0]!) return d[0]!;
-    for (let k = 1; k < m; k++)
-      if (sv <= s[k]!) {
-        const span = s[k]! - s[k - 1]!;
-        return span > 1e-6 ? d[k - 1]! + ((sv - s[k - 1]!) / span) * (d[k]! - d[k - 1]!) : d[k]!;
-      }
-    return d[m - 1]!;
-  };
+  const { ox, oy, len, ax, ay, nx, ny, offsetAt } = mouthFrame(seam);
   const ext = (o.extend ?? 0.15) * len;
   const reach = ext + o.band;
   const x0 = Math.max(0, Math.floor(Math.min(ox, p[2 * m - 2]!) - reach));
@@ -145,8 +153,7 @@ export function seamSides(seam: LipSeam, width: number, height: number, o: SeamS
  * can sit a few pixels off it — enough for a window that must not cross the seam to take the other lip's pixels.
  */
 export function seamOnImage(seam: LipSeam, frame: RgbFrame, searchPx: number): LipSeam {
-  const p = seam.points;
-  const { ox, oy, len, ax, ay, nx, ny } = mouthAxis(seam);
+  const { ox, oy, len, ax, ay, nx, ny, offsetAt } = mouthFrame(seam);
   const { width: w, height: h, data } = frame;
   const luma = (x: number, y: number): number => {
     let s = 0;
@@ -164,7 +171,7 @@ export function seamOnImage(seam: LipSeam, frame: RgbFrame, searchPx: number): L
   const points: number[] = [];
   for (let k = 0; k <= steps; k++) {
     const sv = (k / steps) * len;
-    const base = polylineAt(p, sv, ox, oy, ax, ay);
+    const base = offsetAt(sv);
     // Near the corners the lips meet: the search narrows to nothing there.
     const reach = Math.min(searchPx, sv, len - sv);
     let best = Infinity;
@@ -187,20 +194,4 @@ export function seamOnImage(seam: LipSeam, frame: RgbFrame, searchPx: number): L
     points.push(ox + sv * ax + d * nx, oy + sv * ay + d * ny);
   }
   return { points: Float32Array.from(points) };
-}
-
-/** The across-axis offset of the polyline `p` at position `sv` along the axis (linear between its points). */
-function polylineAt(p: Float32Array, sv: number, ox: number, oy: number, ax: number, ay: number): number {
-  const m = p.length / 2;
-  let prevS = 0;
-  let prevD = 0;
-  for (let k = 0; k < m; k++) {
-    const s = (p[2 * k]! - ox) * ax + (p[2 * k + 1]! - oy) * ay;
-    const d = (p[2 * k]! - ox) * -ay + (p[2 * k + 1]! - oy) * ax;
-    if (k === 0 && sv <= s) return d;
-    if (k > 0 && sv <= s) return s - prevS > 1e-6 ? prevD + ((sv - prevS) / (s - prevS)) * (d - prevD) : d;
-    prevS = s;
-    prevD = d;
-  }
-  return prevD;
 }
