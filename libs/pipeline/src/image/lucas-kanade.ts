@@ -1,7 +1,7 @@
 import type { RgbFrame } from './frame';
 import { boxMean, lumaOf } from './lift-flow';
 import { affineStep, type StepTerms } from './lucas-kanade-affine';
-import { backwardWarpPlanar, createFlow, type FlowField } from './warp';
+import { bicubicWarpPlanar, createFlow, type FlowField } from './warp';
 
 /** Settings of {@link refineFlowLucasKanade}. */
 export interface LucasKanadeSettings {
@@ -88,7 +88,10 @@ export function refineFlowLucasKanade(
   };
   const seamRegion = whole && crop && { ...crop, solve: Uint8Array.from(crop.sides, (v) => (v ? 1 : 0)) };
   for (let it = 0; it < s.iterations; it++) {
-    const warped = backwardWarpPlanar(src, 1, out);
+    // Bicubic: a bilinear warp blurs the source by an amount that depends on the sub-pixel position, which pulls
+    // the estimate towards the positions where that blur best matches the target's noise (edit PSNR per frame on
+    // the six known-motion clips +0.02 dB mean, five of six better).
+    const warped = bicubicWarpPlanar(src, 1, out);
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
         const i = y * w + x;

@@ -11,8 +11,13 @@ export interface FlowField {
   readonly data: Float32Array;
 }
 
-export function createFlow(width: number, height: number, data: Float32Array = new Float32Array(2 * width * height)): FlowField {
-  if (data.length !== 2 * width * height) throw new RangeError(`flow ${width}×${height} needs ${2 * width * height} floats`);
+export function createFlow(
+  width: number,
+  height: number,
+  data: Float32Array = new Float32Array(2 * width * height),
+): FlowField {
+  if (data.length !== 2 * width * height)
+    throw new RangeError(`flow ${width}×${height} needs ${2 * width * height} floats`);
   return { width, height, data };
 }
 
@@ -46,6 +51,54 @@ export function backwardWarpPlanar(src: Float32Array, channels: number, flow: Fl
       const i11 = y1 * w + x1;
       for (let c = 0, o = 0; c < channels; c++, o += hw) {
         out[o + i] = src[o + i00]! * w00 + src[o + i01]! * w01 + src[o + i10]! * w10 + src[o + i11]! * w11;
+      }
+    }
+  }
+  return out;
+}
+
+/** Keys' cubic kernel (a = −0.5, Catmull–Rom): 1 at 0 and 0 at the other integers, so a zero flow is the identity. */
+function keys(d: number): number {
+  const x = Math.abs(d);
+  if (x < 1) return 1.5 * x * x * x - 2.5 * x * x + 1;
+  if (x < 2) return -0.5 * x * x * x + 2.5 * x * x - 4 * x + 2;
+  return 0;
+}
+
+/**
+ * {@link backwardWarpPlanar} with bicubic (Keys, Catmull–Rom) sampling, unrounded (may overshoot slightly). Bilinear
+ * sampling averages neighbours at fractional positions: a ½-px shift blurs, which is what a sub-pixel motion
+ * estimate must not see (the Lucas–Kanade refinement) and what a ground truth must not have (the known-motion clips).
+ */
+export function bicubicWarpPlanar(src: Float32Array, channels: number, flow: FlowField): Float32Array {
+  const { width: w, height: h, data } = flow;
+  const hw = w * h;
+  if (src.length !== channels * hw) throw new RangeError(`source needs ${channels}×${h}×${w} values`);
+  const out = new Float32Array(channels * hw);
+  const wx = [0, 0, 0, 0];
+  const wy = [0, 0, 0, 0];
+  const xs = [0, 0, 0, 0];
+  const ys = [0, 0, 0, 0];
+  for (let y = 0, i = 0; y < h; y++) {
+    for (let x = 0; x < w; x++, i++) {
+      const sx = Math.min(Math.max(x + data[i]!, 0), w - 1);
+      const sy = Math.min(Math.max(y + data[hw + i]!, 0), h - 1);
+      const x0 = Math.floor(sx);
+      const y0 = Math.floor(sy);
+      for (let k = 0; k < 4; k++) {
+        wx[k] = keys(sx - x0 - (k - 1));
+        wy[k] = keys(sy - y0 - (k - 1));
+        xs[k] = Math.min(Math.max(x0 + k - 1, 0), w - 1);
+        ys[k] = Math.min(Math.max(y0 + k - 1, 0), h - 1) * w;
+      }
+      for (let c = 0, o = 0; c < channels; c++, o += hw) {
+        let v = 0;
+        for (let ky = 0; ky < 4; ky++)
+          for (let kx = 0; kx < 4; kx++) {
+            const wt = wy[ky]! * wx[kx]!;
+            if (wt !== 0) v += wt * src[o + ys[ky]! + xs[kx]!]!;
+          }
+        out[o + i] = v;
       }
     }
   }
