@@ -9,11 +9,16 @@ export interface TemporalEditFlowSettings {
    * also means more frames held ahead (offline only), each with its source-size frame when delivering at that size.
    */
   readonly radius: number;
-  /** Where the temporal estimate moves a pixel further than this from the frame's own edit flow, keep the latter (px at working size) [1]. */
+  /**
+   * Where the temporal estimate moves a pixel further than this from the frame's own edit flow, keep the latter (px
+   * at working size) [3]. A guard against motion the quadratic cannot follow; at 1 px it mostly threw good
+   * corrections away where a frame's own flow was off (known-motion clips, mean edit PSNR: 1 → 22.49, 2 → 22.57,
+   * 3 → 22.59 dB; km-d9 20.78 → 21.16 → 21.32).
+   */
   readonly maxChangePx: number;
 }
 
-export const DEFAULT_TEMPORAL_EDIT_FLOW: TemporalEditFlowSettings = { radius: 8, maxChangePx: 1 };
+export const DEFAULT_TEMPORAL_EDIT_FLOW: TemporalEditFlowSettings = { radius: 8, maxChangePx: 3 };
 
 /**
  * Inverts a displacement field by fixed-point iteration: the returned d satisfies d(p) = −f(p + d(p)), so a
