@@ -152,12 +152,21 @@ test('EditFlowTrack: per-frame wobble around a smooth motion is smoothed away; j
   assert.equal(jump.at(3).data[0], 3);
 });
 
-/** A smooth random texture (sums of sines) and the same texture sampled at x + (dx, dy), both 8-bit. */
-function shiftedTexture(seed: number, dx: number, dy: number): [RgbFrame, RgbFrame] {
+/**
+ * A random texture (sums of sines, angular frequencies in [lowest, lowest + span) rad/px; smooth by default) and
+ * the same texture sampled at x + (dx, dy), both 8-bit.
+ */
+function shiftedTexture(
+  seed: number,
+  dx: number,
+  dy: number,
+  waveShape = { lowest: 0.05, span: 0.25, amplitude: 18 },
+): [RgbFrame, RgbFrame] {
   const r = rng(seed);
-  const waves = Array.from({ length: 6 }, () => ({ fx: 0.05 + r() * 0.25, fy: 0.05 + r() * 0.25, p: r() * 6 }));
+  const { lowest, span, amplitude } = waveShape;
+  const waves = Array.from({ length: 6 }, () => ({ fx: lowest + r() * span, fy: lowest + r() * span, p: r() * 6 }));
   const tex = (x: number, y: number): number =>
-    128 + waves.reduce((s, k) => s + 18 * Math.sin(k.fx * x + k.fy * y + k.p), 0);
+    128 + waves.reduce((s, k) => s + amplitude * Math.sin(k.fx * x + k.fy * y + k.p), 0);
   return [frame((x, y) => Math.round(tex(x, y))), frame((x, y) => Math.round(tex(x + dx, y + dy)))];
 }
 
@@ -184,12 +193,7 @@ test('refineFlowLucasKanade: a flow 0.4 px off a known sub-pixel shift of a text
 test('refineFlowLucasKanade: fine texture shifted by a quarter pixel — no pull from the sampler (bicubic, not bilinear)', () => {
   // Detail of 4–6 px periods (skin pores, a painted checker): a bilinear warp of the source blurs it by an amount
   // that depends on the sub-pixel position, so the residual is smallest off the true shift.
-  const r = rng(11);
-  const waves = Array.from({ length: 6 }, () => ({ fx: 0.6 + r() * 0.7, fy: 0.6 + r() * 0.7, p: r() * 6 }));
-  const tex = (x: number, y: number): number =>
-    128 + waves.reduce((s, k) => s + 15 * Math.sin(k.fx * x + k.fy * y + k.p), 0);
-  const source = frame((x, y) => Math.round(tex(x, y)));
-  const target = frame((x, y) => Math.round(tex(x + 0.25, y - 0.3)));
+  const [source, target] = shiftedTexture(11, 0.25, -0.3, { lowest: 0.6, span: 0.7, amplitude: 15 });
   const refined = refineFlowLucasKanade(uniformFlow(0, 0), source, target, {
     windowSigma: 6,
     iterations: 4,
