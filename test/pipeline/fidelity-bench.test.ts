@@ -10,8 +10,8 @@ const dirs: string[] = [];
 after(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
 /** Frame 0 of a real clip at 160×160 (DIS needs real texture: a periodic pattern would alias). */
-async function still(): Promise<RgbFrame> {
-  for await (const f of decodeFrames(clipPath('may'), { count: 1, maxSide: 160 })) return f;
+async function still(size = 160): Promise<RgbFrame> {
+  for await (const f of decodeFrames(clipPath('may'), { count: 1, maxSide: size })) return f;
   throw new Error('no frame');
 }
 
@@ -47,4 +47,36 @@ test('a clip through the bench: written once (H.264), the true-motion ceiling an
   const before = (await stat(join(workDir, 'clip.mp4'))).mtimeMs;
   await benchmarkFidelityClip(clip, { workDir, methods: ['dis'] });
   assert.equal((await stat(join(workDir, 'clip.mp4'))).mtimeMs, before);
+});
+
+test('a clip whose source is larger than the working size is scored at the source size: landmark warp lifted, DIS at full size', async () => {
+  const workDir = await mkdtemp(join(tmpdir(), 'streamedit-fidelity-'));
+  dirs.push(workDir);
+  const clip = new KnownMotionClip({
+    name: 'tiny-2x',
+    still: await still(320),
+    face: { cx: 160, cy: 144, width: 124, height: 160 },
+    frames: 8,
+    seed: 4,
+    work: { width: 160, height: 160 },
+  });
+  const r = await benchmarkFidelityClip(clip, { workDir, methods: ['dis', 'landmark'] });
+  assert.deepEqual([r.scoredWidth, r.scoredHeight, r.width], [320, 320, 160]);
+  const [ceiling, dis, landmark] = r.methods;
+  assert.ok(ceiling!.regionPsnrRaw > 28, `ceiling before the encoder ${ceiling!.regionPsnrRaw}`);
+  // Drift in source px: the true motion's dots stay within a pixel, DIS (full-size frames) close to them.
+  assert.ok(ceiling!.driftP95 < 1, `ceiling drift p95 ${ceiling!.driftP95}`);
+  assert.ok(dis!.driftMedian < 2.5, `DIS drift median ${dis!.driftMedian}`);
+  // The landmark warp ran at 160² and its render was lifted to 320² as `edit` does.
+  assert.ok(
+    landmark!.regionPsnr < ceiling!.regionPsnr && landmark!.regionPsnr > 10,
+    `landmark ${landmark!.regionPsnr}`,
+  );
+  const out: RgbFrame[] = [];
+  for await (const f of decodeFrames(join(workDir, 'out-landmark.mp4'), { maxSide: 4096 })) out.push(f);
+  assert.deepEqual([out.length, out[0]!.width, out[0]!.height], [8, 320, 320]);
+  // The same clip scored at working size: another grid, the same clip video and analysis reused.
+  const w = await benchmarkFidelityClip(clip, { workDir, methods: ['dis'], scoreAt: 'working' });
+  assert.deepEqual([w.scoredWidth, w.scoredHeight], [160, 160]);
+  assert.notEqual(w.methods[0]!.regionPsnr, ceiling!.regionPsnr);
 });

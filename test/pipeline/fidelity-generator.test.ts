@@ -113,3 +113,31 @@ test('a mouth that opens reveals pixels without ground truth (valid = 2), none a
     0,
   );
 });
+
+test('the source-size view is the same clip: frame 0 truth is the full-size keyframe, dots land where the working view says', () => {
+  const clip = new KnownMotionClip({
+    name: 'test',
+    still: still(256),
+    face: { cx: 128, cy: 120, width: 140, height: 168 },
+    frames: 12,
+    seed: 3,
+    work: { width: 128, height: 128 },
+  });
+  const src = clip.view('source');
+  assert.equal(src.width, 256);
+  assert.equal(clip.view('working'), clip);
+  assert.deepEqual(Buffer.from(clip.truth(0, 'source').edit.data), Buffer.from(src.keyframe.data));
+  assert.equal(clip.truth(7, 'source').edit.width, 256);
+  for (let k = 0; k < src.dots.length; k++) {
+    const w = clip.dotAt(7, k);
+    const s = clip.dotAt(7, k, 'source');
+    if (!w || !s) continue;
+    // One point, two pixel grids (centre-aligned, 2 source px a working px).
+    assert.ok(Math.abs((w.x + 0.5) * 2 - 0.5 - s.x) < 1e-6 && Math.abs((w.y + 0.5) * 2 - 0.5 - s.y) < 1e-6);
+  }
+  // The full-size edited region is the working one at twice the size (4× the area), less the edges that the
+  // downscaled keyframe spreads over neighbouring working pixels.
+  const area = (m: Uint8Array): number => m.reduce((a, b) => a + b, 0);
+  const ratio = area(src.mask0) / area(clip.mask0);
+  assert.ok(ratio > 3 && ratio < 4.2, `full-size / working edited area ${ratio}`);
+});

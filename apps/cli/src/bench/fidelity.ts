@@ -141,8 +141,12 @@ export async function benchFidelity(
       );
   }
   const parts = [];
-  if (clips.length)
-    parts.push(`Known-motion clips (${o.size}, seed ${o.seed}, ${o.frames} frames)\n${fidelityTable(clips)}`);
+  if (clips.length) {
+    const scored = [...new Set(clips.map((c) => `${c.scoredWidth}×${c.scoredHeight}`))].join(', ');
+    parts.push(
+      `Known-motion clips (${o.size}, seed ${o.seed}, ${o.frames} frames; scored at ${scored}, drift in those px)\n${fidelityTable(clips)}`,
+    );
+  }
   if (look.length) parts.push(`Look oracle (cartoon from frame 0 vs cartoon on every frame)\n${lookOracleTable(look)}`);
   const verdict = fidelityVerdict(clips, look);
   if (verdict) parts.push(`Against the issue's targets\n${verdict}`);

@@ -24,20 +24,40 @@ export interface KnownMotionClipSpec {
   readonly work?: { readonly width: number; readonly height: number };
 }
 
+/**
+ * The clip seen at one size: the working size (what the methods are given) or the source size (what a user gets
+ * back and the bench scores at when the two differ).
+ */
+export interface ClipView {
+  readonly width: number;
+  readonly height: number;
+  /** The edited keyframe, frame 0 without noise and the edited region of frame 0 (1 = edited), at this size. */
+  readonly keyframe: RgbFrame;
+  readonly still: RgbFrame;
+  readonly mask0: Uint8Array;
+  /** The dots at this size (centres in frame 0). */
+  readonly dots: readonly PaintedDot[];
+  /** Clip (still) pixels per pixel of this view. */
+  readonly unit: number;
+}
+
+/** Which {@link ClipView}: `working` (the methods' size) or `source` (the still's size). */
+export type ClipSize = 'working' | 'source';
+
 /** The mouth's inside where it opens: dark, reddish (its content exists in no frame-0 pixel). */
 const MOUTH_INSIDE = [52, 20, 24] as const;
 
 /**
  * A known-motion clip: the still moved by a {@link KnownMotion}, the edited keyframe, and everything the ground
- * truth needs at working size. Frames are rendered on demand (nothing is kept but the still).
+ * truth needs, at working size (its own fields, the {@link ClipView} the methods are given) and at the source size
+ * (`source`). Frames are rendered on demand (nothing is kept but the still).
  */
-export class KnownMotionClip {
+export class KnownMotionClip implements ClipView {
   readonly motion: KnownMotion;
-  /** The edited keyframe at the clip's size, and at working size (what the methods are given). */
-  readonly keyframeFull: RgbFrame;
+  /** The edited keyframe at working size (what the methods are given). */
   readonly keyframe: RgbFrame;
   /** Frame 0 at working size without noise, and the edited region of frame 0 (1 = edited) at working size. */
-  readonly stillWork: RgbFrame;
+  readonly still: RgbFrame;
   readonly mask0: Uint8Array;
   /** The dots at working size (centres in frame 0). */
   readonly dots: readonly PaintedDot[];
@@ -45,6 +65,8 @@ export class KnownMotionClip {
   readonly height: number;
   /** Clip pixels per working pixel. */
   readonly unit: number;
+  /** The same at the source size (the still's). */
+  readonly source: ClipView;
 
   constructor(readonly spec: KnownMotionClipSpec) {
     const { still } = spec;
@@ -61,16 +83,32 @@ export class KnownMotionClip {
       mouthOpening: spec.mouthOpening,
     });
     const painted = paintKeyframe(still, spec.face, this.unit);
-    this.keyframeFull = painted.edited;
     this.keyframe = resizeRgb(painted.edited, this.width, this.height);
-    this.stillWork = resizeRgb(still, this.width, this.height);
-    this.mask0 = editMask(this.stillWork, this.keyframe);
+    this.still = resizeRgb(still, this.width, this.height);
+    this.mask0 = editMask(this.still, this.keyframe);
     this.dots = painted.dots.map((d) => ({
       ...d,
       x: (d.x + 0.5) / this.unit - 0.5,
       y: (d.y + 0.5) / this.unit - 0.5,
       radius: d.radius / this.unit,
     }));
+    this.source =
+      this.unit === 1
+        ? this
+        : {
+            width: still.width,
+            height: still.height,
+            keyframe: painted.edited,
+            still,
+            mask0: editMask(still, painted.edited),
+            dots: painted.dots,
+            unit: 1,
+          };
+  }
+
+  /** The clip at `size`. */
+  view(size: ClipSize): ClipView {
+    return size === 'source' ? this.source : this;
   }
 
   /** Frame t as the camera gives it: the still warped by M_t (bicubic), the mouth's inside, sensor noise. */
@@ -98,25 +136,26 @@ export class KnownMotionClip {
   }
 
   /**
-   * The ground truth of frame t at working size: the edited keyframe warped by M_t (bicubic), the edited region
+   * The ground truth of frame t at `size` [working]: the edited keyframe warped by M_t (bicubic), the edited region
    * (the keyframe's mask warped by M_t, where frame 0 holds the content), the valid mask (1 = ground truth exists,
    * 2 = inside the opened mouth, 0 = outside frame 0) and the true flow (for the ceiling).
    */
-  truth(t: number): ClipTruth {
-    const { flow, valid } = this.motion.flowAt(t, this.width, this.height);
-    const edit = toRgb(this.width, this.height, bicubicWarp(this.keyframe, flow));
-    const m = new Float32Array(this.mask0.length);
-    for (let i = 0; i < m.length; i++) m[i] = this.mask0[i]!;
+  truth(t: number, size: ClipSize = 'working'): ClipTruth {
+    const v = this.view(size);
+    const { flow, valid } = this.motion.flowAt(t, v.width, v.height);
+    const edit = toRgb(v.width, v.height, bicubicWarp(v.keyframe, flow));
+    const m = new Float32Array(v.mask0.length);
+    for (let i = 0; i < m.length; i++) m[i] = v.mask0[i]!;
     const warped = backwardWarpPlanar(m, 1, flow);
     const region = new Uint8Array(m.length);
     for (let i = 0; i < m.length; i++) region[i] = warped[i]! >= 0.5 && valid[i] === 1 ? 1 : 0;
     return { edit, region, valid, flow };
   }
 
-  /** Where dot k is in frame t at working size; `undefined` where it has no position (left the frame, occluded). */
-  dotAt(t: number, k: number): { x: number; y: number } | undefined {
-    const d = this.dots[k]!;
-    const u = this.unit;
+  /** Where dot k is in frame t at `size` [working]; `undefined` where it has no position (left the frame, occluded). */
+  dotAt(t: number, k: number, size: ClipSize = 'working'): { x: number; y: number } | undefined {
+    const { dots, unit: u } = this.view(size);
+    const d = dots[k]!;
     const p = this.motion.track(t, { x: (d.x + 0.5) * u - 0.5, y: (d.y + 0.5) * u - 0.5 });
     return p && { x: (p.x + 0.5) / u - 0.5, y: (p.y + 0.5) / u - 0.5 };
   }

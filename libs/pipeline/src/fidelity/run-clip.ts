@@ -20,7 +20,9 @@ import { decodeFrames } from '../media/decode';
 import { encodeVideo } from '../media/encode';
 import { psnr } from '../metrics/psnr';
 import { noProgress, type ProgressListener } from '../progress';
-import type { ClipTruth, KnownMotionClip } from './clip';
+import { resampleFloat } from '../image/resample';
+import { resizeRgb } from '../image/resize';
+import type { ClipSize, ClipTruth, KnownMotionClip } from './clip';
 
 /** The ground truth of a frame, without its flow. */
 type FrameTruth = Omit<ClipTruth, 'flow'>;
@@ -45,7 +47,7 @@ export interface MethodScores {
   readonly regionPsnr: number;
   /** The same before the encoder (the propagation alone: no chroma subsampling of the dots and text). */
   readonly regionPsnrRaw: number;
-  /** Dot drift in px at working size (centroid in the output against the true position). */
+  /** Dot drift in px at the scored size (centroid in the output against the true position). */
   readonly driftMedian: number;
   readonly driftP95: number;
   /** Fraction of (dot, frame) pairs whose dot was not found within the search radius (counted at that radius). */
@@ -71,6 +73,9 @@ export interface FidelityClipResult {
   readonly height: number;
   readonly sourceWidth: number;
   readonly sourceHeight: number;
+  /** The size the outputs were scored at (the source's by default: what a user gets back). */
+  readonly scoredWidth: number;
+  readonly scoredHeight: number;
   readonly mouthOpening: boolean;
   /** Maximum head rotation (degrees), scale change and translation (clip px) of the known motion. */
   readonly motion: { readonly rotationDeg: number; readonly scale: number; readonly translation: number };
@@ -91,6 +96,20 @@ export interface FidelityClipOptions {
   readonly iterations?: number;
   /** Contact sheet PNG [none]. */
   readonly sheet?: string;
+  /**
+   * Where the outputs are scored [`source`]: at the source size the product renders as `edit` does (working-size
+   * correspondence lifted to the source, the full-size keyframe warped) and DIS runs at the source size; at
+   * `working`, every method and the ground truth stay at the working size. The same for a clip whose source is
+   * its working size.
+   */
+  readonly scoreAt?: ClipSize;
+}
+
+/** The clip's frames as decoded: at working size (what the methods see) and at the scored size. */
+interface DecodedFrames {
+  readonly work: readonly RgbFrame[];
+  readonly scored: readonly RgbFrame[];
+  readonly at: ClipSize;
 }
 
 /** One frame a method produced: the edit, its σ (when it has one), and the reconstruction. */
@@ -126,28 +145,30 @@ export async function benchmarkFidelityClip(
     onProgress({ stage: `generate ${clip.spec.name}`, done: 0, total: n });
     await clip.write(video);
   }
-  const real: RgbFrame[] = [];
-  for await (const f of decodeFrames(video, { maxSide: Math.max(clip.width, clip.height) })) real.push(f);
-  if (real[0]!.width !== clip.width || real[0]!.height !== clip.height)
-    throw new RangeError(`decoded ${real[0]!.width}×${real[0]!.height}, expected ${clip.width}×${clip.height}`);
+  const at = o.scoreAt ?? 'source';
+  const view = clip.view(at);
+  const real = await decodeAll(video, clip);
+  const decoded: DecodedFrames = { work: real, scored: view === clip ? real : await decodeAll(video, view), at };
   // The flows are dropped (2 floats a pixel a frame); the ceiling recomputes its own.
   const truths: FrameTruth[] = [];
   for (let t = 0; t < n; t++) {
-    const { edit, region, valid } = clip.truth(t);
+    const { edit, region, valid } = clip.truth(t, at);
     truths.push({ edit, region, valid });
   }
   const picks = [Math.floor(n / 3), Math.floor((2 * n) / 3), n - 1];
-  const sheetRows: RgbFrame[][] = [picks.map((t) => real[t]!), picks.map((t) => truths[t]!.edit)];
+  // The contact sheet stays at working size whatever the scored size (a 4K sheet helps nobody).
+  const small = (f: RgbFrame): RgbFrame => resizeRgb(f, clip.width, clip.height);
+  const sheetRows: RgbFrame[][] = [picks.map((t) => real[t]!), picks.map((t) => small(truths[t]!.edit))];
   const results: MethodScores[] = [];
   const methods = o.methods ?? DEFAULT_FIDELITY_METHODS;
   const needsAnalysis = methods.some((m) => m !== 'dis');
   if (needsAnalysis && !(await loadAnalysis(o.workDir, video, n)))
     await analyzeVideo(video, o.workDir, { maxFrames: n, maxSide: Math.max(clip.width, clip.height) }, onProgress);
   const runs: Array<[MethodScores['method'], () => Promise<MethodRun>]> = [
-    ['ceiling', async () => ceilingRun(clip, real)],
+    ['ceiling', async () => ceilingRun(clip, decoded)],
     ...methods.map((m): [FidelityMethod, () => Promise<MethodRun>] => [
       m,
-      () => startMethod(m, clip, real, o, onProgress),
+      () => startMethod(m, { clip, frames: decoded, options: o }, onProgress),
     ]),
   ];
   for (const [method, start] of runs) {
@@ -162,7 +183,7 @@ export async function benchmarkFidelityClip(
     async function* scored(): AsyncGenerator<RgbFrame> {
       for await (const f of run.frames) {
         if (f.index > 0) {
-          recon.push(psnr(f.recon, real[f.index]!));
+          recon.push(psnr(f.recon, decoded.scored[f.index]!));
           raw.push(regionPsnr(f.image, truths[f.index]!.edit, truths[f.index]!.region) ?? Number.NaN);
           const frame = { output: f.image, truth: truths[f.index]!.edit, ...truths[f.index]! };
           if (f.sigma) {
@@ -180,8 +201,8 @@ export async function benchmarkFidelityClip(
     } finally {
       await run.close();
     }
-    const scores = await scoreOutput(clip, out, truths, picks);
-    sheetRows.push(scores.sheet);
+    const scores = await scoreOutput({ clip, at, out, truths, picks });
+    sheetRows.push(scores.sheet.map(small));
     results.push({
       method,
       regionPsnr: scores.regionPsnr,
@@ -223,6 +244,8 @@ export async function benchmarkFidelityClip(
     height: clip.height,
     sourceWidth: clip.spec.still.width,
     sourceHeight: clip.spec.still.height,
+    scoredWidth: view.width,
+    scoredHeight: view.height,
     mouthOpening: clip.spec.mouthOpening ?? false,
     motion: { rotationDeg: maxRot, scale: maxScale, translation: maxT },
     editedFraction: edited / px,
@@ -239,36 +262,62 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** The ceiling: the keyframe (and frame 0 for the reconstruction) warped by the TRUE flow with the product's warp. */
-function ceilingRun(clip: KnownMotionClip, real: readonly RgbFrame[]): MethodRun {
+/** Every frame of the clip's video at a view's size. */
+async function decodeAll(video: string, size: { width: number; height: number }): Promise<RgbFrame[]> {
+  const frames: RgbFrame[] = [];
+  for await (const f of decodeFrames(video, { maxSide: Math.max(size.width, size.height) })) frames.push(f);
+  if (frames[0]!.width !== size.width || frames[0]!.height !== size.height)
+    throw new RangeError(`decoded ${frames[0]!.width}×${frames[0]!.height}, expected ${size.width}×${size.height}`);
+  return frames;
+}
+
+/**
+ * The ceiling: the keyframe (and frame 0 for the reconstruction) warped by the TRUE flow with the product's warp,
+ * at the scored size.
+ */
+function ceilingRun(clip: KnownMotionClip, decoded: DecodedFrames): MethodRun {
+  const { keyframe, width, height } = clip.view(decoded.at);
+  const real0 = decoded.scored[0]!;
   async function* frames(): AsyncGenerator<MethodFrame> {
     for (let t = 0; t < clip.spec.frames; t++) {
-      const { flow } = clip.motion.flowAt(t, clip.width, clip.height);
+      const { flow } = clip.motion.flowAt(t, width, height);
       yield {
         index: t,
-        image: t === 0 ? clip.keyframe : backwardWarpRgb(clip.keyframe, flow),
-        recon: t === 0 ? real[0]! : backwardWarpRgb(real[0]!, flow),
+        image: t === 0 ? keyframe : backwardWarpRgb(keyframe, flow),
+        recon: t === 0 ? real0 : backwardWarpRgb(real0, flow),
       };
     }
   }
   return { frames: frames(), references: 1, close: async () => {} };
 }
 
-/** Starts a method: its correspondence (fitting the product's model when the work dir has no fit) and its two streams. */
+/** What a method runs on: the clip, its decoded frames and the clip's options. */
+interface MethodContext {
+  readonly clip: KnownMotionClip;
+  readonly frames: DecodedFrames;
+  readonly options: FidelityClipOptions;
+}
+
+/**
+ * Starts a method: its correspondence (fitting the product's model when the work dir has no fit) and its two
+ * streams, both at the scored size. DIS runs at the scored size itself (at the source size: the full-size frames,
+ * its best case); the product, its variants and the landmark warp run at working size and, when the scored size is
+ * the source's, render there as `edit` does (flow lifted, the full-size keyframe warped).
+ */
 async function startMethod(
   method: FidelityMethod,
-  clip: KnownMotionClip,
-  real: readonly RgbFrame[],
-  o: FidelityClipOptions,
+  ctx: MethodContext,
   onProgress: ProgressListener,
 ): Promise<MethodRun> {
+  const { clip, frames: decoded, options: o } = ctx;
   const n = clip.spec.frames;
+  const view = clip.view(decoded.at);
   let source: CorrespondenceSource & { close(): Promise<void> };
   let windows: readonly ReferenceWindow[] = [{ reference: 0, start: 0, end: n, cause: 'first' }];
   // The baselines carry the edit by their own flow: the edit flow is the product's, not theirs.
   let options: PropagationOptions = { ...DEFAULT_PROPAGATION, synthesis: 'off', editFlow: 'off' };
   if (method === 'dis')
-    source = new DisFlowSource(join(o.workDir, 'clip.mp4'), { width: clip.width, height: clip.height, frames: n });
+    source = new DisFlowSource(join(o.workDir, 'clip.mp4'), { width: view.width, height: view.height, frames: n });
   else if (method === 'landmark') source = await LandmarkCorrespondence.open(o.workDir);
   else {
     // As `edit` does: keyframe 0 forces a reference, ARR may add more; the fit is kept in the work dir for reruns.
@@ -292,47 +341,76 @@ async function startMethod(
   // DIS and the landmark warp give σ = 0 everywhere: no calibration to report.
   const hasSigma = method === 'product' || method === 'raw' || method === 'flow';
   const shared = new LastPairCache(source);
-  const frameAt = async (i: number): Promise<RgbFrame> => real[i]!;
+  const lifted = method !== 'dis' && view !== clip;
+  const work = method === 'dis' ? decoded.scored : decoded.work;
+  const base = { frameAt: async (i: number): Promise<RgbFrame> => work[i]!, windows, correspondence: shared };
+  const atSource = lifted ? { sourceFrameAt: async (i: number): Promise<RgbFrame> => decoded.scored[i]! } : {};
+  const keyframe = method === 'dis' ? view.keyframe : clip.keyframe;
   const edit = propagateEdit(
-    { frameAt, windows, edits: new Map([[0, clip.keyframe]]), correspondence: shared },
+    {
+      ...base,
+      ...atSource,
+      edits: new Map([[0, keyframe]]),
+      sourceEdits: lifted ? new Map([[0, view.keyframe]]) : undefined,
+    },
     options,
   );
   const recon = propagateEdit(
-    { frameAt, windows, edits: new Map([[0, real[0]!]]), correspondence: shared },
+    {
+      ...base,
+      ...atSource,
+      edits: new Map([[0, work[0]!]]),
+      sourceEdits: lifted ? new Map([[0, decoded.scored[0]!]]) : undefined,
+    },
     { ...options, editRegion: 'full' },
   );
+  // σ stays at working size when the output is lifted: scored against the full-size error, upsampled.
+  const scoredSigma = (s: FloatImage | undefined): FloatImage | undefined =>
+    s && lifted ? resampleFloat({ ...s, channels: 1 }, view.width, view.height) : s;
   async function* frames(): AsyncGenerator<MethodFrame> {
     for await (const [e, r] of lockstep(edit, recon))
       yield {
         index: e.index,
         image: e.image,
-        sigma: e.isReference || !hasSigma ? undefined : e.outputSigma,
-        corrSigma: e.isReference || !hasSigma ? undefined : e.sigma,
+        sigma: e.isReference || !hasSigma ? undefined : scoredSigma(e.outputSigma),
+        corrSigma: e.isReference || !hasSigma ? undefined : scoredSigma(e.sigma),
         recon: r.image,
       };
   }
   return { frames: frames(), references: windows.length, close: () => source.close() };
 }
 
+/** What {@link scoreOutput} scores: an encoded output of `clip` at size `at`, against `truths` at that size. */
+interface ScoreRequest {
+  readonly clip: KnownMotionClip;
+  readonly at: ClipSize;
+  readonly out: string;
+  readonly truths: readonly FrameTruth[];
+  /** The frames kept for the contact sheet. */
+  readonly picks: readonly number[];
+}
+
 /** Scores an encoded output: region PSNR and dot drift per frame (1..N−1), and the contact sheet's frames. */
-async function scoreOutput(
-  clip: KnownMotionClip,
-  out: string,
-  truths: readonly FrameTruth[],
-  picks: readonly number[],
-): Promise<{ regionPsnr: number; driftMedian: number; driftP95: number; dotsLost: number; sheet: RgbFrame[] }> {
+async function scoreOutput({ clip, at, out, truths, picks }: ScoreRequest): Promise<{
+  regionPsnr: number;
+  driftMedian: number;
+  driftP95: number;
+  dotsLost: number;
+  sheet: RgbFrame[];
+}> {
+  const view = clip.view(at);
   const region: number[] = [];
   const drift: number[] = [];
   let lost = 0;
   const sheet: RgbFrame[] = [];
   let t = 0;
-  for await (const f of decodeFrames(out, { maxSide: Math.max(clip.width, clip.height) })) {
+  for await (const f of decodeFrames(out, { maxSide: Math.max(view.width, view.height) })) {
     if (picks.includes(t)) sheet.push(f);
     if (t > 0) {
       region.push(regionPsnr(f, truths[t]!.edit, truths[t]!.region) ?? Number.NaN);
-      clip.dots.forEach((d, k) => {
-        const p = clip.dotAt(t, k);
-        if (!p || truths[t]!.valid[Math.round(p.y) * clip.width + Math.round(p.x)] !== 1) return;
+      view.dots.forEach((d, k) => {
+        const p = clip.dotAt(t, k, at);
+        if (!p || truths[t]!.valid[Math.round(p.y) * view.width + Math.round(p.x)] !== 1) return;
         const search = 3 * d.radius + 12;
         const c = dotCentroid(f, d.colour, p, search);
         if (!c) lost++;
