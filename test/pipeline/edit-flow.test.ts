@@ -9,7 +9,9 @@ import {
   editFlow,
   EditFlowTrack,
   invertFlow,
+  keepOwnWhereWorse,
   layerFlowFor,
+  lumaOf,
   refineFlowLucasKanade,
   trajectoryWeights,
   warpEdit,
@@ -136,7 +138,7 @@ test('trajectoryWeights: reproduce polynomials up to the fitted degree', () => {
 
 test('EditFlowTrack: per-frame wobble around a smooth motion is smoothed away; jumps past maxChangePx are kept', () => {
   const truth = (t: number): number => 0.2 * t; // a uniform motion growing linearly with time
-  const track = new EditFlowTrack(0, { start: 0, end: 12 }, { radius: 4, maxChangePx: 1 });
+  const track = new EditFlowTrack(0, { start: 0, end: 12 }, { radius: 4, maxChangePx: 1, photometricGuard: 'off' });
   const wobble = (t: number): number => (t % 2 ? 0.3 : -0.3);
   const answers: number[] = [];
   let next = 1;
@@ -147,9 +149,31 @@ test('EditFlowTrack: per-frame wobble around a smooth motion is smoothed away; j
   const worstIn = Math.max(...answers.slice(2, 7).map(Math.abs));
   assert.ok(worstIn < 0.12, `wobble of ±0.3 left at ±${worstIn.toFixed(3)}`);
   // A frame 3 px off its neighbours (a cut, an occlusion) keeps its own flow.
-  const jump = new EditFlowTrack(0, { start: 0, end: 6 }, { radius: 2, maxChangePx: 1 });
+  const jump = new EditFlowTrack(0, { start: 0, end: 6 }, { radius: 2, maxChangePx: 1, photometricGuard: 'off' });
   for (let s = 1; s < 6; s++) jump.add(s, uniformFlow(s === 3 ? 3 : 0, 0));
   assert.equal(jump.at(3).data[0], 3);
+});
+
+test("the photometric guard keeps the frame's own flow where the trajectory misses a fast motion, nowhere else", () => {
+  const guard = { radiusPx: 2, ratio: 1.5, floor: 16 };
+  // Skin-pore-to-lip-edge contrast (gradients of ~10 levels a px); the frame moved 1.5 px and its own flow says so.
+  const [ref, cur] = shiftedTexture(11, 1.5, 0, { lowest: 0.1, span: 0.3, amplitude: 40 });
+  const own = uniformFlow(1.5, 0);
+  const luma = { reference: lumaOf(ref), current: lumaOf(cur) };
+  // A trajectory that missed the motion (a quadratic over ±8 frames through a syllable): the own flow comes back.
+  const missed = uniformFlow(0, 0);
+  keepOwnWhereWorse({ smoothed: missed, own }, luma, guard);
+  const restored = missed.data.subarray(0, W * H).filter((u) => u === 1.5).length / (W * H);
+  assert.ok(restored > 0.9, `own flow restored at ${(100 * restored).toFixed(1)} % of the pixels`);
+  // A trajectory a few hundredths off (the wobble it exists to remove) explains the frame as well: it stays.
+  const close = uniformFlow(1.46, 0);
+  keepOwnWhereWorse({ smoothed: close, own }, luma, guard);
+  assert.ok(close.data.subarray(0, W * H).every((u) => u === Math.fround(1.46)));
+  // On a flat image nothing tells the two apart: the trajectory stays.
+  const flat = createFrame(W, H, new Uint8Array(W * H * 3).fill(128));
+  const far = uniformFlow(0, 0);
+  keepOwnWhereWorse({ smoothed: far, own }, { reference: lumaOf(flat), current: lumaOf(flat) }, guard);
+  assert.ok(far.data.every((u) => u === 0));
 });
 
 /**

@@ -1,3 +1,5 @@
+import type { RgbFrame } from '../image/frame';
+import { boxMean, lumaOf } from '../image/lift-flow';
 import { backwardWarpPlanar, createFlow, type FlowField } from '../image/warp';
 
 /** Settings of {@link EditFlowTrack} (defaults in brackets). */
@@ -16,9 +18,31 @@ export interface TemporalEditFlowSettings {
    * 3 → 22.59 dB; km-d9 20.78 → 21.16 → 21.32).
    */
   readonly maxChangePx: number;
+  /**
+   * Where the temporal estimate explains the frame clearly worse than the frame's own edit flow, keep the latter
+   * ({@link keepOwnWhereWorse}; window radius in px at a 512-px longer side) [2 px, ratio 1.5, floor 16], or `off`.
+   * Real talking heads move faster than the generator's clips (speech, blinks): without it the look oracle on
+   * may_theresa lost 0.77 dB to the trajectory fit (24.91 → 24.14, below DIS), with it 24.87, while the
+   * known-motion clips keep the fit's gain (docs/benchmarks.md, 2026-12-06).
+   */
+  readonly photometricGuard: PhotometricGuard | 'off';
 }
 
-export const DEFAULT_TEMPORAL_EDIT_FLOW: TemporalEditFlowSettings = { radius: 8, maxChangePx: 3 };
+/** See {@link keepOwnWhereWorse}. */
+export interface PhotometricGuard {
+  /** Box radius of the residual's window, px at a 512-px longer side. */
+  readonly radiusPx: number;
+  /** How many times the frame's own windowed residual the temporal one may reach. */
+  readonly ratio: number;
+  /** Plus this (luma 0..255, squared): noise-level differences never count. */
+  readonly floor: number;
+}
+
+export const DEFAULT_TEMPORAL_EDIT_FLOW: TemporalEditFlowSettings = {
+  radius: 8,
+  maxChangePx: 3,
+  photometricGuard: { radiusPx: 2, ratio: 1.5, floor: 16 },
+};
 
 /**
  * Inverts a displacement field by fixed-point iteration: the returned d satisfies d(p) = −f(p + d(p)), so a
@@ -97,14 +121,20 @@ export class EditFlowTrack {
     return Math.min(t + this.settings.radius, this.window.end - 1);
   }
 
+  private refLuma?: Float32Array;
+
   /** Frame t's own edit flow (target → reference). */
   add(t: number, layer: FlowField): void {
     this.own.set(t, layer);
     this.forward.set(t, invertFlow(layer));
   }
 
-  /** The smoothed edit flow of frame t; frees what later frames no longer need. */
-  at(t: number): FlowField {
+  /**
+   * The smoothed edit flow of frame t; frees what later frames no longer need. With `images` (the reference's
+   * original and frame t), pixels where the smoothed flow explains frame t clearly worse than the frame's own keep
+   * the frame's own ({@link keepOwnWhereWorse}).
+   */
+  at(t: number, images?: { readonly reference: RgbFrame; readonly current: RgbFrame }): FlowField {
     const own = this.own.get(t);
     if (!own) throw new RangeError(`frame ${t} was not added`);
     const r = this.settings.radius;
@@ -129,8 +159,44 @@ export class EditFlowTrack {
         smoothed.data[n + i] = own.data[n + i]!;
       }
     }
+    const guard = this.settings.photometricGuard;
+    if (images && guard !== 'off') {
+      this.refLuma ??= lumaOf(images.reference);
+      keepOwnWhereWorse({ smoothed, own }, { reference: this.refLuma, current: lumaOf(images.current) }, guard);
+    }
     for (const s of [...this.own.keys()]) if (s < t - r + 1) this.own.delete(s);
     for (const s of [...this.forward.keys()]) if (s < t - r + 1) this.forward.delete(s);
     return smoothed;
   }
+}
+
+/**
+ * Where the smoothed flow explains the current frame clearly worse than the frame's own — the windowed squared luma
+ * residual of the reference warped by it exceeds `ratio` × the own flow's + `floor` — the frame's own is kept, in
+ * place. Motion a quadratic over ±r frames cannot follow (speech, a blink) shows there; on flat skin both explain
+ * the frame equally and the smoothed flow stays. Lumas are planar, 0..1, at the flows' size.
+ */
+export function keepOwnWhereWorse(
+  flows: { readonly smoothed: FlowField; readonly own: FlowField },
+  luma: { readonly reference: Float32Array; readonly current: Float32Array },
+  s: PhotometricGuard,
+): void {
+  const { smoothed, own } = flows;
+  const { reference, current } = luma;
+  const { width: w, height: h } = own;
+  const n = w * h;
+  const radius = Math.max(1, Math.round((s.radiusPx * Math.max(w, h)) / 512));
+  const residual = (f: FlowField): Float32Array => {
+    const warped = backwardWarpPlanar(reference, 1, f);
+    const e = new Float32Array(n);
+    for (let i = 0; i < n; i++) e[i] = (255 * (warped[i]! - current[i]!)) ** 2;
+    return boxMean(e, w, h, radius);
+  };
+  const es = residual(smoothed);
+  const eo = residual(own);
+  for (let i = 0; i < n; i++)
+    if (es[i]! > s.ratio * eo[i]! + s.floor) {
+      smoothed.data[i] = own.data[i]!;
+      smoothed.data[n + i] = own.data[n + i]!;
+    }
 }

@@ -68,6 +68,6 @@ export async function* windowFrames<C extends { readonly flow: FlowField; readon
     }
     const f = pending.get(t)!;
     pending.delete(t);
-    yield f.correspondence ? { ...f, layerFlow: track.at(t) } : f;
+    yield f.correspondence ? { ...f, layerFlow: track.at(t, { reference: ref.original, current: f.current! }) } : f;
   }
 }
