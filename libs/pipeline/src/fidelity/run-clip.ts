@@ -14,6 +14,7 @@ import {
   DEFAULT_PROPAGATION,
   propagateEdit,
   type CorrespondenceSource,
+  type PropagatedFrame,
   type PropagationOptions,
 } from '../job/propagate';
 import { decodeFrames } from '../media/decode';
@@ -342,28 +343,25 @@ async function startMethod(
   const hasSigma = method === 'product' || method === 'raw' || method === 'flow';
   const shared = new LastPairCache(source);
   const lifted = method !== 'dis' && view !== clip;
-  const work = method === 'dis' ? decoded.scored : decoded.work;
-  const base = { frameAt: async (i: number): Promise<RgbFrame> => work[i]!, windows, correspondence: shared };
-  const atSource = lifted ? { sourceFrameAt: async (i: number): Promise<RgbFrame> => decoded.scored[i]! } : {};
-  const keyframe = method === 'dis' ? view.keyframe : clip.keyframe;
-  const edit = propagateEdit(
-    {
-      ...base,
-      ...atSource,
-      edits: new Map([[0, keyframe]]),
-      sourceEdits: lifted ? new Map([[0, view.keyframe]]) : undefined,
-    },
-    options,
-  );
-  const recon = propagateEdit(
-    {
-      ...base,
-      ...atSource,
-      edits: new Map([[0, work[0]!]]),
-      sourceEdits: lifted ? new Map([[0, decoded.scored[0]!]]) : undefined,
-    },
-    { ...options, editRegion: 'full' },
-  );
+  // The frames the method itself sees: DIS the scored ones, the others the working-size ones.
+  const seen = method === 'dis' ? decoded.scored : decoded.work;
+  /** Frame 0 carried as `edit` would: given as seen, and at the scored size when the render is lifted there. */
+  const carry = (frame0: RgbFrame, frame0Scored: RgbFrame, opts: PropagationOptions): AsyncGenerator<PropagatedFrame> =>
+    propagateEdit(
+      {
+        frameAt: async (i: number): Promise<RgbFrame> => seen[i]!,
+        windows,
+        correspondence: shared,
+        edits: new Map([[0, frame0]]),
+        ...(lifted && {
+          sourceFrameAt: async (i: number): Promise<RgbFrame> => decoded.scored[i]!,
+          sourceEdits: new Map([[0, frame0Scored]]),
+        }),
+      },
+      opts,
+    );
+  const edit = carry(method === 'dis' ? view.keyframe : clip.keyframe, view.keyframe, options);
+  const recon = carry(seen[0]!, decoded.scored[0]!, { ...options, editRegion: 'full' });
   // σ stays at working size when the output is lifted: scored against the full-size error, upsampled.
   const scoredSigma = (s: FloatImage | undefined): FloatImage | undefined =>
     s && lifted ? resampleFloat({ ...s, channels: 1 }, view.width, view.height) : s;

@@ -109,6 +109,8 @@ function solveSymmetric(A: number[][], b: number[]): number[] {
 export class EditFlowTrack {
   private readonly forward = new Map<number, FlowField>();
   private readonly own = new Map<number, FlowField>();
+  /** The reference's luma, for the photometric guard (one reference a window: computed once). */
+  private refLuma?: Float32Array;
 
   constructor(
     private readonly reference: number,
@@ -120,8 +122,6 @@ export class EditFlowTrack {
   needs(t: number): number {
     return Math.min(t + this.settings.radius, this.window.end - 1);
   }
-
-  private refLuma?: Float32Array;
 
   /** Frame t's own edit flow (target → reference). */
   add(t: number, layer: FlowField): void {
