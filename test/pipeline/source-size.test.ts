@@ -8,6 +8,7 @@ import {
   liftRender,
   resampleFloat,
   resampleRgb,
+  sourceRefineFor,
   transferEdit,
   upscaleBicubic,
   type RgbFrame,
@@ -122,6 +123,71 @@ test('liftRender: no motion and no synthesis gives the full-size edit itself; sy
       assert.equal(lifted.image.data[outside], editedFull.data[outside], `row ${y}: untouched pixel`);
     }
   }
+});
+
+/** Smooth pseudo-random texture sampled at (x + dx, y + dy): a sum of sines, exact at any sub-pixel shift. */
+function texture(w: number, h: number, dx: number, dy: number): RgbFrame {
+  const d = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const X = x + dx;
+      const Y = y + dy;
+      const v =
+        128 + 40 * Math.sin(X * 0.9 + Y * 0.3) + 30 * Math.sin(Y * 0.7 - X * 0.4) + 20 * Math.cos(0.5 * X * Y * 0.05);
+      d.fill(Math.round(v), 3 * (y * w + x), 3 * (y * w + x) + 3);
+    }
+  return createFrame(w, h, d);
+}
+
+test('liftRender refine: a working-size flow off by 0.3 px (0.75 source px) lands the full-size edit within 0.15 px', () => {
+  // The target is the reference moved by (1.5, −1) source px; at working size (÷2.5) the flow carries 0.3 px of
+  // error in x, which the lift multiplies by 2.5. The source-size pass pulls it back on the full-size frames.
+  const [w, h, W, H] = [32, 24, 80, 60];
+  const originalFull = texture(W, H, 0, 0);
+  const currentFull = texture(W, H, 1.5, -1);
+  const current = resampleRgb(currentFull, w, h);
+  const flow = createFlow(w, h);
+  flow.data.fill(1.5 / 2.5 + 0.3, 0, w * h);
+  flow.data.fill(-1 / 2.5, w * h);
+  const editedFull = createFrame(
+    W,
+    H,
+    originalFull.data.map((v) => 255 - v),
+  );
+  const warped = resampleRgb(editedFull, w, h);
+  const request = { warped, result: warped, flow, current, currentFull, editedFull };
+  const layer = { flow, originalFull };
+  const refine = sourceRefineFor(undefined, { work: flow, full: currentFull });
+  assert.ok(refine && refine.iterations > 0, 'on by default when the source is larger');
+  assert.equal(sourceRefineFor('off', { work: flow, full: currentFull }), undefined);
+  assert.equal(sourceRefineFor(undefined, { work: flow, full: flow }), undefined, 'no pass at the working size');
+  const meanError = (f: { data: Float32Array }): number => {
+    let e = 0;
+    let k = 0;
+    for (let y = 12; y < H - 12; y++)
+      for (let x = 12; x < W - 12; x++) {
+        e += Math.hypot(f.data[y * W + x]! - 1.5, f.data[W * H + y * W + x]! + 1);
+        k++;
+      }
+    return e / k;
+  };
+  const plain = liftRender({ ...request, layer });
+  const refined = liftRender({ ...request, layer, refine: { ...refine, windowSigma: 6 } });
+  assert.ok(meanError(plain.flow) > 0.6, `lifted as it is: ${meanError(plain.flow).toFixed(3)} px`);
+  assert.ok(meanError(refined.flow) < 0.15, `refined: ${meanError(refined.flow).toFixed(3)} px`);
+  // The edit rides the refined flow: closer to the edit moved by the true motion.
+  const truth = createFrame(
+    W,
+    H,
+    currentFull.data.map((v) => 255 - v),
+  );
+  const err = (img: RgbFrame): number => {
+    let e = 0;
+    for (let y = 12; y < H - 12; y++)
+      for (let x = 12; x < W - 12; x++) e += Math.abs(img.data[3 * (y * W + x)]! - truth.data[3 * (y * W + x)]!);
+    return e;
+  };
+  assert.ok(err(refined.image) < 0.5 * err(plain.image), `${err(refined.image)} vs ${err(plain.image)}`);
 });
 
 test('upscaleBicubic: a constant stays constant, sizes as asked', () => {

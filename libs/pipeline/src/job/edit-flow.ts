@@ -70,9 +70,7 @@ export function layerFlowFor(
   if (s.refineWindowPx <= 0 || s.refineIterations <= 0) return smoothed;
   const perPx = Math.max(flow.width, flow.height) / 512;
   const { face } = frames;
-  // A window is a share of the face, not of the frame: σ 18 px suited a 313-px face (km-katiehill, +0.36 dB per
-  // frame) and cost a 213-px one 0.35 dB (km-d20); face/20 gained on both (docs/benchmarks.md).
-  const windowSigma = face && s.refineWindowFace > 0 ? face.height * s.refineWindowFace : s.refineWindowPx * perPx;
+  const windowSigma = refineWindowSigma(s, flow, face);
   const seam =
     face?.seam && s.lipSeamSearchPx >= 0
       ? seamOnImage(face.seam, frames.current, s.lipSeamSearchPx * perPx)
@@ -87,6 +85,21 @@ export function layerFlowFor(
     // The band covers every pixel whose window (two box passes: reach ≈ 2.45σ) can cross the seam.
     sides: seam && seamSides(seam, flow.width, flow.height, { band: 2.5 * windowSigma + 2 }),
   });
+}
+
+/**
+ * σ in working px of the Lucas–Kanade window that pulls the edit flow onto the image: a share of the face where
+ * it is known, else {@link EditFlowSettings.refineWindowPx} scaled to the frame.
+ */
+export function refineWindowSigma(
+  s: EditFlowSettings,
+  size: { readonly width: number; readonly height: number },
+  face: FaceShape | undefined,
+): number {
+  // A window is a share of the face, not of the frame: σ 18 px suited a 313-px face (km-katiehill, +0.36 dB per
+  // frame) and cost a 213-px one 0.35 dB (km-d20); face/20 gained on both (docs/benchmarks.md).
+  if (face && s.refineWindowFace > 0) return face.height * s.refineWindowFace;
+  return (s.refineWindowPx * Math.max(size.width, size.height)) / 512;
 }
 
 /**

@@ -13,7 +13,7 @@ import type { FaceShape } from '../landmarks/face-shape';
 import { layerFlowFor, warpEdit, type EditFlowSettings } from './edit-flow';
 import type { TemporalEditFlowSettings } from './edit-flow-track';
 import { carriesEdit, windowFrames } from './window-frames';
-import { liftRender, type SourceImages } from './source-size';
+import { liftRender, sourceRefineFor, type SourceImages, type SourceRefineSettings } from './source-size';
 
 /** σ per pixel at working size: the Laplace scale of the photometric residual, in 0..1 intensity units. */
 export type UncertaintyMap = FloatImage;
@@ -56,6 +56,11 @@ export interface PropagationOptions {
    * or `off`. Default {@link DEFAULT_TEMPORAL_EDIT_FLOW}. Live sessions, which cannot look ahead, use the spatial one.
    */
   readonly temporalEditFlow?: TemporalEditFlowSettings | 'off';
+  /**
+   * Renders at the source size only: the lifted edit flow refined against the full-size frames, or `off`.
+   * Default {@link DEFAULT_SOURCE_REFINE}.
+   */
+  readonly sourceRefine?: SourceRefineSettings | 'off';
 }
 
 export const DEFAULT_PROPAGATION: PropagationOptions = { tau: 0.08, synthesis: 'uncertain', editRegion: 'diff' };
@@ -143,6 +148,12 @@ export async function carryReference(
     editedFull: prev.source.edited,
     layer: { flow: layer, originalFull: prev.source.original },
     upsampling: { mode: options.upsampling },
+    refine: sourceRefineFor(options.sourceRefine, {
+      work: next.original,
+      full: options.originalFull,
+      face: c.face,
+      editFlow: options.editFlow,
+    }),
   });
   return { ...next, edited, source: { original: options.originalFull, edited: full.image } };
 }
@@ -208,7 +219,7 @@ export async function windowReference(
 }
 
 /** What carrying a reference over depends on ({@link PropagationOptions}). */
-export type ReferenceOptions = Pick<PropagationOptions, 'tau' | 'upsampling' | 'editFlow'>;
+export type ReferenceOptions = Pick<PropagationOptions, 'tau' | 'upsampling' | 'editFlow' | 'sourceRefine'>;
 
 /** What the edited references are built from. */
 export type ReferenceInput = Pick<
@@ -393,6 +404,12 @@ export async function renderPropagatedFrame(
       editedFull: ref.source.edited,
       layer: { flow: layer, originalFull: ref.source.original },
       upsampling: { mode: options.upsampling },
+      refine: sourceRefineFor(options.sourceRefine, {
+        work: current,
+        full: frame.source.current,
+        face: c.face,
+        editFlow: options.editFlow,
+      }),
     });
     return {
       image: composite(frame.source.current, full.image, warpWeights(frame.source.weights, full.flow)),
