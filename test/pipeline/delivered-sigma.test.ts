@@ -47,3 +47,35 @@ test('renderPropagatedFrame reports the delivered σ beside the correspondence �
   assert.ok(rendered.outputSigma!.data[3]! > 0.1, 'edge of the edit flagged');
   assert.ok(Math.abs(rendered.outputSigma!.data[0]! - 0.01) < 1e-6, 'flat edit keeps the correspondence σ');
 });
+
+test("renderPropagatedFrame at the source size: the delivered σ is at the source size, on the full-size edit's own edges", async () => {
+  // Working 8×4, source 16×8; the full-size edit has an edge between columns 5 and 6 that the working-size edit
+  // does not show (its edit is flat): only a σ computed at the source size can flag it.
+  const original = createFrame(W, H, new Uint8Array(W * H * 3).fill(100));
+  const flatEdit = createFrame(W, H, new Uint8Array(W * H * 3).fill(150));
+  const originalFull = createFrame(2 * W, 2 * H, new Uint8Array(4 * W * H * 3).fill(100));
+  const editedFull = createFrame(
+    2 * W,
+    2 * H,
+    Uint8Array.from({ length: 4 * W * H * 3 }, (_, k) => (Math.floor(k / 3) % (2 * W) >= 6 ? 220 : 20)),
+  );
+  const rendered = await renderPropagatedFrame(
+    {
+      ref: { index: 0, original, edited: flatEdit, source: { original: originalFull, edited: editedFull } },
+      current: original,
+      correspondence: { flow: createFlow(W, H), sigma: flat(0.01) },
+      weights: new Float32Array(W * H).fill(1),
+      source: { current: originalFull, weights: new Float32Array(4 * W * H).fill(1) },
+    },
+    { tau: 0.08, synthesis: 'off', editRegion: 'full', flowErrorPx: 0.4, sourceRefine: 'off' },
+  );
+  const s = rendered.outputSigma!;
+  assert.deepEqual([s.width, s.height], [2 * W, 2 * H]);
+  assert.ok(s.data[2 * W + 5]! > 0.3, `edge at the source size flagged: ${s.data[2 * W + 5]}`);
+  assert.ok(Math.abs(s.data[2 * W + 1]! - 0.01) < 1e-6, 'flat part keeps the correspondence σ');
+  assert.deepEqual(
+    [rendered.sigma!.width, rendered.sigma!.height],
+    [W, H],
+    'the correspondence σ stays at working size',
+  );
+});

@@ -362,7 +362,8 @@ async function startMethod(
     );
   const edit = carry(method === 'dis' ? view.keyframe : clip.keyframe, view.keyframe, options);
   const recon = carry(seen[0]!, decoded.scored[0]!, { ...options, editRegion: 'full' });
-  // σ stays at working size when the output is lifted: scored against the full-size error, upsampled.
+  // The output's σ comes at the output's size; the correspondence's stays at working size and is upsampled to be
+  // scored against the full-size error.
   const scoredSigma = (s: FloatImage | undefined): FloatImage | undefined =>
     s && lifted ? resampleFloat({ ...s, channels: 1 }, view.width, view.height) : s;
   async function* frames(): AsyncGenerator<MethodFrame> {

@@ -1,7 +1,7 @@
 import type { ReferenceWindow } from '../arr/reference-windows';
 import type { RgbFrame } from '../image/frame';
 import { contactSheet, heatmap } from '../image/heatmap';
-import { resampleRgb } from '../image/resample';
+import { resampleFloat, resampleRgb } from '../image/resample';
 import { encodeVideo } from '../media/encode';
 import { FrameStore, type FrameStoreWriter } from '../media/frame-store';
 import type { PropagatedFrame } from './propagate';
@@ -73,7 +73,10 @@ export class RenderRecorder {
     this.perFrame.push({ meanSigma: f.sigma ? mean(f.sigma.data) : 0, synthesized: f.synthesized });
     // The σ video shows each delivered pixel's σ (the correspondence's, and the edit's edges it may shift).
     const shown = f.outputSigma ?? f.sigma;
-    const sigma = shown ? heatmap(shown) : undefined;
+    // The σ video stays at working size: a source-size σ (one per delivered pixel) is averaged down for it.
+    const sigma = shown
+      ? heatmap(resampleFloat({ ...shown, channels: 1 }, this.options.width, this.options.height))
+      : undefined;
     if (this.options.sigma) await this.options.sigma.append(sigma ?? this.zero());
     if (this.options.sheetPicks?.has(f.index)) {
       // The sheet is at working size: a source-size frame is shrunk for it.
