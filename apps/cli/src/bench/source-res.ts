@@ -20,6 +20,7 @@ import {
   runDisBaseline,
   SequentialSourceFrames,
   sourceFrame,
+  sourceRefineFor,
   sourceSize,
   ssim,
   upscaleBicubic,
@@ -173,6 +174,10 @@ async function benchClip(video: string, o: SourceResBenchOptions, onProgress: Pr
               currentFull: real,
               editedFull: ref.source!.edited,
               upsampling: { mode },
+              // As `edit` renders: the lifted flow refined against the full-size frames (a reconstruction carries
+              // no edit layer, so the correspondence's own flow is the one refined).
+              layer: { flow: c.flow, originalFull: ref.source!.original },
+              refine: sourceRefineFor(propagation.sourceRefine, { work: current, full: real, face: c.face }),
             });
             liftMs[mode] += performance.now() - t0;
             sums[mode].add(lifted.image, real);
