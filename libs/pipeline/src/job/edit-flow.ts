@@ -79,13 +79,18 @@ export function layerFlowFor(
     windowSigma,
     iterations: s.refineIterations,
     affineSteps: s.refineAffineSteps,
-    damping: 0.1,
-    // Without it a mouth opening or codec noise dragged whole windows: km-german 22.07 → 23.23 dB (5 and 20: same).
-    robust: 10,
+    ...EDIT_FLOW_LK,
     // The band covers every pixel whose window (two box passes: reach ≈ 2.45σ) can cross the seam.
     sides: seam && seamSides(seam, flow.width, flow.height, { band: 2.5 * windowSigma + 2 }),
   });
 }
+
+/** How the edit flow's Lucas–Kanade steps weigh evidence, at the working size and at the source size alike. */
+export const EDIT_FLOW_LK = {
+  damping: 0.1,
+  // Without it a mouth opening or codec noise dragged whole windows: km-german 22.07 → 23.23 dB (5 and 20: same).
+  robust: 10,
+} as const;
 
 /**
  * σ in working px of the Lucas–Kanade window that pulls the edit flow onto the image: a share of the face where

@@ -395,7 +395,6 @@ export async function renderPropagatedFrame(
     synthesized /= mask.length;
   }
   const synthesisMs = performance.now() - t0;
-  const w = warpWeights(weights, layer);
   if (frame.source) {
     if (!ref.source) throw new RangeError(`reference ${ref.index} has no source-size edit`);
     const full = liftRender({
@@ -434,6 +433,8 @@ export async function renderPropagatedFrame(
       nnf,
     };
   }
+  // At working size only: a source-size render composites (and gives σ) with the full-size weights instead.
+  const w = warpWeights(weights, layer);
   return {
     image: composite(current, image, w),
     sigma: c.sigma,

@@ -5,7 +5,7 @@ import { backwardWarpRgb, type FlowField } from '../image/warp';
 import { createFrame } from '../image/frame';
 import { refineFlowLucasKanade, type LucasKanadeSettings } from '../image/lucas-kanade';
 import type { FaceShape } from '../landmarks/face-shape';
-import { DEFAULT_EDIT_FLOW, refineWindowSigma, warpEdit, type EditFlowSettings } from './edit-flow';
+import { DEFAULT_EDIT_FLOW, EDIT_FLOW_LK, refineWindowSigma, warpEdit, type EditFlowSettings } from './edit-flow';
 
 /**
  * The Lucas–Kanade pass at the source size on the lifted flow that carries the edit ({@link liftRender}); `off`
@@ -48,9 +48,7 @@ export function sourceRefineFor(
     windowSigma: refineWindowSigma(edit, frame.work, frame.face) * scale * s.windowScale,
     iterations: s.iterations,
     affineSteps: s.affineSteps,
-    damping: 0.1,
-    // As at the working size: a mouth opening or codec noise counts less.
-    robust: 10,
+    ...EDIT_FLOW_LK,
   };
 }
 
