@@ -1,7 +1,7 @@
 import type { FaceShape } from '../landmarks/face-shape';
 import type { RgbFrame } from '../image/frame';
 import type { FlowField } from '../image/warp';
-import { editDelta, layerFlowFor, type EditFlowSettings } from './edit-flow';
+import { coarseLayerFlowFor, editDelta, fineLayerFlow, type EditFlowSettings } from './edit-flow';
 import { EditFlowTrack, DEFAULT_TEMPORAL_EDIT_FLOW, type TemporalEditFlowSettings } from './edit-flow-track';
 
 /** What {@link windowFrames} reads (structurally the propagation's input and correspondence). */
@@ -62,12 +62,17 @@ export async function* windowFrames<C extends { readonly flow: FlowField; readon
       if (f.correspondence)
         track.add(
           next,
-          layerFlowFor(f.correspondence.flow, { ref, current: f.current!, face: f.correspondence.face }, options),
+          coarseLayerFlowFor(f.correspondence.flow, { ref, current: f.current!, face: f.correspondence.face }, options),
         );
       pending.set(next, f);
     }
     const f = pending.get(t)!;
     pending.delete(t);
-    yield f.correspondence ? { ...f, layerFlow: track.at(t, { reference: ref.original, current: f.current! }) } : f;
+    if (!f.correspondence) {
+      yield f;
+      continue;
+    }
+    const fitted = track.at(t, { reference: ref.original, current: f.current! });
+    yield { ...f, layerFlow: fineLayerFlow(fitted, { ref, current: f.current! }, options) };
   }
 }
