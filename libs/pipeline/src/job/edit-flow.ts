@@ -97,8 +97,8 @@ export function coarseLayerFlowFor(
   frames: LayerFlowFrames,
   options: { readonly editFlow?: EditFlowSettings | 'off' },
 ): FlowField {
-  if (options.editFlow === 'off' || !editDelta(frames.ref)) return flow;
-  const s = options.editFlow ?? DEFAULT_EDIT_FLOW;
+  const s = editFlowSettings(frames, options);
+  if (!s) return flow;
   const smoothed = editFlow(flow, frames.current, s);
   if (s.refineWindowPx <= 0 || s.refineIterations <= 0) return smoothed;
   const perPx = Math.max(flow.width, flow.height) / 512;
@@ -129,15 +129,23 @@ export function fineLayerFlow(
   frames: LayerFlowFrames,
   options: { readonly editFlow?: EditFlowSettings | 'off' },
 ): FlowField {
-  if (options.editFlow === 'off' || !editDelta(frames.ref)) return layer;
-  const s = options.editFlow ?? DEFAULT_EDIT_FLOW;
-  if (s.fineWindowPx <= 0 || s.fineIterations <= 0) return layer;
+  const s = editFlowSettings(frames, options);
+  if (!s || s.fineWindowPx <= 0 || s.fineIterations <= 0) return layer;
   return refineFlowLucasKanade(layer, frames.ref.original, frames.current, {
     windowSigma: (s.fineWindowPx * Math.max(layer.width, layer.height)) / 512,
     iterations: s.fineIterations,
     robust: EDIT_FLOW_LK.robust,
     damping: s.fineDamping,
   });
+}
+
+/** The edit flow's settings, or `undefined` where there is none: `editFlow: 'off'`, or a reference without an edit. */
+function editFlowSettings(
+  frames: LayerFlowFrames,
+  options: { readonly editFlow?: EditFlowSettings | 'off' },
+): EditFlowSettings | undefined {
+  if (options.editFlow === 'off' || !editDelta(frames.ref)) return undefined;
+  return options.editFlow ?? DEFAULT_EDIT_FLOW;
 }
 
 /** How the edit flow's Lucas–Kanade steps weigh evidence, at the working size and at the source size alike. */
