@@ -22,8 +22,7 @@ test("windowFrames: the fine pass runs after the trajectory fit, so a frame's ow
     const data = new Uint8Array(W * H * 3);
     for (let y = 0; y < H; y++)
       for (let x = 0; x < W; x++) {
-        const cover =
-          Math.max(0, Math.min(1, x + 1 - (30 + shift))) - Math.max(0, Math.min(1, x + 1 - (32 + shift)));
+        const cover = Math.max(0, Math.min(1, x + 1 - (30 + shift))) - Math.max(0, Math.min(1, x + 1 - (32 + shift)));
         const v = Math.round(120 - 90 * cover + (r() - 0.5) * 8);
         for (let c = 0; c < 3; c++) data[3 * (y * W + x) + c] = v;
       }

@@ -9,7 +9,7 @@ export interface ClipBenchOptions {
   readonly preset: CorrespondencePreset;
   /** Override the preset's training iterations. */
   readonly iterations?: number;
-  /** Substrings selecting clips (each bench documents its default). */
+  /** The `--clips` list (`selectClips`: whole names or parts of names; each bench documents its default). */
   readonly clips?: readonly string[];
   /** Where per-clip work dirs are kept (analysis and fits reused across runs). */
   readonly cacheDir: string;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
   ChromiumLandmarkDetector,
@@ -22,6 +22,7 @@ import {
   type ProgressListener,
   type RgbFrame,
 } from '@streamedit/pipeline';
+import { selectClips, videoFiles } from './select-clips';
 
 /** Bump when the generator changes: the work dirs (clip video, analysis, fits) are keyed by it. */
 const GENERATOR_VERSION = 1;
@@ -54,6 +55,7 @@ export interface FidelityBenchOptions {
   readonly methods: readonly FidelityMethod[];
   readonly preset: CorrespondencePreset;
   readonly iterations: number;
+  /** The `--clips` list over the known-motion and the real clips (`selectClips`); absent: all. */
   readonly clips?: readonly string[];
   /** Root of the per-clip work dirs (videos, analyses, fits, outputs); reruns reuse them. */
   readonly workDir: string;
@@ -78,8 +80,10 @@ export async function benchFidelity(
   o: FidelityBenchOptions,
   onProgress: ProgressListener,
 ): Promise<FidelityBenchResult> {
-  const wanted = (name: string): boolean => !o.clips?.length || o.clips.some((c) => name.includes(c));
-  const specs = CLIPS[o.size].filter((c) => wanted(c.name));
+  // One selection over the known-motion clips and the real clips, so a filter may name either kind.
+  const files = await videoFiles(o.dir);
+  const selected = new Set(selectClips([...CLIPS[o.size].map((c) => c.name), ...files], o.clips));
+  const specs = CLIPS[o.size].filter((c) => selected.has(c.name));
   const clips: FidelityClipResult[] = [];
   if (specs.length) {
     const detector = new ChromiumLandmarkDetector();
@@ -125,8 +129,7 @@ export async function benchFidelity(
   }
   const look: LookOracleRow[] = [];
   if (!o.noLook) {
-    const files = (await readdir(o.dir)).filter((f) => f.endsWith('.mp4') && wanted(f)).sort();
-    for (const f of files)
+    for (const f of files.filter((name) => selected.has(name)))
       look.push(
         await lookOracle(
           resolve(o.dir, f),

@@ -1,5 +1,5 @@
 import type { ClipBenchOptions } from './clip-bench-options';
-import { readdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
   benchmarkClip,
@@ -9,6 +9,7 @@ import {
   type HdtfRow,
   type ProgressListener,
 } from '@streamedit/pipeline';
+import { selectClips, videoFiles } from './select-clips';
 
 export interface HdtfBenchOptions extends ClipBenchOptions {
   /** Skip the ablations (without PPCE, without ARR) [false]. */
@@ -24,9 +25,7 @@ export async function benchHdtf(
   o: HdtfBenchOptions,
   onProgress: ProgressListener,
 ): Promise<{ rows: HdtfRow[] } & HdtfReport> {
-  const clips = (await readdir(o.dir))
-    .filter((f) => f.endsWith('.mp4') && (!o.clips?.length || o.clips.some((c) => f.includes(c))))
-    .sort();
+  const clips = selectClips(await videoFiles(o.dir), o.clips);
   const rows: HdtfRow[] = [];
   for (const file of clips) {
     const workDir = join(o.cacheDir, basename(file, '.mp4'));

@@ -1,12 +1,13 @@
 import type { ClipBenchOptions } from './clip-bench-options';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { basename, join, resolve } from 'node:path';
 import {
   decodeFrames,
   editVideo,
+  InputError,
   LiveEditSession,
   runChild,
   settings,
@@ -22,6 +23,7 @@ import {
   f1,
   formatTable,
 } from '@streamedit/pipeline';
+import { selectClips, videoFiles } from './select-clips';
 
 /** Streams `frames` frames of one clip (the May clip unless `clips` selects another); the fit is kept in `cacheDir`. */
 export type LiveBenchOptions = ClipBenchOptions;
@@ -85,9 +87,8 @@ const SOURCE_FPS = 25;
  * baseline (OpenCV, per frame: DIS calc + remap) is timed in the same run on the same frames.
  */
 export async function benchLive(o: LiveBenchOptions, onProgress: ProgressListener): Promise<LiveBenchResult> {
-  const files = (await readdir(o.dir)).filter((f) => f.endsWith('.mp4')).sort();
-  const file = files.find((f) => (o.clips?.length ? o.clips.some((c) => f.includes(c)) : f.startsWith('may_theresa')));
-  if (!file) throw new Error(`No clip in ${o.dir} matches ${o.clips?.join(',') ?? 'may_theresa'}.`);
+  const file = selectClips(await videoFiles(o.dir), o.clips, ['may_theresa'])[0];
+  if (!file) throw new InputError(`No clip in ${o.dir} matches may_theresa: give --clips.`);
   const video = resolve(o.dir, file);
   const workDir = join(o.cacheDir, `${basename(file, '.mp4')}-${o.preset}-${o.iterations ?? 'default'}`);
   await fitOnce(video, workDir, o, onProgress);

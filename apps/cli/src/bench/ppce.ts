@@ -1,5 +1,4 @@
 import type { ClipBenchOptions } from './clip-bench-options';
-import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
   backwardWarpRgb,
@@ -16,6 +15,7 @@ import {
   f2,
   formatTable,
 } from '@streamedit/pipeline';
+import { selectClips, videoFiles } from './select-clips';
 
 /** Clips: every .mp4 in `dir` unless `clips` selects some. */
 export type PpceBenchOptions = ClipBenchOptions;
@@ -40,9 +40,7 @@ export async function benchPpce(
   o: PpceBenchOptions,
   onProgress: ProgressListener,
 ): Promise<{ rows: PpceClipRow[]; inference?: InferenceTiming; table: string }> {
-  const clips = (await readdir(o.dir))
-    .filter((f) => f.endsWith('.mp4') && (!o.clips?.length || o.clips.some((c) => f.includes(c))))
-    .sort();
+  const clips = selectClips(await videoFiles(o.dir), o.clips);
   const rows: PpceClipRow[] = [];
   let inference: InferenceTiming | undefined;
   for (const file of clips) {

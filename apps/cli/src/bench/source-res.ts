@@ -1,5 +1,4 @@
 import type { ClipBenchOptions } from './clip-bench-options';
-import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
   analyzeVideo,
@@ -34,6 +33,7 @@ import {
   type ProgressListener,
   type RgbFrame,
 } from '@streamedit/pipeline';
+import { selectClips, videoFiles } from './select-clips';
 
 /** Clips: `lp_s18` (the 1280×720 clip) unless `clips` selects others. */
 export type SourceResBenchOptions = ClipBenchOptions;
@@ -74,8 +74,7 @@ export async function benchSourceRes(
   o: SourceResBenchOptions,
   onProgress: ProgressListener,
 ): Promise<{ rows: SourceResRow[]; table: string }> {
-  const wanted = o.clips?.length ? o.clips : ['lp_s18'];
-  const clips = (await readdir(o.dir)).filter((f) => f.endsWith('.mp4') && wanted.some((c) => f.includes(c))).sort();
+  const clips = selectClips(await videoFiles(o.dir), o.clips, ['lp_s18']);
   const rows: SourceResRow[] = [];
   for (const file of clips) rows.push(await benchClip(resolve(o.dir, file), o, onProgress));
   const table = formatTable(

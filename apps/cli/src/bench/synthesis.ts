@@ -1,5 +1,4 @@
 import type { ClipBenchOptions } from './clip-bench-options';
-import { readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
   editVideo,
@@ -10,6 +9,7 @@ import {
   f2,
   formatTable,
 } from '@streamedit/pipeline';
+import { selectClips, videoFiles } from './select-clips';
 
 /** EbSynth's figures on the same clips (../shared/data/README.md: every 10th of 300 frames, one reference). */
 export const EBSYNTH_PSNR: Readonly<Record<string, number>> = {
@@ -65,9 +65,7 @@ export async function benchSynthesis(
   o: SynthesisBenchOptions,
   onProgress: ProgressListener,
 ): Promise<{ rows: SynthesisRow[]; table: string }> {
-  const clips = (await readdir(o.dir))
-    .filter((f) => f.endsWith('.mp4') && (!o.clips?.length || o.clips.some((c) => f.includes(c))))
-    .sort();
+  const clips = selectClips(await videoFiles(o.dir), o.clips);
   const rows: SynthesisRow[] = [];
   for (const file of clips) {
     const video = resolve(o.dir, file);

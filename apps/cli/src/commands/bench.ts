@@ -140,7 +140,10 @@ export function register(program: Command): void {
     .option('--frames <n>', 'first N frames of each clip (default 300; farm: 48)')
     .addOption(new Option('--preset <name>', 'trainer preset').choices(['cpu', 'paper', 'tiny']).default('cpu'))
     .option('--iterations <n>', "override the preset's training iterations")
-    .option('--clips <list>', 'comma-separated substrings selecting clips')
+    .option(
+      '--clips <list>',
+      'comma-separated clips: a whole name picks that clip only, a part of a name every clip containing it',
+    )
     .option('--out <json>', 'JSON output (default bench-results/SUITE.json)')
     .option('--no-ablations', 'hdtf: skip the without-PPCE / without-ARR runs')
     .addOption(
