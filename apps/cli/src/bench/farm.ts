@@ -9,7 +9,7 @@
  *    is counted in full).
  * 2. Renderers: one job with 4 edited keyframes (4 render windows), run with 1 renderer and then with 2.
  */
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,9 +32,10 @@ import {
   type StoreOperation,
 } from '@streamedit/farm';
 import { startBenchFarm, removeBenchDir, type BenchFarm, type BenchWorker } from './farm-cluster';
+import { selectClips, videoFiles } from './select-clips';
 
 export interface FarmBenchOptions {
-  /** Folder of clips; the first whose name contains `clips[0]` (default `may_theresa`) is used. */
+  /** Folder of clips; the first that `clips[0]` selects (default `may_theresa`; `selectClips`) is used. */
   readonly dir: string;
   /** Frames each job edits (the first N of the clip). */
   readonly frames: number;
@@ -134,9 +135,9 @@ export async function benchFarm(o: FarmBenchOptions, onProgress: ProgressListene
   }
 }
 
+/** The first clip of `dir` that `name` selects (`selectClips`: a whole name, or a part of one). */
 async function findClip(dir: string, name: string): Promise<string> {
-  const hit = (await readdir(dir)).sort().find((f) => f.endsWith('.mp4') && f.includes(name));
-  if (!hit) throw new InputError(`No .mp4 in ${dir} has "${name}" in its name; pass --clips with part of one.`);
+  const hit = selectClips(await videoFiles(dir), [name])[0]!;
   return join(dir, hit);
 }
 
