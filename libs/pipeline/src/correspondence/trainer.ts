@@ -206,8 +206,8 @@ async function readCheck(e: TrainerEvent): Promise<CorrespondenceCheck> {
 export interface ExportOnnxOptions {
   /**
    * Horn-Schunck iterations [at 1/2 of the internal resolution, internal, full model resolution] baked into the
-   * graph. The stage has no weights, so this trades accuracy for speed without retraining. Default: the
-   * checkpoint's (3, 5, 3).
+   * graph. The stage has no weights, so this trades accuracy for speed without retraining. Default: the trainer
+   * code's (`ModelConfig` in python/streamedit_trainer/model.py: 12, 20, 3), whatever the checkpoint was trained with.
    */
   readonly hsIterations?: readonly [number, number, number];
 }
