@@ -62,14 +62,15 @@ class ModelConfig:
     hs_iters_half: int = 12  # iterations at 1/2 of the internal resolution (cheap: 1/16 of the pixels)
     hs_iters_internal: int = 20  # at the internal resolution (1/4 of the pixels)
     hs_iters_full: int = 3  # at full model resolution (when internal_scale > 1)
-    # Integration radius of the data term (combined local-global flow): 0 = per pixel. A window at the coarsest level
-    # averages out sensor and codec noise on flat skin, where a per-pixel data term let the flow follow noise; the
-    # finer levels stay per pixel, or motion boundaries and fine detail blur: a window at the internal level too (the
-    # default of 2026-12-04) cost real footage 0.5-0.8 dB of reconstruction and did not help the edit (python/README.md,
-    # "Only the coarsest level windowed"). Wider windows, a larger α² and a sharper robust weight gained more on the
-    # known-motion clips and lost 2-6 dB of reconstruction on real footage: not taken.
+    # Integration radius of the data term (combined local-global flow): 0 = per pixel. Windows at the coarse levels
+    # average out sensor and codec noise on flat skin, where a per-pixel data term let the flow follow noise; the
+    # full-resolution level stays per pixel for fine detail. Known-motion clip (python/README.md): edit-region EPE
+    # 1.04 → 0.61 px. The window at the internal level costs real footage 0.5-1.6 dB of reconstruction (KatieHill,
+    # may_theresa); without it the edit of the mouth-opening known-motion clip lost 1.3 dB, so it stays until a
+    # setting wins both (python/README.md, "Only the coarsest level windowed?"). Wider windows, a larger α² and a
+    # sharper robust weight gained more on the known-motion clips and lost 2-6 dB of reconstruction: not taken.
     hs_window_half: int = 4
-    hs_window_internal: int = 0
+    hs_window_internal: int = 4
     hs_window_full: int = 0
     hs_alpha2: float = 3e-4  # smoothness weight α² ((0..1 intensity)² per px²)
     hs_robust: float = 0.05  # Cauchy scale of the data term's IRLS weight (0..1 intensity)
