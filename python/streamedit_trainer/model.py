@@ -65,7 +65,7 @@ class ModelConfig:
     # Integration radius of the data term (combined local-global flow): 0 = per pixel. Windows at the coarse levels
     # average out sensor and codec noise on flat skin, where a per-pixel data term let the flow follow noise; the
     # full-resolution level stays per pixel for fine detail. Known-motion clip (python/README.md): edit-region EPE
-    # 1.04 → 0.61 px. The window at the internal level costs real footage 0.5-1.6 dB of reconstruction (KatieHill,
+    # 1.04 → 0.61 px. The window at the internal level costs real footage 0.8-1.6 dB of reconstruction (KatieHill,
     # may_theresa); without it the edit of the mouth-opening known-motion clip lost 1.3 dB, so it stays until a
     # setting wins both (python/README.md, "Only the coarsest level windowed?"). Wider windows, a larger α² and a
     # sharper robust weight gained more on the known-motion clips and lost 2-6 dB of reconstruction: not taken.
