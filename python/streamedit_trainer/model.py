@@ -65,13 +65,19 @@ class ModelConfig:
     # Integration radius of the data term (combined local-global flow): 0 = per pixel. Windows at the coarse levels
     # average out sensor and codec noise on flat skin, where a per-pixel data term let the flow follow noise; the
     # full-resolution level stays per pixel for fine detail. Known-motion clip (python/README.md): edit-region EPE
-    # 1.04 → 0.61 px. The window at the internal level costs real footage 0.8-1.6 dB of reconstruction (KatieHill,
-    # may_theresa); without it the edit of the mouth-opening known-motion clip lost 1.3 dB, so it stays until a
-    # setting wins both (python/README.md, "Only the coarsest level windowed?"). Wider windows, a larger α² and a
-    # sharper robust weight gained more on the known-motion clips and lost 2-6 dB of reconstruction: not taken.
+    # 1.04 → 0.61 px. The plain window at the internal level costs real footage 0.8-1.6 dB of reconstruction; without
+    # it the edit of the mouth-opening known-motion clip lost 1.3 dB (python/README.md, "Only the coarsest level
+    # windowed?"). Wider windows, a larger α² and a sharper robust weight gained more on the known-motion clips and
+    # lost 2-6 dB of reconstruction: not taken.
     hs_window_half: int = 4
     hs_window_internal: int = 4
     hs_window_full: int = 0
+    # Edge-aware window at the internal level: a pixel takes the window's terms in the share k / (k + ρ|∇I|²) and its
+    # own in the rest, so flat skin borrows its neighbourhood's structure while an edge keeps its own constraint; 0 =
+    # the plain window. k = 1e-2 (python/README.md, "An edge-aware window"): reconstruction +0.31 / +0.44 dB
+    # (KatieHill, may_theresa), the known-motion edit −0.19 to +0.35 dB on five clips (mean −0.00); 1e-3 gave +0.71 /
+    # +1.05 dB of reconstruction and lost 0.55 dB of the mouth-opening clip's edit.
+    hs_flat_internal: float = 1e-2
     hs_alpha2: float = 3e-4  # smoothness weight α² ((0..1 intensity)² per px²)
     hs_robust: float = 0.05  # Cauchy scale of the data term's IRLS weight (0..1 intensity)
     context4: int = 32  # hidden channels handed from the coarse level to 1/4
@@ -274,17 +280,19 @@ class HornSchunck(nn.Module):
     stable (a windowed Lucas-Kanade drifted after ~5 steps) and lets flat regions keep the network's flow.
     Steps are clamped to ±`max_step` px. With `window` > 0 the terms of the 2×2 system are averaged over a
     (2·window+1)² box before the solve (the combined local-global method): the data term of a flat pixel borrows the
-    structure of its neighbourhood instead of fitting noise. Only elementwise ops, pooling and grid_sample: it
-    exports to ONNX as is.
+    structure of its neighbourhood instead of fitting noise. With `flat` > 0 the window is edge-aware: a pixel takes
+    the window's terms in the share flat / (flat + ρ|∇I|²) and its own in the rest, so a motion boundary along an edge
+    is not smeared across the window. Only elementwise ops, pooling and grid_sample: it exports to ONNX as is.
     """
 
-    def __init__(self, iterations: int, alpha2: float = 3e-4, robust: float = 0.05, max_step: float = 0.5, window: int = 0) -> None:
+    def __init__(self, iterations: int, alpha2: float = 3e-4, robust: float = 0.05, max_step: float = 0.5, window: int = 0, flat: float = 0.0) -> None:
         super().__init__()
         self.iterations = iterations
         self.alpha2 = alpha2
         self.robust = robust
         self.max_step = max_step
         self.window = window
+        self.flat = flat
 
     def forward(self, ref: Tensor, cur: Tensor, flow: Tensor) -> Tensor:
         c = ref.shape[1]
@@ -304,7 +312,11 @@ class HornSchunck(nn.Module):
             b1 = (rho * wx * predicted).sum(1, keepdim=True)
             b2 = (rho * wy * predicted).sum(1, keepdim=True)
             if self.window > 0:
-                terms = box_mean(torch.cat([a11, a22, a12, b1, b2], dim=1), self.window)
+                own = torch.cat([a11, a22, a12, b1, b2], dim=1)
+                terms = box_mean(own, self.window)
+                if self.flat > 0:  # edge-aware: a pixel with structure of its own keeps its own system
+                    share = self.flat / (self.flat + a11 + a22 - 2 * self.alpha2)
+                    terms = share * terms + (1 - share) * own
                 a11, a22, a12, b1, b2 = terms[:, 0:1], terms[:, 1:2], terms[:, 2:3], terms[:, 3:4], terms[:, 4:5]
             det = a11 * a22 - a12 * a12
             target = mean + torch.cat([(a12 * b2 - a22 * b1) / det, (a12 * b1 - a11 * b2) / det], dim=1)
@@ -333,7 +345,7 @@ class PPCE(nn.Module):
         self.level2 = Refiner(cfg.enc2, cfg.context2, cfg.hidden2, cfg.radius2, cfg.depth2)
         hs = {"alpha2": cfg.hs_alpha2, "robust": cfg.hs_robust}
         self.hs_half = HornSchunck(cfg.hs_iters_half, window=cfg.hs_window_half, **hs)
-        self.hs_internal = HornSchunck(cfg.hs_iters_internal, window=cfg.hs_window_internal, **hs)
+        self.hs_internal = HornSchunck(cfg.hs_iters_internal, window=cfg.hs_window_internal, flat=cfg.hs_flat_internal, **hs)
         self.hs_full = HornSchunck(cfg.hs_iters_full, window=cfg.hs_window_full, **hs)
         self.sigma = nn.Sequential(conv(7, cfg.sigma_hidden), nn.Conv2d(cfg.sigma_hidden, 1, 3, padding=1))
 

@@ -88,6 +88,21 @@ class ModelPartsTest(unittest.TestCase):
             self.assertLess(float(error.mean()), 0.02)
             self.assertLess(float(error.max()), 0.1)
 
+    def test_edge_aware_window_keeps_a_motion_boundary_where_the_image_has_texture(self) -> None:
+        torch.manual_seed(0)
+        ref = F.avg_pool2d(torch.rand(1, 3, 70, 70), 7, stride=1)  # textured everywhere
+        ys, xs = torch.meshgrid(torch.arange(64.0), torch.arange(64.0), indexing="ij")
+        truth = torch.stack([torch.where(xs < 32, 0.8, -0.8), torch.zeros_like(xs)]).unsqueeze(0)  # two motions
+        cur = backward_warp(ref, truth)
+
+        def band_error(flat: float) -> float:  # the columns within 6 px of the boundary
+            flow = HornSchunck(40, alpha2=1e-3, window=4, flat=flat)(ref, cur, torch.zeros(1, 2, 64, 64))
+            return float((flow - truth)[..., 4:-4, 26:38].abs().mean())
+
+        plain = band_error(0.0)  # the 9×9 window mixes both motions along the boundary
+        self.assertLess(band_error(1e-4), 0.6 * plain)  # textured pixels keep their own system
+        self.assertAlmostEqual(band_error(1e6), plain, places=4)  # a flat scale far above |∇I|² is the plain window
+
     def test_model_outputs_have_the_io_spec_shapes(self) -> None:
         cfg = ModelConfig(width=64, height=48, feat_channels=8, feat_width=8, feat_height=8, hidden4=16, hidden2=8)
         out = PPCE(cfg)(torch.rand(1, 3, 48, 64), torch.rand(1, 3, 48, 64), torch.rand(1, 8, 8, 8), torch.rand(1, 8, 8, 8), torch.zeros(1, 2, 48, 64))
