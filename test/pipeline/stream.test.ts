@@ -224,9 +224,11 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
     const working = await stream(false);
     const expected = await offline([], full);
     // The session analyses its own area downscale of each 512² frame (48.5 dB from the ffmpeg downscale the offline
-    // analysis read), so its flow differs a little from offline's: measured 32.8–35.3 dB against the offline render
-    // at the source size, where the working-size render upscaled is 29.8–30.5 dB and the unedited input ~22 dB.
-    // Each of 32 dB, +1 dB over the upscaled render and < 25 dB from the input fails a working-size or unedited result.
+    // analysis read), so its flow differs a little from offline's: measured 31.4–36.7 dB against the offline render
+    // at the source size (2026-12-07; 32.8–35.3 before the edge-aware Horn-Schunck window, whose textured pixels
+    // follow their own data term and with it the two downscales' differences), where the working-size render
+    // upscaled is 29.5–30.9 dB and the unedited input ~22 dB. Each of 31 dB (as with ARR below), +1 dB over the
+    // upscaled render and < 25 dB from the input fails a working-size or unedited result.
     const report: string[] = [];
     for (const f of fixed.out) {
       assert.deepEqual([f.image.width, f.image.height], [512, 512], `frame ${f.index} comes back at the source size`);
@@ -237,7 +239,7 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
       report.push(
         `${f.index}: ${vsOffline.toFixed(1)} ${vsEncoded.toFixed(1)} ${upscaled.toFixed(1)} ${vsInput.toFixed(1)}`,
       );
-      assert.ok(vsOffline >= 32, `frame ${f.index}: live vs offline at the source size ${vsOffline.toFixed(2)} dB`);
+      assert.ok(vsOffline >= 31, `frame ${f.index}: live vs offline at the source size ${vsOffline.toFixed(2)} dB`);
       assert.ok(
         f.index === 0 || vsOffline >= upscaled + 1,
         `frame ${f.index}: ${vsOffline.toFixed(2)} dB, the working-size render upscaled ${upscaled.toFixed(2)} dB`,
@@ -251,7 +253,7 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
     assert.ok(psnr(fixed.out[0]!.image, keyframe) >= 99, 'frame 0 is the source-size keyframe edit, as is');
 
     // Online ARR at the source size: the new references are carried at the source size (carryReference), as offline
-    // (measured 32.2–35.0 dB per frame, the same margin as without ARR).
+    // (measured 31.5–37.1 dB per frame on 2026-12-07, the same margin as without ARR).
     const scores = working.out.map((f) => f.score);
     const threshold = [...scores.slice(2)].sort((a, b) => a - b)[Math.floor((FRAMES - 2) / 2)]! - 1e-6;
     const replaced = await stream({ threshold }, full);
