@@ -25,7 +25,7 @@ import {
 import { selectClips, videoFiles } from './select-clips';
 
 /** Bump when the generator changes: the work dirs (clip video, analysis, fits) are keyed by it. */
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 2;
 
 /** The known-motion clips: a still of each source, moved; `mouth` = a mouth that opens (a disocclusion). */
 const CLIPS = {

@@ -44,6 +44,13 @@ export interface ClipView {
 /** Which {@link ClipView}: `working` (the methods' size) or `source` (the still's size). */
 export type ClipSize = 'working' | 'source';
 
+/**
+ * The long side the generator's sizes are written for (marks of 4–8 px, translation ±15 px, …: the issue's, at the
+ * default working size): a larger still scales them up, so the clip a method is given — and DIS's score on it —
+ * does not depend on the working size the product is set to.
+ */
+const DESIGN_SIDE = 512;
+
 /** The mouth's inside where it opens: dark, reddish (its content exists in no frame-0 pixel). */
 const MOUTH_INSIDE = [52, 20, 24] as const;
 
@@ -73,16 +80,18 @@ export class KnownMotionClip implements ClipView {
     this.width = spec.work?.width ?? still.width;
     this.height = spec.work?.height ?? still.height;
     this.unit = still.width / this.width;
+    const longSide = Math.max(still.width, still.height);
+    const design = longSide / Math.min(longSide, DESIGN_SIDE);
     this.motion = new KnownMotion({
       frames: spec.frames,
       width: still.width,
       height: still.height,
       face: spec.face,
       seed: deriveSeed(spec.seed, `${spec.name}/motion`),
-      unit: Math.max(still.width, still.height) / Math.max(this.width, this.height) || 1,
+      unit: design,
       mouthOpening: spec.mouthOpening,
     });
-    const painted = paintKeyframe(still, spec.face, this.unit);
+    const painted = paintKeyframe(still, spec.face, design);
     this.keyframe = resizeRgb(painted.edited, this.width, this.height);
     this.still = resizeRgb(still, this.width, this.height);
     this.mask0 = editMask(this.still, this.keyframe);
