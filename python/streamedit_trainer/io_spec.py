@@ -35,13 +35,11 @@ ONNX_OPSET = 16  # torch 1.13 exports grid_sample from opset 16
 
 
 def model_size(width: int, height: int, side: int) -> Tuple[int, int]:
-    """Model resolution for a working size, both sides multiples of 8: the longer side becomes `side` (a small video
-    is scaled up to it); where the working frames hold more pixels than that, the model grows toward side² pixels,
-    never beyond the working size (720×405 at side 512 → 680×384; 512×288 stays 512×288).
+    """Model resolution for a working size: the longer side becomes `side`, both rounded to multiples of 8.
 
-    Same rule as TS `modelSize`; test/pipeline/correspondence-model.test.ts pins the two together.
+    Same rule as TS `modelSize` (512×480 at side 256 → 256×240).
     """
-    scale = max(side / max(width, height), min(1.0, side / math.sqrt(width * height)))
+    scale = side / max(width, height)
 
     def round8(v: float) -> int:  # halves round up, like JS Math.round
         return max(8, int(math.floor(v * scale / 8 + 0.5)) * 8)

@@ -40,16 +40,9 @@ class WarpTest(unittest.TestCase):
         torch.testing.assert_close(area_resize(img, 2, 2), torch.tensor([[[[2.5, 4.5], [10.5, 12.5]]]]))
 
     def test_model_size_rounds_to_multiples_of_eight(self) -> None:
+        self.assertEqual(model_size(512, 480, 256), (256, 240))
         self.assertEqual(model_size(480, 480, 256), (256, 256))
-        self.assertEqual(model_size(512, 480, 512), (512, 480))
-        self.assertEqual(model_size(240, 240, 512), (512, 512))  # a small video is scaled up to the side
-
-    def test_model_size_grows_toward_a_square_budget_within_the_working_size(self) -> None:
-        self.assertEqual(model_size(512, 288, 512), (512, 288))  # the default working size: unchanged
-        self.assertEqual(model_size(720, 405, 512), (680, 384))  # 16:9 at ~512² pixels
-        self.assertEqual(model_size(1280, 720, 512), (680, 384))
-        self.assertEqual(model_size(640, 360, 512), (640, 360))  # never beyond the working frames
-        self.assertEqual(model_size(1280, 720, 256), (344, 192))
+        self.assertEqual(model_size(1280, 720, 256), (256, 144))
 
 
 class LossTest(unittest.TestCase):

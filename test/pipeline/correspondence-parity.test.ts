@@ -3,16 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import {
-  backwardWarpPlanar,
-  createFlow,
-  modelSize,
-  REPO_ROOT,
-  resizeAreaPlanar,
-  resizeFlow,
-  runTrainerCommand,
-} from '@streamedit/pipeline';
-import { python } from '../support/tools';
+import { backwardWarpPlanar, createFlow, resizeAreaPlanar, resizeFlow, runTrainerCommand } from '@streamedit/pipeline';
 
 // The trainer (PyTorch) and TypeScript must sample images identically, or a model trained in Python would be
 // applied differently in production: each case runs the same data through both and compares.
@@ -110,28 +101,4 @@ test('correspondence parity: resizeFlow equals the trainer resize_flow (model â†
   ];
   const theirs = await torchOp('flow', args, { src: flow.data });
   assert.ok(maxAbsDiff(mine, theirs) < 1e-4, `max difference ${maxAbsDiff(mine, theirs)}`);
-});
-
-test('correspondence parity: the model resolution for a working size (io_spec.model_size) equals modelSize', async () => {
-  // The trainer sizes the model from the frames it is given, fit.ts sizes the landmark init flows: they must agree.
-  const cases: Array<[number, number, number]> = [];
-  for (const side of [64, 256, 512]) {
-    for (const [w, h] of [[512, 512], [480, 480], [512, 480], [512, 288], [720, 405], [1280, 720], [640, 360], [405, 720], [1920, 1080], [333, 187]]) {
-      cases.push([w!, h!, side]);
-    }
-  }
-  const code = `import json, sys
-sys.path.insert(0, ${JSON.stringify(join(REPO_ROOT, 'python'))})
-from streamedit_trainer.io_spec import model_size
-print(json.dumps([list(model_size(w, h, s)) for w, h, s in json.loads(sys.argv[1])]))`;
-  const theirs = JSON.parse(await python(code, [JSON.stringify(cases)])) as number[][];
-  const mine = cases.map(([w, h, side]) => {
-    const m = modelSize(w, h, side);
-    return [m.width, m.height];
-  });
-  assert.deepEqual(mine, theirs);
-  // 16:9 working frames above the default size get a square's pixel budget (the 720 edit's precision); the default
-  // working size is unchanged
-  assert.deepEqual(modelSize(720, 405, 512), { width: 680, height: 384 });
-  assert.deepEqual(modelSize(512, 288, 512), { width: 512, height: 288 });
 });

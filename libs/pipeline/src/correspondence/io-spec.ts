@@ -38,18 +38,9 @@ export interface CorrespondenceShape {
   readonly featHeight: number;
 }
 
-/**
- * Model resolution for a working size, both sides multiples of 8 (io_spec.model_size). The longer side becomes
- * `side` (a small video is scaled up to it); where the working frames hold more pixels than that, the model grows
- * toward a budget of side² pixels, never beyond the working size. Why: a 16:9 frame at long side 512 has 56 % of
- * a square's pixels, and the flow's precision on a small face is what the edit shows; with working frames of
- * 720×405 the model runs at 680×384 (the cost of 512²). At the default working size (long side 512) nothing
- * changes: 512×288 stays 512×288.
- */
+/** Model resolution for a working size: longer side → `side`, both multiples of 8 (io_spec.model_size). */
 export function modelSize(width: number, height: number, side: number): { width: number; height: number } {
-  const longSide = side / Math.max(width, height);
-  const budget = Math.min(1, side / Math.sqrt(width * height));
-  const scale = Math.max(longSide, budget);
+  const scale = side / Math.max(width, height);
   const r8 = (v: number): number => Math.max(8, Math.round((v * scale) / 8) * 8);
   return { width: r8(width), height: r8(height) };
 }
