@@ -3,7 +3,16 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { backwardWarpPlanar, createFlow, resizeAreaPlanar, resizeFlow, runTrainerCommand } from '@streamedit/pipeline';
+import {
+  backwardWarpPlanar,
+  createFlow,
+  modelSize,
+  REPO_ROOT,
+  resizeAreaPlanar,
+  resizeFlow,
+  runTrainerCommand,
+} from '@streamedit/pipeline';
+import { python } from '../support/tools';
 
 // The trainer (PyTorch) and TypeScript must sample images identically, or a model trained in Python would be
 // applied differently in production: each case runs the same data through both and compares.
@@ -101,4 +110,34 @@ test('correspondence parity: resizeFlow equals the trainer resize_flow (model â†
   ];
   const theirs = await torchOp('flow', args, { src: flow.data });
   assert.ok(maxAbsDiff(mine, theirs) < 1e-4, `max difference ${maxAbsDiff(mine, theirs)}`);
+});
+
+test('correspondence parity: the model resolution for a working size (io_spec.model_size) equals modelSize', async () => {
+  // The trainer sizes the model from the frames it is given, fit.ts sizes the landmark init flows: they must agree.
+  const cases: Array<[number, number, number]> = [];
+  for (const side of [64, 256, 512]) {
+    for (const [w, h] of [
+      [512, 512],
+      [480, 480],
+      [512, 480],
+      [512, 288],
+      [720, 405],
+      [1280, 720],
+      [405, 720],
+      [333, 187],
+    ]) {
+      cases.push([w!, h!, side]);
+    }
+  }
+  const code = `import json, sys
+sys.path.insert(0, ${JSON.stringify(join(REPO_ROOT, 'python'))})
+from streamedit_trainer.io_spec import model_size
+print(json.dumps([list(model_size(w, h, s)) for w, h, s in json.loads(sys.argv[1])]))`;
+  const theirs = JSON.parse(await python(code, [JSON.stringify(cases)])) as number[][];
+  const mine = cases.map(([w, h, side]) => {
+    const m = modelSize(w, h, side);
+    return [m.width, m.height];
+  });
+  assert.deepEqual(mine, theirs);
+  assert.deepEqual(modelSize(1280, 720, 512), { width: 512, height: 288 });
 });
