@@ -141,3 +141,22 @@ test('the source-size view is the same clip: frame 0 truth is the full-size keyf
   const ratio = area(src.mask0) / area(clip.mask0);
   assert.ok(ratio > 3 && ratio < 4.2, `full-size / working edited area ${ratio}`);
 });
+
+test('a clip does not depend on the working size it is given: the same frames and source-size ground truth', () => {
+  // Marks and motion are sized for a 512-px long side: raising STREAMEDIT_MAX_SIDE must not change the clip (nor DIS's
+  // score on it), only what the methods are given.
+  const at = (work: number): KnownMotionClip =>
+    new KnownMotionClip({
+      name: 'test',
+      still: still(256),
+      face: { cx: 128, cy: 120, width: 140, height: 168 },
+      frames: 12,
+      seed: 5,
+      work: { width: work, height: work },
+    });
+  const [small, large] = [at(128), at(256)];
+  assert.deepEqual(Buffer.from(small.frame(6).data), Buffer.from(large.frame(6).data));
+  assert.deepEqual(Buffer.from(small.truth(6, 'source').edit.data), Buffer.from(large.truth(6, 'source').edit.data));
+  assert.deepEqual(small.view('source').dots, large.view('source').dots);
+  assert.notEqual(small.keyframe.width, large.keyframe.width);
+});
