@@ -9,6 +9,9 @@ import { createFlow, resizeFlow, type FlowField } from './warp';
  */
 export type FlowUpsampling = 'guided' | 'bilinear';
 
+/** The lift the product renders with when none is asked for (see {@link LiftFlowOptions.mode}). */
+export const DEFAULT_FLOW_UPSAMPLING: FlowUpsampling = 'bilinear';
+
 /** Options of {@link liftFlow} (defaults in brackets). */
 export interface LiftFlowOptions {
   /**
@@ -86,7 +89,7 @@ export function liftFlow(
     throw new RangeError(
       `guide ${guideLow.width}×${guideLow.height} does not match the flow ${flow.width}×${flow.height}`,
     );
-  if ((options.mode ?? 'bilinear') === 'bilinear') return resizeFlow(flow, W, H);
+  if ((options.mode ?? DEFAULT_FLOW_UPSAMPLING) === 'bilinear') return resizeFlow(flow, W, H);
   const r = options.radius ?? 2;
   const eps = options.eps ?? 1e-3;
   const { width: w, height: h } = flow;
