@@ -16,6 +16,7 @@ export * from './edit/looks';
 export * from './image/resize';
 export * from './image/resample';
 export * from './image/lift-flow';
+export * from './image/detail-gate';
 export * from './image/domain-filter';
 export * from './image/lucas-kanade';
 export * from './media/source-limit';

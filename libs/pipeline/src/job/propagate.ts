@@ -14,7 +14,14 @@ import type { FaceShape } from '../landmarks/face-shape';
 import { layerFlowFor, warpEdit, type EditFlowSettings } from './edit-flow';
 import type { TemporalEditFlowSettings } from './edit-flow-track';
 import { carriesEdit, windowFrames } from './window-frames';
-import { liftRender, sourceRefineFor, type SourceImages, type SourceRefineSettings } from './source-size';
+import {
+  detailGateFor,
+  liftRender,
+  sourceRefineFor,
+  type SourceImages,
+  type SourceRefineSettings,
+} from './source-size';
+import type { DetailGateSettings } from '../image/detail-gate';
 
 /** σ per pixel at working size: the Laplace scale of the photometric residual, in 0..1 intensity units. */
 export type UncertaintyMap = FloatImage;
@@ -62,6 +69,11 @@ export interface PropagationOptions {
    * Default {@link DEFAULT_SOURCE_REFINE}.
    */
   readonly sourceRefine?: SourceRefineSettings | 'off';
+  /**
+   * Renders at the source size only: the full-size detail kept where the reference's detail lines up with the
+   * frame's ({@link gateDetail}), or `off` to keep all of it. Default {@link DEFAULT_DETAIL_GATE}.
+   */
+  readonly detail?: DetailGateSettings | 'off';
 }
 
 export const DEFAULT_PROPAGATION: PropagationOptions = { tau: 0.08, synthesis: 'uncertain', editRegion: 'diff' };
@@ -149,6 +161,7 @@ export async function carryReference(
     editedFull: prev.source.edited,
     layer: { flow: layer, originalFull: prev.source.original },
     upsampling: { mode: options.upsampling },
+    detail: detailGateFor(options.detail),
     refine: sourceRefineFor(options.sourceRefine, {
       work: next.original,
       full: options.originalFull,
@@ -220,7 +233,7 @@ export async function windowReference(
 }
 
 /** What carrying a reference over depends on ({@link PropagationOptions}). */
-export type ReferenceOptions = Pick<PropagationOptions, 'tau' | 'upsampling' | 'editFlow' | 'sourceRefine'>;
+export type ReferenceOptions = Pick<PropagationOptions, 'tau' | 'upsampling' | 'editFlow' | 'sourceRefine' | 'detail'>;
 
 /** What the edited references are built from. */
 export type ReferenceInput = Pick<
@@ -406,6 +419,7 @@ export async function renderPropagatedFrame(
       editedFull: ref.source.edited,
       layer: { flow: layer, originalFull: ref.source.original },
       upsampling: { mode: options.upsampling },
+      detail: detailGateFor(options.detail),
       refine: sourceRefineFor(options.sourceRefine, {
         work: current,
         full: frame.source.current,

@@ -3,6 +3,7 @@ import { boxMean, liftFlow, type LiftFlowOptions } from '../image/lift-flow';
 import { difference, resampleFloat, upscaleBicubic, type FloatPixels } from '../image/resample';
 import { backwardWarpRgb, type FlowField } from '../image/warp';
 import { createFrame } from '../image/frame';
+import { DEFAULT_DETAIL_GATE, gateDetail, type DetailGateSettings } from '../image/detail-gate';
 import { refineFlowLucasKanade, type LucasKanadeSettings } from '../image/lucas-kanade';
 import type { FaceShape } from '../landmarks/face-shape';
 import { DEFAULT_EDIT_FLOW, EDIT_FLOW_LK, refineWindowSigma, warpEdit, type EditFlowSettings } from './edit-flow';
@@ -52,6 +53,11 @@ export function sourceRefineFor(
   };
 }
 
+/** The detail gate of a render at the source size: the default unless asked for, none with `off`. */
+export function detailGateFor(setting: DetailGateSettings | 'off' | undefined): DetailGateSettings | undefined {
+  return setting === 'off' ? undefined : (setting ?? DEFAULT_DETAIL_GATE);
+}
+
 /** A reference frame and its edit at the source size (what the output is rendered from). */
 export interface SourceImages {
   readonly original: RgbFrame;
@@ -82,6 +88,8 @@ export interface LiftRequest {
    * original → the target), in source px; none without. Needs `layer` (its `originalFull`).
    */
   readonly refine?: LucasKanadeSettings;
+  /** Full-size detail kept only where it lines up ({@link gateDetail}); all of it without. Needs `layer`. */
+  readonly detail?: DetailGateSettings;
 }
 
 /**
@@ -103,9 +111,14 @@ export function liftRender(request: LiftRequest): { image: RgbFrame; flow: FlowF
     if (flow === base) base = refined;
     flow = refined;
   }
-  const warped = layer
+  let warped = layer
     ? warpEdit({ original: layer.originalFull, edited: editedFull }, base, flow)
     : backwardWarpRgb(editedFull, base);
+  if (layer && request.detail) {
+    // The reference's own detail, moved as the render's base was, is what the frame can confirm or refute.
+    const moved = editedFull === layer.originalFull ? warped : backwardWarpRgb(layer.originalFull, base);
+    warped = gateDetail(warped, moved, currentFull, request.current, request.detail);
+  }
   if (request.result === request.warped) return { image: warped, flow };
   const { width: W, height: H } = currentFull;
   const delta = resampleFloat(difference(request.result, request.warped), W, H).data;
