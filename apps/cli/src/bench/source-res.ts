@@ -6,6 +6,7 @@ import {
   DEFAULT_ARR,
   DEFAULT_FLOW_UPSAMPLING,
   DEFAULT_PROPAGATION,
+  detailGateFor,
   DIS_SOURCE_SIZE_SCRIPT,
   fitDirName,
   fitModel,
@@ -30,6 +31,7 @@ import {
   formatTable,
   type DisResult,
   type FlowUpsampling,
+  type LiftRequest,
   type NearestNeighbourField,
   type ProgressListener,
   type RgbFrame,
@@ -56,8 +58,11 @@ export interface SourceResRow {
   readonly guided: SourceScores;
   /** The same with the flow lifted by plain bilinear interpolation. */
   readonly bilinear: SourceScores;
-  /** Which of the two is the product (what `edit` renders with: `DEFAULT_FLOW_UPSAMPLING`). */
-  readonly product: FlowUpsampling;
+  /**
+   * What `edit` renders: its lift (`DEFAULT_FLOW_UPSAMPLING`) with the detail gate of {@link DEFAULT_PROPAGATION}
+   * (`detailGateFor`); the two lift columns keep all the full-size detail.
+   */
+  readonly product: { readonly lift: FlowUpsampling; readonly gated: boolean; readonly scores: SourceScores };
   /** The working-size result bicubic-upscaled to the source size. */
   readonly naive: SourceScores;
   /** The working-size result scored at the working size (for orientation, not comparable). */
@@ -70,8 +75,8 @@ export interface SourceResRow {
 /**
  * `bench source-res`: the reconstruction protocol (../shared/data/README.md) scored at the source size. One fit at
  * working size (ARR, budget 2 per 100 frames); each frame's working-size propagation (warp + synthesis of uncertain
- * pixels) is then delivered three ways — lifted with the guided filter, lifted bilinearly (the product's default),
- * and bicubic-upscaled (naive) — and OpenCV DIS runs at the source size in the same run.
+ * pixels) is then delivered four ways — lifted with the guided filter, lifted bilinearly, as `edit` delivers it (its
+ * lift and detail gate), and bicubic-upscaled (naive) — and OpenCV DIS runs at the source size in the same run.
  */
 export async function benchSourceRes(
   o: SourceResBenchOptions,
@@ -100,6 +105,7 @@ export function sourceResTable(rows: readonly SourceResRow[]): string {
       'naive bicubic',
       'DIS at source size',
       'product',
+      'product PSNR / SSIM',
       'Δ DIS dB',
       'Δ naive dB',
       'lift ms/frame guided / bilinear',
@@ -107,7 +113,7 @@ export function sourceResTable(rows: readonly SourceResRow[]): string {
     rows.map((r) => {
       const dis = 'psnr' in r.dis ? r.dis : undefined;
       const pair = (s: SourceScores) => `${f2(s.psnr)} / ${f1(s.ssimPercent)}`;
-      const product = r[r.product];
+      const product = r.product.scores;
       return [
         r.clip.replace(/\.mp4$/, ''),
         String(r.frames),
@@ -118,7 +124,8 @@ export function sourceResTable(rows: readonly SourceResRow[]): string {
         pair(r.bilinear),
         pair(r.naive),
         dis ? pair(dis) : `— (${(r.dis as { skipped: string }).skipped})`,
-        `${r.product} lift`,
+        `${r.product.lift} lift${r.product.gated ? ' + detail gate' : ''}`,
+        pair(product),
         dis ? f2(product.psnr - dis.psnr) : '—',
         f2(product.psnr - r.naive.psnr),
         `${f1(r.liftMs.guided)} / ${f1(r.liftMs.bilinear)}`,
@@ -144,9 +151,11 @@ async function benchClip(video: string, o: SourceResBenchOptions, onProgress: Pr
     ));
   const frames = await FrameStore.open(join(workDir, 'frames'));
   const model = await ModelCorrespondence.open(workDir, fit.onnxPath);
-  const sums = { guided: new Sum(), bilinear: new Sum(), naive: new Sum(), workingSize: new Sum() };
+  const sums = { guided: new Sum(), bilinear: new Sum(), product: new Sum(), naive: new Sum(), workingSize: new Sum() };
   const liftMs = { guided: 0, bilinear: 0 };
   const propagation = { ...DEFAULT_PROPAGATION, editRegion: 'full' as const };
+  const productLift = propagation.upsampling ?? DEFAULT_FLOW_UPSAMPLING;
+  const productGate = detailGateFor(propagation.detail);
   try {
     const first = fit.windows[0]!.reference;
     // Reconstruction: the "edit" is the unedited reference, at both sizes.
@@ -176,24 +185,26 @@ async function benchClip(video: string, o: SourceResBenchOptions, onProgress: Pr
           prevNnf = r.nnf;
           const real = await reader.at(t);
           const warped = backwardWarpRgb(ref.edited, c.flow);
+          const lift = (mode: FlowUpsampling): LiftRequest => ({
+            warped,
+            result: r.image,
+            flow: c.flow,
+            current,
+            currentFull: real,
+            editedFull: ref.source!.edited,
+            upsampling: { mode },
+            // As `edit` renders: the lifted flow refined against the full-size frames (a reconstruction carries
+            // no edit layer, so the correspondence's own flow is the one refined).
+            layer: { flow: c.flow, originalFull: ref.source!.original },
+            refine: sourceRefineFor(propagation.sourceRefine, { work: current, full: real, face: c.face }),
+          });
           for (const mode of ['guided', 'bilinear'] as const) {
             const t0 = performance.now();
-            const lifted = liftRender({
-              warped,
-              result: r.image,
-              flow: c.flow,
-              current,
-              currentFull: real,
-              editedFull: ref.source!.edited,
-              upsampling: { mode },
-              // As `edit` renders: the lifted flow refined against the full-size frames (a reconstruction carries
-              // no edit layer, so the correspondence's own flow is the one refined).
-              layer: { flow: c.flow, originalFull: ref.source!.original },
-              refine: sourceRefineFor(propagation.sourceRefine, { work: current, full: real, face: c.face }),
-            });
+            const lifted = liftRender(lift(mode));
             liftMs[mode] += performance.now() - t0;
             sums[mode].add(lifted.image, real);
           }
+          sums.product.add(liftRender({ ...lift(productLift), detail: productGate }).image, real);
           sums.naive.add(upscaleBicubic(r.image, full.width, full.height), real);
           sums.workingSize.add(r.image, current);
         }
@@ -216,7 +227,11 @@ async function benchClip(video: string, o: SourceResBenchOptions, onProgress: Pr
     iterations: fit.iterations,
     guided: sums.guided.mean(),
     bilinear: sums.bilinear.mean(),
-    product: propagation.upsampling ?? DEFAULT_FLOW_UPSAMPLING,
+    product: {
+      lift: productLift,
+      gated: productGate !== undefined,
+      scores: sums.product.mean(),
+    },
     naive: sums.naive.mean(),
     workingSize: sums.workingSize.mean(),
     dis,
