@@ -190,6 +190,29 @@ test('liftRender refine: a working-size flow off by 0.3 px (0.75 source px) land
   assert.ok(err(refined.image) < 0.5 * err(plain.image), `${err(refined.image)} vs ${err(plain.image)}`);
 });
 
+test('liftRender refine: with no edit to carry (a reconstruction) no pass runs, and the frame is the lifted flow', () => {
+  const [w, h, W, H] = [32, 24, 80, 60];
+  const originalFull = texture(W, H, 0, 0);
+  const currentFull = texture(W, H, 1.5, -1);
+  const current = resampleRgb(currentFull, w, h);
+  const flow = createFlow(w, h);
+  flow.data.fill(1.5 / 2.5 + 0.3, 0, w * h);
+  const warped = resampleRgb(originalFull, w, h);
+  const refine = { ...sourceRefineFor(undefined, { work: flow, full: currentFull })!, windowSigma: 6 };
+  const request = { warped, result: warped, flow, current, currentFull, layer: { flow, originalFull }, refine };
+  // The same pixels as another frame object: an edit with nothing in it.
+  const unedited = liftRender({ ...request, editedFull: createFrame(W, H, Uint8Array.from(originalFull.data)) });
+  const plain = liftRender({ ...request, editedFull: originalFull, refine: undefined });
+  assert.deepEqual(unedited.flow.data, plain.flow.data);
+  assert.deepEqual(unedited.image.data, plain.image.data);
+  const edited = createFrame(
+    W,
+    H,
+    originalFull.data.map((v) => 255 - v),
+  );
+  assert.notDeepEqual(liftRender({ ...request, editedFull: edited }).flow.data, plain.flow.data, 'an edit is refined');
+});
+
 test('upscaleBicubic: a constant stays constant, sizes as asked', () => {
   const c = createFrame(5, 4, new Uint8Array(60).fill(90));
   const up = upscaleBicubic(c, 13, 9);

@@ -193,8 +193,7 @@ async function benchClip(video: string, o: SourceResBenchOptions, onProgress: Pr
             currentFull: real,
             editedFull: ref.source!.edited,
             upsampling: { mode },
-            // As `edit` renders: the lifted flow refined against the full-size frames (a reconstruction carries
-            // no edit layer, so the correspondence's own flow is the one refined).
+            // As `edit` renders (a reconstruction carries no edit, so `liftRender` runs no source-size pass).
             layer: { flow: c.flow, originalFull: ref.source!.original },
             refine: sourceRefineFor(propagation.sourceRefine, { work: current, full: real, face: c.face }),
           });
