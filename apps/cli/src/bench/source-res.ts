@@ -69,7 +69,7 @@ export interface SourceResRow {
   readonly workingSize: SourceScores;
   readonly dis: DisResult | { skipped: string };
   /** Mean ms per frame of the lift to the source size (flow upsampling, full-size warp, detail put back). */
-  readonly liftMs: Readonly<Record<FlowUpsampling, number>>;
+  readonly liftMs: Readonly<Record<FlowUpsampling | 'product', number>>;
 }
 
 /**
@@ -108,7 +108,7 @@ export function sourceResTable(rows: readonly SourceResRow[]): string {
       'product PSNR / SSIM',
       'Δ DIS dB',
       'Δ naive dB',
-      'lift ms/frame guided / bilinear',
+      'lift ms/frame guided / bilinear / product',
     ],
     rows.map((r) => {
       const dis = 'psnr' in r.dis ? r.dis : undefined;
@@ -128,7 +128,7 @@ export function sourceResTable(rows: readonly SourceResRow[]): string {
         pair(product),
         dis ? f2(product.psnr - dis.psnr) : '—',
         f2(product.psnr - r.naive.psnr),
-        `${f1(r.liftMs.guided)} / ${f1(r.liftMs.bilinear)}`,
+        `${f1(r.liftMs.guided)} / ${f1(r.liftMs.bilinear)} / ${f1(r.liftMs.product)}`,
       ];
     }),
   );
@@ -152,7 +152,7 @@ async function benchClip(video: string, o: SourceResBenchOptions, onProgress: Pr
   const frames = await FrameStore.open(join(workDir, 'frames'));
   const model = await ModelCorrespondence.open(workDir, fit.onnxPath);
   const sums = { guided: new Sum(), bilinear: new Sum(), product: new Sum(), naive: new Sum(), workingSize: new Sum() };
-  const liftMs = { guided: 0, bilinear: 0 };
+  const liftMs = { guided: 0, bilinear: 0, product: 0 };
   const propagation = { ...DEFAULT_PROPAGATION, editRegion: 'full' as const };
   const productLift = propagation.upsampling ?? DEFAULT_FLOW_UPSAMPLING;
   const productGate = detailGateFor(propagation.detail);
@@ -203,7 +203,10 @@ async function benchClip(video: string, o: SourceResBenchOptions, onProgress: Pr
             liftMs[mode] += performance.now() - t0;
             sums[mode].add(lifted.image, real);
           }
-          sums.product.add(liftRender({ ...lift(productLift), detail: productGate }).image, real);
+          const t0 = performance.now();
+          const product = liftRender({ ...lift(productLift), detail: productGate }).image;
+          liftMs.product += performance.now() - t0;
+          sums.product.add(product, real);
           sums.naive.add(upscaleBicubic(r.image, full.width, full.height), real);
           sums.workingSize.add(r.image, current);
         }
@@ -234,7 +237,7 @@ async function benchClip(video: string, o: SourceResBenchOptions, onProgress: Pr
     naive: sums.naive.mean(),
     workingSize: sums.workingSize.mean(),
     dis,
-    liftMs: { guided: liftMs.guided / n, bilinear: liftMs.bilinear / n },
+    liftMs: { guided: liftMs.guided / n, bilinear: liftMs.bilinear / n, product: liftMs.product / n },
   };
 }
 
