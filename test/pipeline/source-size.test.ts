@@ -139,9 +139,11 @@ function texture(w: number, h: number, dx: number, dy: number): RgbFrame {
   return createFrame(w, h, d);
 }
 
-test('liftRender refine: a working-size flow off by 0.3 px (0.75 source px) lands the full-size edit within 0.15 px', () => {
-  // The target is the reference moved by (1.5, −1) source px; at working size (÷2.5) the flow carries 0.3 px of
-  // error in x, which the lift multiplies by 2.5. The source-size pass pulls it back on the full-size frames.
+/**
+ * The refine tests' scene: the target is the reference moved by (1.5, −1) source px; at working size (÷2.5) the
+ * flow carries 0.3 px of error in x, which the lift multiplies by 2.5.
+ */
+function offByThreeTenths() {
   const [w, h, W, H] = [32, 24, 80, 60];
   const originalFull = texture(W, H, 0, 0);
   const currentFull = texture(W, H, 1.5, -1);
@@ -149,6 +151,12 @@ test('liftRender refine: a working-size flow off by 0.3 px (0.75 source px) land
   const flow = createFlow(w, h);
   flow.data.fill(1.5 / 2.5 + 0.3, 0, w * h);
   flow.data.fill(-1 / 2.5, w * h);
+  return { w, h, W, H, originalFull, currentFull, current, flow };
+}
+
+test('liftRender refine: a working-size flow off by 0.3 px (0.75 source px) lands the full-size edit within 0.15 px', () => {
+  // The source-size pass pulls the lifted flow's error back on the full-size frames.
+  const { W, H, originalFull, currentFull, current, flow, w, h } = offByThreeTenths();
   const editedFull = createFrame(
     W,
     H,
@@ -191,12 +199,7 @@ test('liftRender refine: a working-size flow off by 0.3 px (0.75 source px) land
 });
 
 test('liftRender refine: with no edit to carry (a reconstruction) no pass runs, and the frame is the lifted flow', () => {
-  const [w, h, W, H] = [32, 24, 80, 60];
-  const originalFull = texture(W, H, 0, 0);
-  const currentFull = texture(W, H, 1.5, -1);
-  const current = resampleRgb(currentFull, w, h);
-  const flow = createFlow(w, h);
-  flow.data.fill(1.5 / 2.5 + 0.3, 0, w * h);
+  const { W, H, originalFull, currentFull, current, flow, w, h } = offByThreeTenths();
   const warped = resampleRgb(originalFull, w, h);
   const refine = { ...sourceRefineFor(undefined, { work: flow, full: currentFull })!, windowSigma: 6 };
   const request = { warped, result: warped, flow, current, currentFull, layer: { flow, originalFull }, refine };
