@@ -235,6 +235,11 @@ export async function windowReference(
 /** What carrying a reference over depends on ({@link PropagationOptions}). */
 export type ReferenceOptions = Pick<PropagationOptions, 'tau' | 'upsampling' | 'editFlow' | 'sourceRefine' | 'detail'>;
 
+/** The {@link ReferenceOptions} of a propagation's options: one list, so a new option reaches every caller. */
+export function referenceOptions(o: PropagationOptions): ReferenceOptions {
+  return { tau: o.tau, upsampling: o.upsampling, editFlow: o.editFlow, sourceRefine: o.sourceRefine, detail: o.detail };
+}
+
 /** What the edited references are built from. */
 export type ReferenceInput = Pick<
   PropagationInput,

@@ -1,6 +1,12 @@
 import type { OnlineArr } from '../arr/online-arr';
 import type { RgbFrame } from '../image/frame';
-import { carryReference, renderPropagatedFrame, type EditedReference, type PropagationOptions } from '../job/propagate';
+import {
+  carryReference,
+  referenceOptions,
+  renderPropagatedFrame,
+  type EditedReference,
+  type PropagationOptions,
+} from '../job/propagate';
 import { referenceFrom, type Engine } from './live-engine';
 import { liveCorrespondence } from './live-correspondence';
 import type { LiveFrame } from './live-frame';
@@ -56,7 +62,8 @@ export class LiveFrameEditor {
         cur.edited,
         { index: frame.index, original: frame.image },
         { between: async () => correspondence },
-        { tau, originalFull: frame.source, upsampling: this.propagation.upsampling },
+        // As offline (`windowReference`): the session's reference options, not only τ and the lift.
+        { ...referenceOptions(this.propagation), originalFull: frame.source },
       );
       this.arr!.accept(frame.index);
       const ref = this.replaceReference(
