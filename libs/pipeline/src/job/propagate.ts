@@ -235,7 +235,7 @@ export async function windowReference(
 /** What carrying a reference over depends on ({@link PropagationOptions}). */
 export type ReferenceOptions = Pick<PropagationOptions, 'tau' | 'upsampling' | 'editFlow' | 'sourceRefine' | 'detail'>;
 
-/** The {@link ReferenceOptions} of a propagation's options: one list, so a new option reaches every caller. */
+/** The {@link ReferenceOptions} picked out of a propagation's options (a live session's, for the references ARR carries). */
 export function referenceOptions(o: PropagationOptions): ReferenceOptions {
   return { tau: o.tau, upsampling: o.upsampling, editFlow: o.editFlow, sourceRefine: o.sourceRefine, detail: o.detail };
 }
