@@ -236,15 +236,18 @@ function textureConfidence(frame: RgbFrame, power: number): Float32Array {
  * The edited reference carried onto the current frame in two layers: the reference's own pixels by `flow` (the
  * correspondence: what reconstruction measures and what makes the frame look like itself) plus the user's edit,
  * `edited − original`, by `layerFlow` ({@link editFlow}). Where nothing was edited this is exactly the reference
- * warped by `flow`; with `layerFlow === flow` it is the edited reference warped by `flow`.
+ * warped by `flow`; with `layerFlow === flow` it is the edited reference warped by `flow`. `originalMoved`: the
+ * reference's original already warped by `flow`, where the caller needs it too (the source-size render's detail
+ * gate), so that the full-size warp is made once.
  */
 export function warpEdit(
   ref: { original: RgbFrame; edited: RgbFrame },
   flow: FlowField,
   layerFlow: FlowField,
+  originalMoved?: RgbFrame,
 ): RgbFrame {
   if (layerFlow === flow || ref.edited === ref.original) return backwardWarpRgb(ref.edited, flow);
-  const base = backwardWarpRgb(ref.original, flow);
+  const base = originalMoved ?? backwardWarpRgb(ref.original, flow);
   const delta = editDelta(ref);
   if (!delta) return base;
   const n = flow.width * flow.height;

@@ -121,13 +121,15 @@ export function liftRender(request: LiftRequest): { image: RgbFrame; flow: FlowF
     if (flow === base) base = refined;
     flow = refined;
   }
-  let warped = layer
-    ? warpEdit({ original: layer.originalFull, edited: editedFull }, base, flow)
-    : backwardWarpRgb(editedFull, base);
-  if (layer && request.detail) {
-    // The reference's own detail, moved as the render's base was, is what the frame can confirm or refute.
-    const moved = editedFull === layer.originalFull ? warped : backwardWarpRgb(layer.originalFull, base);
-    warped = gateDetail(warped, moved, currentFull, request.current, request.detail);
+  let warped: RgbFrame;
+  if (!layer) warped = backwardWarpRgb(editedFull, base);
+  else {
+    const ref = { original: layer.originalFull, edited: editedFull };
+    // The reference's own detail, moved as the render's base was, is what the frame can confirm or refute; with an
+    // edit layer it is also the render's base, so warpEdit takes it rather than warping the full-size frame again.
+    const moved = request.detail && ref.edited !== ref.original ? backwardWarpRgb(ref.original, base) : undefined;
+    warped = warpEdit(ref, base, flow, moved);
+    if (request.detail) warped = gateDetail(warped, moved ?? warped, currentFull, request.current, request.detail);
   }
   if (request.result === request.warped) return { image: warped, flow };
   const { width: W, height: H } = currentFull;
