@@ -34,19 +34,42 @@ export function lumaOf(frame: RgbFrame): Float32Array {
   return out;
 }
 
-/** Mean over a (2r+1)² box clamped to the image (running sums: O(1) per pixel whatever r). */
+/**
+ * The horizontal pass's output, reused by every call: a fresh 1280×720 buffer a call cost as much as the pass
+ * itself (allocation and the collections it brings). Safe because boxMean is synchronous and each worker thread has
+ * its own module.
+ */
+let rowPass = new Float32Array(0);
+
+/**
+ * Mean over a (2r+1)² box clamped to the image (running sums: O(1) per pixel whatever r). The loops are split where
+ * the box meets the image's edges so the middle runs without bounds checks; every sum and division is the one the
+ * plain clamped loop makes, in the same order, so the result is bit-identical to it.
+ */
 export function boxMean(src: Float32Array, width: number, height: number, r: number): Float32Array {
-  const tmp = new Float32Array(width * height);
-  const out = new Float32Array(width * height);
+  const n = width * height;
+  if (rowPass.length < n) rowPass = new Float32Array(n);
+  const tmp = rowPass;
+  const out = new Float32Array(n);
+  const full = 2 * r + 1;
   for (let y = 0; y < height; y++) {
     const row = y * width;
     let sum = 0;
     for (let x = 0; x <= Math.min(r, width - 1); x++) sum += src[row + x]!;
-    for (let x = 0; x < width; x++) {
-      const lo = Math.max(0, x - r);
-      const hi = Math.min(width - 1, x + r);
-      tmp[row + x] = sum / (hi - lo + 1);
+    let x = 0;
+    // Left edge: the box starts at 0 (and may also end at the right edge on a narrow image).
+    for (; x < width && x < r; x++) {
+      tmp[row + x] = sum / (Math.min(width - 1, x + r) + 1);
       if (x + r + 1 < width) sum += src[row + x + r + 1]!;
+    }
+    for (; x + r + 1 < width; x++) {
+      tmp[row + x] = sum / full;
+      sum += src[row + x + r + 1]!;
+      sum -= src[row + x - r]!;
+    }
+    // Right edge: the box ends at width − 1.
+    for (; x < width; x++) {
+      tmp[row + x] = sum / (width - Math.max(0, x - r));
       if (x - r >= 0) sum -= src[row + x - r]!;
     }
   }
@@ -56,18 +79,20 @@ export function boxMean(src: Float32Array, width: number, height: number, r: num
   for (let y = 0; y <= Math.min(r, height - 1); y++)
     for (let x = 0; x < width; x++) sums[x] = sums[x]! + tmp[y * width + x]!;
   for (let y = 0; y < height; y++) {
-    const lo = Math.max(0, y - r);
-    const hi = Math.min(height - 1, y + r);
-    const count = hi - lo + 1;
+    const count = Math.min(height - 1, y + r) - Math.max(0, y - r) + 1;
     const row = y * width;
-    for (let x = 0; x < width; x++) out[row + x] = sums[x]! / count;
-    if (y + r + 1 < height) {
-      const add = (y + r + 1) * width;
-      for (let x = 0; x < width; x++) sums[x] = sums[x]! + tmp[add + x]!;
-    }
-    if (y - r >= 0) {
-      const sub = (y - r) * width;
-      for (let x = 0; x < width; x++) sums[x] = sums[x]! - tmp[sub + x]!;
+    const add = (y + r + 1) * width;
+    const sub = (y - r) * width;
+    if (y + r + 1 < height && y - r >= 0)
+      for (let x = 0; x < width; x++) {
+        const s = sums[x]!;
+        out[row + x] = s / count;
+        sums[x] = s + tmp[add + x]! - tmp[sub + x]!;
+      }
+    else {
+      for (let x = 0; x < width; x++) out[row + x] = sums[x]! / count;
+      if (y + r + 1 < height) for (let x = 0; x < width; x++) sums[x] = sums[x]! + tmp[add + x]!;
+      if (y - r >= 0) for (let x = 0; x < width; x++) sums[x] = sums[x]! - tmp[sub + x]!;
     }
   }
   return out;
