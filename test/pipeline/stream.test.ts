@@ -284,6 +284,50 @@ describe('LiveEditSession from a finished edit (real Chromium, ONNX, PyTorch; ti
     console.log(`with ARR (references ${refs.join(', ')}), live vs offline (dB): ${arrReport.join(', ')}`);
   });
 
+  test('the model in a worker thread, each next frame prefetched while one renders: the same frames as in this thread', async () => {
+    const store = await FrameStore.open(join(workDir, 'frames'));
+    const edited = rgbaToRgb(await readPng(join(workDir, 'edits', 'ref-0.png')));
+    const render = async (inWorker: boolean): Promise<{ images: Uint8Array[]; prefetched: number }> => {
+      const correspondence = await ModelCorrespondence.open(workDir, join(workDir, 'model', 'model.onnx'), {
+        inWorker,
+      });
+      let prefetched = 0;
+      const source = {
+        between: (ref: number, cur: number) => correspondence.between(ref, cur),
+        prefetch: (ref: number, cur: number) => {
+          prefetched++;
+          correspondence.prefetch(ref, cur);
+        },
+      };
+      const images: Uint8Array[] = [];
+      try {
+        // Synthesis off: its worker pool may order patch-match updates differently from run to run.
+        for await (const f of propagateEdit(
+          {
+            frameAt: (i) => store.read(i),
+            windows: [{ reference: 0, start: 0, end: FRAMES, cause: 'keyframe' }],
+            edits: new Map([[0, edited]]),
+            correspondence: source,
+          },
+          { ...DEFAULT_PROPAGATION, synthesis: 'off' },
+        ))
+          images.push(f.image.data);
+      } finally {
+        await correspondence.close();
+      }
+      return { images, prefetched };
+    };
+    try {
+      const here = await render(false);
+      const worker = await render(true);
+      assert.equal(worker.images.length, FRAMES);
+      assert.equal(worker.prefetched, FRAMES - 2, 'every frame after the first one asked for is prefetched');
+      worker.images.forEach((img, i) => assert.deepEqual(img, here.images[i], `frame ${i}`));
+    } finally {
+      store.close();
+    }
+  });
+
   test('drop-oldest: a source faster than the session loses the oldest queued frames, never the order', async () => {
     const session = await LiveEditSession.fromWorkDir(workDir, {
       sameVideo: true,

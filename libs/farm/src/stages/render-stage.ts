@@ -55,7 +55,7 @@ export async function renderStage(ctx: RenderWindowContext): Promise<RenderWindo
   await ctx.store.downloadToFile(ctx.keys.input, input);
   const frames = await FrameStore.open(dirs.frames);
   try {
-    const correspondence = await ModelCorrespondence.open(ctx.workDir, onnx);
+    const correspondence = await ModelCorrespondence.open(ctx.workDir, onnx, { inWorker: true });
     try {
       return await renderWindow(ctx, frames, correspondence, input);
     } finally {

@@ -147,7 +147,7 @@ export async function editVideo(
           onProgress,
         );
     const t2 = Date.now();
-    const correspondence = await ModelCorrespondence.open(workDir, fit.onnxPath);
+    const correspondence = await ModelCorrespondence.open(workDir, fit.onnxPath, { inWorker: true });
     const picks = sheetPicks(fit.windows, analysis.count);
     const rendered: RenderedWindow[] = [];
     try {

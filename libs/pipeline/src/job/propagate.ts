@@ -37,6 +37,11 @@ export interface Correspondence {
 /** Anything that gives the correspondence of frame `cur` to frame `ref` (the trained model, or a baseline). */
 export interface CorrespondenceSource {
   between(ref: number, cur: number): Promise<Correspondence>;
+  /**
+   * A hint that `between(ref, cur)` will be asked for next: a source whose model runs off the main thread starts it
+   * now, so the forward overlaps the caller's work on the frames before it. Optional; changes no result.
+   */
+  prefetch?(ref: number, cur: number): void;
 }
 
 /** Where guided synthesis replaces the warp: nowhere, where σ > τ, or everywhere. */

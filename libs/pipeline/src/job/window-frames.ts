@@ -7,7 +7,7 @@ import { EditFlowTrack, DEFAULT_TEMPORAL_EDIT_FLOW, type TemporalEditFlowSetting
 /** What {@link windowFrames} reads (structurally the propagation's input and correspondence). */
 interface FrameInput<C extends { readonly flow: FlowField; readonly face?: FaceShape }> {
   readonly frameAt: (index: number) => Promise<RgbFrame>;
-  readonly correspondence: { between(ref: number, cur: number): Promise<C> };
+  readonly correspondence: { between(ref: number, cur: number): Promise<C>; prefetch?(ref: number, cur: number): void };
 }
 
 /** One frame of a window, ready to render (the reference has only its source-size frame, if any). */
@@ -45,8 +45,10 @@ export async function* windowFrames<C extends { readonly flow: FlowField; readon
     const sourceCurrent = sourceFrameAt ? await sourceFrameAt(t) : undefined; // keeps a sequential reader in step
     if (t === ref.index) return { t, sourceCurrent };
     const current = await input.frameAt(t);
-    const correspondence = await input.correspondence.between(ref.index, t);
-    return { t, current, correspondence, sourceCurrent };
+    const asked = input.correspondence.between(ref.index, t);
+    // The next frame's forward runs (off the main thread, where the source can) while this one is rendered.
+    if (t + 1 < window.end && t + 1 !== ref.index) input.correspondence.prefetch?.(ref.index, t + 1);
+    return { t, current, correspondence: await asked, sourceCurrent };
   };
   const temporal = options.temporalEditFlow ?? DEFAULT_TEMPORAL_EDIT_FLOW;
   if (temporal === 'off' || options.editFlow === 'off' || !carriesEdit(ref)) {
