@@ -76,8 +76,8 @@ export function bicubicWarpPlanar(src: Float32Array, channels: number, flow: Flo
   if (src.length !== channels * hw) throw new RangeError(`source needs ${channels}×${h}×${w} values`);
   const out = new Float32Array(channels * hw);
   // Typed and unrolled, the same products summed in the same order (rows, then columns; zero weights skipped) as a
-  // plain 4 × 4 loop: the result is bit-identical to it at a fraction of the cost (the source-size Lucas–Kanade pass
-  // warps a 1280×720 luma plane per step).
+  // plain 4 × 4 loop: the result is bit-identical to it, ~20 % faster (51 → 40 ms a 1280×720 plane, as the
+  // source-size Lucas–Kanade pass warps one per step).
   const wx = new Float64Array(4);
   const wy = new Float64Array(4);
   const xs = new Int32Array(4);
