@@ -7,6 +7,7 @@ import {
   DEFAULT_EDIT_FLOW,
   domainFilter,
   editFlow,
+  editFlowSpatial,
   EditFlowTrack,
   invertFlow,
   keepOwnWhereWorse,
@@ -87,6 +88,24 @@ test('editFlow: flat pixels take the motion of the textured ones; a constant flo
   const before = epe(noisy);
   const after = epe(editFlow(noisy, guide));
   assert.ok(after < before / 3, `EPE ${before.toFixed(3)} → ${after.toFixed(3)}`);
+});
+
+test('editFlow: on a small face σ is a share of the face, so a local motion of the face is not averaged away', () => {
+  const size = { width: 512, height: 288 };
+  assert.equal(editFlowSpatial(DEFAULT_EDIT_FLOW, size, undefined), 16);
+  assert.equal(editFlowSpatial(DEFAULT_EDIT_FLOW, size, { height: 250 }), 16); // the faces the default was chosen on
+  assert.ok(Math.abs(editFlowSpatial(DEFAULT_EDIT_FLOW, size, { height: 100 }) - 8) < 1e-9);
+  assert.equal(editFlowSpatial({ ...DEFAULT_EDIT_FLOW, spatialFace: 0 }, size, { height: 100 }), 16);
+  // A bump of 3 px (σ 10 px) in v on even grey: the face-sized σ keeps more of its peak than the frame-sized one.
+  const { width: w, height: h } = size;
+  const guide = createFrame(w, h, new Uint8Array(w * h * 3).fill(128));
+  const bump = createFlow(w, h);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) bump.data[w * h + y * w + x] = 3 * Math.exp(-((x - 256) ** 2 + (y - 144) ** 2) / 200);
+  const peak = (f: FlowField): number => f.data[w * h + 144 * w + 256]!;
+  const framed = peak(editFlow(bump, guide));
+  const faced = peak(editFlow(bump, guide, DEFAULT_EDIT_FLOW, { height: 100 }));
+  assert.ok(faced > framed + 0.3, `peak of 3 px kept: ${faced.toFixed(2)} (face) vs ${framed.toFixed(2)} (frame)`);
 });
 
 test('warpEdit: the frame by the flow, the painted edit by the layer flow; no edit → exactly the warp', () => {

@@ -12,6 +12,12 @@ import { backwardWarpPlanar, backwardWarpRgb, createFlow, type FlowField } from 
 export interface EditFlowSettings {
   /** Spatial σ of the edge-aware filter, in px at a 512-px longer side (scaled with the frame). Default 16. */
   readonly spatialPx: number;
+  /**
+   * The most that σ may be as a share of the face's height, where the face is known; 0 = no ceiling. Default 0.08.
+   * `spatialPx` was chosen on faces 200–340 px tall at the working size (σ 5–8 % of the face); on a face that fills
+   * less of the frame (a 1280×720 shot: 109 px at 512×288, σ 15 %) one σ spans parts of the face that move apart.
+   */
+  readonly spatialFace: number;
   /** Range σ, summed |ΔRGB| (0..255 each): colour steps of this size stop the smoothing. Default 60. */
   readonly range: number;
   /** Exponent of the texture confidence (the structure tensor's smaller eigenvalue). Default 0.25. */
@@ -54,6 +60,7 @@ export interface EditFlowSettings {
  */
 export const DEFAULT_EDIT_FLOW: EditFlowSettings = {
   spatialPx: 16,
+  spatialFace: 0.08,
   range: 60,
   confidencePower: 0.25,
   refineWindowPx: 12,
@@ -99,7 +106,7 @@ export function coarseLayerFlowFor(
 ): FlowField {
   const s = editFlowSettings(frames, options);
   if (!s) return flow;
-  const smoothed = editFlow(flow, frames.current, s);
+  const smoothed = editFlow(flow, frames.current, s, frames.face);
   if (s.refineWindowPx <= 0 || s.refineIterations <= 0) return smoothed;
   const perPx = Math.max(flow.width, flow.height) / 512;
   const { face } = frames;
@@ -171,6 +178,21 @@ export function refineWindowSigma(
 }
 
 /**
+ * σ in working px of the edit flow's edge-aware filter: {@link EditFlowSettings.spatialPx} scaled to the frame,
+ * at most {@link EditFlowSettings.spatialFace} of the face's height where the face is known.
+ */
+export function editFlowSpatial(
+  s: EditFlowSettings,
+  size: { readonly width: number; readonly height: number },
+  face: FaceShape | undefined,
+): number {
+  const framed = (s.spatialPx * Math.max(size.width, size.height)) / 512;
+  // km720-s18 (109-px face), edit PSNR at 1280×720: σ 16 px (15 % of the face) 22.39 dB, 8 px 22.87, 5 px 22.97,
+  // 3 px 22.78 (docs/benchmarks.md). The ceiling stays at the top of the share the default was chosen over.
+  return face && s.spatialFace > 0 ? Math.min(framed, face.height * s.spatialFace) : framed;
+}
+
+/**
  * The flow that carries the edit layer: the correspondence's flow averaged over each image region (edge-aware, by
  * {@link domainFilter} guided by the current frame), each pixel weighted by how much texture pins its flow.
  *
@@ -180,7 +202,12 @@ export function refineWindowSigma(
  * structure tensor is large) know their motion; flat ones borrow it from textured pixels of the same region, and
  * colour edges — where real motion boundaries are — stop the averaging.
  */
-export function editFlow(flow: FlowField, guide: RgbFrame, s: EditFlowSettings = DEFAULT_EDIT_FLOW): FlowField {
+export function editFlow(
+  flow: FlowField,
+  guide: RgbFrame,
+  s: EditFlowSettings = DEFAULT_EDIT_FLOW,
+  face?: FaceShape,
+): FlowField {
   const { width: w, height: h } = flow;
   if (guide.width !== w || guide.height !== h) throw new RangeError('flow and guide sizes differ');
   const n = w * h;
@@ -192,8 +219,7 @@ export function editFlow(flow: FlowField, guide: RgbFrame, s: EditFlowSettings =
     planes[n + i] = flow.data[n + i]! * c;
     planes[2 * n + i] = c;
   }
-  const spatial = (s.spatialPx * Math.max(w, h)) / 512;
-  const f = domainFilter(planes, 3, guide, { spatial, range: s.range });
+  const f = domainFilter(planes, 3, guide, { spatial: editFlowSpatial(s, flow, face), range: s.range });
   const out = createFlow(w, h);
   for (let i = 0; i < n; i++) {
     out.data[i] = f[i]! / f[2 * n + i]!;
