@@ -14,7 +14,7 @@ export interface EditFlowSettings {
   readonly spatialPx: number;
   /**
    * The most that σ may be as a share of the face's height, where the face is known; 0 = no ceiling. Default 0.08.
-   * `spatialPx` was chosen on faces 200–340 px tall at the working size (σ 5–8 % of the face); on a face that fills
+   * `spatialPx` was chosen on faces 200–340 px tall at the working size (σ 5–7 % of the face); on a face that fills
    * less of the frame (a 1280×720 shot: 109 px at 512×288, σ 15 %) one σ spans parts of the face that move apart.
    */
   readonly spatialFace: number;
