@@ -24,16 +24,19 @@ export interface SourceRefineSettings {
   readonly iterations: number;
   /** Of those, the last ones fit an affine motion per window (~5× a constant step). Default 0. */
   readonly affineSteps: number;
-  /** The window: the edit flow's working-size window ({@link refineWindowSigma}) × the scale × this. Default 0.5. */
+  /** The window: the edit flow's working-size window ({@link refineWindowSigma}) × the scale × this. Default 0.75. */
   readonly windowScale: number;
 }
 
 /**
  * Chosen on km720-s18 (edit PSNR at 1280×720 against ground truth, 5 frames, spatial edit flow): no pass 22.09 dB;
  * 2 constant steps at window × 1: 22.33, × 0.5: 22.49 (× 0.35: 22.14); 4 steps of which 2 affine: 22.57 at ~3× the
- * cost. Two constant steps cost ~0.35 s a 720p frame on one core.
+ * cost. Two constant steps cost ~0.35 s a 720p frame on one core. Once the edit flow's filter was sized by the face
+ * (`editFlowSpatial`), a wider window won (the whole bench, 100 frames: × 0.5 22.85, × 0.75 23.05, × 1 22.98;
+ * km720-s18-open × 0.5 23.01, × 0.75 23.19); why the optimum moved was not isolated. The window's size does not
+ * change the cost (box filters).
  */
-export const DEFAULT_SOURCE_REFINE: SourceRefineSettings = { iterations: 2, affineSteps: 0, windowScale: 0.5 };
+export const DEFAULT_SOURCE_REFINE: SourceRefineSettings = { iterations: 2, affineSteps: 0, windowScale: 0.75 };
 
 /**
  * The Lucas–Kanade settings of the source-size pass for one frame: its window is the working-size edit flow's,
