@@ -139,7 +139,7 @@ export function fineLayerFlow(
   const s = editFlowSettings(frames, options);
   if (!s || s.fineWindowPx <= 0 || s.fineIterations <= 0) return layer;
   return refineFlowLucasKanade(layer, frames.ref.original, frames.current, {
-    windowSigma: (s.fineWindowPx * Math.max(layer.width, layer.height)) / 512,
+    windowSigma: atFrameScale(s.fineWindowPx, layer),
     iterations: s.fineIterations,
     robust: EDIT_FLOW_LK.robust,
     damping: s.fineDamping,
@@ -174,7 +174,12 @@ export function refineWindowSigma(
   // A window is a share of the face, not of the frame: σ 18 px suited a 313-px face (km-katiehill, +0.36 dB per
   // frame) and cost a 213-px one 0.35 dB (km-d20); face/20 gained on both (docs/benchmarks.md).
   if (face && s.refineWindowFace > 0) return face.height * s.refineWindowFace;
-  return (s.refineWindowPx * Math.max(size.width, size.height)) / 512;
+  return atFrameScale(s.refineWindowPx, size);
+}
+
+/** A length given in px at a 512-px longer side, in px of a frame of `size` (the edit flow's settings are so given). */
+function atFrameScale(px: number, size: { readonly width: number; readonly height: number }): number {
+  return (px * Math.max(size.width, size.height)) / 512;
 }
 
 /**
@@ -186,7 +191,7 @@ export function editFlowSpatial(
   size: { readonly width: number; readonly height: number },
   face: FaceShape | undefined,
 ): number {
-  const framed = (s.spatialPx * Math.max(size.width, size.height)) / 512;
+  const framed = atFrameScale(s.spatialPx, size);
   // km720-s18 (109-px face), edit PSNR at 1280×720: σ 16 px (15 % of the face) 22.39 dB, 8 px 22.87, 5 px 22.97,
   // 3 px 22.78 (docs/benchmarks.md). The ceiling stays at the top of the share the default was chosen over.
   return face && s.spatialFace > 0 ? Math.min(framed, face.height * s.spatialFace) : framed;
