@@ -12,6 +12,7 @@ import {
   invertFlow,
   keepOwnWhereWorse,
   layerFlowFor,
+  offFaceWeight,
   lumaOf,
   refineFlowLucasKanade,
   trajectoryWeights,
@@ -322,4 +323,57 @@ test("layerFlowFor's fine pass: a thin line's own motion is found; flat, noisy s
   // Without its damping, the same small windows follow the noise: what would shear an edit painted on the skin.
   const undamped = skinChange(coarse, at({ ...base, fineDamping: 0.1 }));
   assert.ok(undamped > 4 * moved, `undamped, flat skin moved ${undamped.toFixed(3)} px`);
+});
+
+test('offFaceWeight: 0 on the landmark box, a ramp of band × face height outside it, none without a box', () => {
+  const face = { height: 20, box: { x0: 10, y0: 10, x1: 30, y1: 30 } };
+  const weight = offFaceWeight(face, { width: W, height: H }, 0.1)!;
+  const at = (x: number, y: number): number => weight[y * W + x]!;
+  assert.equal(at(10, 10), 0);
+  assert.equal(at(30, 20), 0);
+  assert.equal(at(31, 20), 0.5); // 1 px out of a 2-px ramp
+  assert.equal(at(32, 20), 1);
+  assert.equal(at(20, 9), 0.5);
+  assert.equal(at(60, 45), 1);
+  assert.equal(offFaceWeight({ height: 20 }, { width: W, height: H }, 0.1), undefined);
+  assert.equal(offFaceWeight(undefined, { width: W, height: H }, 0.1), undefined);
+});
+
+test('layerFlowFor off the face: the background just past a moving head keeps its own motion; the face is untouched', () => {
+  // The head (left, inside the landmark box) moved 1 px, the background (right) did not; the correspondence's flow
+  // bled the head's motion over both. target(x) = source(x + 1) on the head.
+  const [source, moved] = shiftedTexture(11, 1, 0);
+  const current = frame((x, y, c) => (x < 28 ? moved : source).data[3 * (y * W + x) + c]!);
+  const ref = { original: source, edited: frame(() => 200) };
+  const face = { height: 40, box: { x0: 2, y0: 4, x1: 24, y1: 44 } };
+  // Face windows of σ 10 px at this toy size: they reach across the head's outline into the background.
+  const faceSized = { ...DEFAULT_EDIT_FLOW, refineWindowFace: 0.25 };
+  const at = (editFlow: typeof faceSized) => layerFlowFor(uniformFlow(1, 0), { ref, current, face }, { editFlow });
+  const split = at(faceSized);
+  const one = at({ ...faceSized, offFaceWindowFace: 0, offFaceFineDamping: faceSized.fineDamping });
+  // Inside the box, past the fine pass's reach (its windows there see the background's new flow): the same flow, but
+  // for the box filters' running sums, which carry rounding along a whole row.
+  let faceChange = 0;
+  for (let y = 8; y <= 40; y++)
+    for (let x = 6; x <= 20; x++) {
+      const i = y * W + x;
+      faceChange = Math.max(faceChange, Math.abs(split.data[i]! - one.data[i]!));
+      faceChange = Math.max(faceChange, Math.abs(split.data[W * H + i]! - one.data[W * H + i]!));
+    }
+  assert.ok(faceChange < 1e-3, `the face's flow moved by ${faceChange} px`);
+  /** Mean flow error over the 10 px of background past the head's outline (x = 28), where face windows reach. */
+  const backgroundError = (f: FlowField): number => {
+    let e = 0;
+    let count = 0;
+    for (let y = 8; y < H - 8; y++)
+      for (let x = 29; x <= 38; x++) {
+        e += Math.hypot(f.data[y * W + x]!, f.data[W * H + y * W + x]!);
+        count++;
+      }
+    return e / count;
+  };
+  assert.ok(
+    backgroundError(split) < 0.5 * backgroundError(one),
+    `background ${backgroundError(split).toFixed(3)} px off with its own windows, ${backgroundError(one).toFixed(3)} with the face's`,
+  );
 });

@@ -58,6 +58,7 @@ export * from './job/training-data';
 export * from './job/propagate';
 export * from './job/delivered-sigma';
 export * from './job/edit-flow';
+export * from './job/off-face';
 export * from './job/edit-flow-track';
 export * from './job/source-size';
 export * from './job/source-frames';

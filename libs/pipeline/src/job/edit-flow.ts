@@ -3,6 +3,7 @@ import { createFrame, type RgbFrame } from '../image/frame';
 import { boxMean, lumaOf } from '../image/lift-flow';
 import { refineFlowLucasKanade } from '../image/lucas-kanade';
 import { seamOnImage, seamSides, type FaceShape } from '../landmarks/face-shape';
+import { blendOffFace, offFaceWeight } from './off-face';
 import { backwardWarpPlanar, backwardWarpRgb, createFlow, type FlowField } from '../image/warp';
 
 /**
@@ -52,6 +53,16 @@ export interface EditFlowSettings {
    * Default 40.
    */
   readonly fineDamping: number;
+  /**
+   * Off the face (hair, neck, clothes, background; {@link offFaceWeight}), σ of the Lucas–Kanade window above as a
+   * share of the face's height; 0 = the face's window everywhere. Default 0.025: what lies there moves apart from the
+   * face, and a face-sized window averages the two across the head's outline.
+   */
+  readonly offFaceWindowFace: number;
+  /** Off the face, the fine pass's damping: no painted skin there to protect from codec noise. Default 2. */
+  readonly offFaceFineDamping: number;
+  /** Width of the ramp from the face's settings to the off-face ones, as a share of the face's height. Default 0.05. */
+  readonly offFaceBand: number;
 }
 
 /**
@@ -71,6 +82,9 @@ export const DEFAULT_EDIT_FLOW: EditFlowSettings = {
   fineWindowPx: 2,
   fineIterations: 4,
   fineDamping: 40,
+  offFaceWindowFace: 0.025,
+  offFaceFineDamping: 2,
+  offFaceBand: 0.05,
 };
 
 /** What the edit flow of one frame is computed from. */
@@ -115,14 +129,22 @@ export function coarseLayerFlowFor(
     face?.seam && s.lipSeamSearchPx >= 0
       ? seamOnImage(face.seam, frames.current, s.lipSeamSearchPx * perPx)
       : undefined;
-  return refineFlowLucasKanade(smoothed, frames.ref.original, frames.current, {
+  const lk = { iterations: s.refineIterations, affineSteps: s.refineAffineSteps, ...EDIT_FLOW_LK };
+  const onFace = refineFlowLucasKanade(smoothed, frames.ref.original, frames.current, {
+    ...lk,
     windowSigma,
-    iterations: s.refineIterations,
-    affineSteps: s.refineAffineSteps,
-    ...EDIT_FLOW_LK,
     // The band covers every pixel whose window (two box passes: reach ≈ 2.45σ) can cross the seam.
     sides: seam && seamSides(seam, flow.width, flow.height, { band: 2.5 * windowSigma + 2 }),
   });
+  const weight = s.offFaceWindowFace > 0 ? offFaceWeight(face, flow, s.offFaceBand) : undefined;
+  if (!face || !weight) return onFace;
+  // A second pass rather than a window per pixel: the box sums stay separable, and the face's pixels keep exactly
+  // the windows they were chosen with. The seam lies on the face, where this pass is not used.
+  const offFace = refineFlowLucasKanade(smoothed, frames.ref.original, frames.current, {
+    ...lk,
+    windowSigma: face.height * s.offFaceWindowFace,
+  });
+  return blendOffFace(onFace, offFace, weight);
 }
 
 /**
@@ -138,12 +160,16 @@ export function fineLayerFlow(
 ): FlowField {
   const s = editFlowSettings(frames, options);
   if (!s || s.fineWindowPx <= 0 || s.fineIterations <= 0) return layer;
-  return refineFlowLucasKanade(layer, frames.ref.original, frames.current, {
-    windowSigma: atFrameScale(s.fineWindowPx, layer),
-    iterations: s.fineIterations,
-    robust: EDIT_FLOW_LK.robust,
-    damping: s.fineDamping,
-  });
+  const pass = (damping: number): FlowField =>
+    refineFlowLucasKanade(layer, frames.ref.original, frames.current, {
+      windowSigma: atFrameScale(s.fineWindowPx, layer),
+      iterations: s.fineIterations,
+      robust: EDIT_FLOW_LK.robust,
+      damping,
+    });
+  const onFace = pass(s.fineDamping);
+  const weight = s.offFaceFineDamping !== s.fineDamping ? offFaceWeight(frames.face, layer, s.offFaceBand) : undefined;
+  return weight ? blendOffFace(onFace, pass(s.offFaceFineDamping), weight) : onFace;
 }
 
 /** The edit flow's settings, or `undefined` where there is none: `editFlow: 'off'`, or a reference without an edit. */

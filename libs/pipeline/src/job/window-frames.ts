@@ -75,6 +75,9 @@ export async function* windowFrames<C extends { readonly flow: FlowField; readon
       continue;
     }
     const fitted = track.at(t, { reference: ref.original, current: f.current! });
-    yield { ...f, layerFlow: fineLayerFlow(fitted, { ref, current: f.current! }, options) };
+    yield {
+      ...f,
+      layerFlow: fineLayerFlow(fitted, { ref, current: f.current!, face: f.correspondence.face }, options),
+    };
   }
 }

@@ -9,8 +9,18 @@ import type { RgbFrame } from '../image/frame';
 export interface FaceShape {
   /** Height of the landmark mesh's bounding box, px. */
   readonly height: number;
+  /** The landmark mesh's bounding box, px: where the face's own settings apply (hair, neck, background lie outside). */
+  readonly box?: FaceBounds;
   /** The lips' seam, unless the mouth is degenerate. */
   readonly seam?: LipSeam;
+}
+
+/** An axis-aligned box, px (edges inclusive). */
+export interface FaceBounds {
+  readonly x0: number;
+  readonly y0: number;
+  readonly x1: number;
+  readonly y1: number;
 }
 
 /** MediaPipe face-mesh inner lip contours, mouth corner to mouth corner (78 → 308). */
@@ -29,15 +39,23 @@ export interface LipSeam {
  */
 export function faceShapeOf(landmarks: Float32Array | undefined, scale = { x: 1, y: 1 }): FaceShape | undefined {
   if (!landmarks) return undefined;
+  let x0 = Infinity;
+  let x1 = -Infinity;
   let y0 = Infinity;
   let y1 = -Infinity;
-  for (let i = 1; i < landmarks.length; i += 2)
-    if (Number.isFinite(landmarks[i]!)) {
-      y0 = Math.min(y0, landmarks[i]!);
-      y1 = Math.max(y1, landmarks[i]!);
+  for (let i = 0; i + 1 < landmarks.length; i += 2)
+    if (Number.isFinite(landmarks[i]!) && Number.isFinite(landmarks[i + 1]!)) {
+      x0 = Math.min(x0, landmarks[i]!);
+      x1 = Math.max(x1, landmarks[i]!);
+      y0 = Math.min(y0, landmarks[i + 1]!);
+      y1 = Math.max(y1, landmarks[i + 1]!);
     }
   if (!(y1 > y0)) return undefined;
-  return { height: (y1 - y0) * scale.y, seam: lipSeamOf(landmarks, scale) };
+  return {
+    height: (y1 - y0) * scale.y,
+    box: { x0: x0 * scale.x, y0: y0 * scale.y, x1: x1 * scale.x, y1: y1 * scale.y },
+    seam: lipSeamOf(landmarks, scale),
+  };
 }
 
 /**
