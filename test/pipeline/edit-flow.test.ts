@@ -339,15 +339,16 @@ test('offFaceWeight: 0 on the landmark box, a ramp of band × face height outsid
   assert.equal(offFaceWeight(undefined, { width: W, height: H }, 0.1), undefined);
 });
 
-test('layerFlowFor off the face: the background just past a moving head keeps its own motion; the face is untouched', () => {
+test('layerFlowFor with offFaceWindowFace: the background just past a moving head keeps its own motion; the face is untouched', () => {
   // The head (left, inside the landmark box) moved 1 px, the background (right) did not; the correspondence's flow
   // bled the head's motion over both. target(x) = source(x + 1) on the head.
   const [source, moved] = shiftedTexture(11, 1, 0);
   const current = frame((x, y, c) => (x < 28 ? moved : source).data[3 * (y * W + x) + c]!);
   const ref = { original: source, edited: frame(() => 200) };
   const face = { height: 40, box: { x0: 2, y0: 4, x1: 24, y1: 44 } };
-  // Face windows of σ 10 px at this toy size: they reach across the head's outline into the background.
-  const faceSized = { ...DEFAULT_EDIT_FLOW, refineWindowFace: 0.25 };
+  // Face windows of σ 10 px at this toy size: they reach across the head's outline into the background. The off-face
+  // window (opt-in: a second affine pass) is σ 1 px.
+  const faceSized = { ...DEFAULT_EDIT_FLOW, refineWindowFace: 0.25, offFaceWindowFace: 0.025 };
   const at = (editFlow: typeof faceSized) => layerFlowFor(uniformFlow(1, 0), { ref, current, face }, { editFlow });
   const split = at(faceSized);
   const one = at({ ...faceSized, offFaceWindowFace: 0, offFaceFineDamping: faceSized.fineDamping });
@@ -375,5 +376,43 @@ test('layerFlowFor off the face: the background just past a moving head keeps it
   assert.ok(
     backgroundError(split) < 0.5 * backgroundError(one),
     `background ${backgroundError(split).toFixed(3)} px off with its own windows, ${backgroundError(one).toFixed(3)} with the face's`,
+  );
+});
+
+test('refineFlowLucasKanade with a damping per pixel: each side solved as with its own damping', () => {
+  // Weak texture moved 0.5 px: a damping of 40 holds most of the flow back, one of 2 does not.
+  const [source, target] = shiftedTexture(3, 0.5, 0, { lowest: 0.05, span: 0.25, amplitude: 3 });
+  const settings = { windowSigma: 2, iterations: 4, robust: 10 };
+  const run = (damping: number | Float32Array) =>
+    refineFlowLucasKanade(uniformFlow(0, 0), source, target, { ...settings, damping });
+  const held = run(40);
+  const free = run(2);
+  const split = run(Float32Array.from({ length: W * H }, (_, i) => (i % W < W / 2 ? 40 : 2)));
+  let left = 0;
+  let right = 0;
+  for (let y = 6; y < H - 6; y++) {
+    // Away from the split by more than the windows' reach over four steps.
+    for (let x = 4; x < W / 2 - 10; x++)
+      left = Math.max(left, Math.abs(split.data[y * W + x]! - held.data[y * W + x]!));
+    for (let x = W / 2 + 10; x < W - 4; x++)
+      right = Math.max(right, Math.abs(split.data[y * W + x]! - free.data[y * W + x]!));
+  }
+  assert.ok(left < 1e-3 && right < 1e-3, `left off by ${left}, right by ${right}`);
+  const mean = (f: FlowField, x0: number, x1: number): number => {
+    let sum = 0;
+    for (let y = 6; y < H - 6; y++) for (let x = x0; x < x1; x++) sum += f.data[y * W + x]!;
+    return sum / ((H - 12) * (x1 - x0));
+  };
+  // The two dampings do differ here, or the test above would prove nothing.
+  assert.ok(mean(split, W / 2 + 10, W - 4) - mean(split, 4, W / 2 - 10) > 0.05, 'the two sides moved alike');
+  assert.throws(() => run(new Float32Array(3)), RangeError);
+  assert.throws(
+    () =>
+      refineFlowLucasKanade(uniformFlow(0, 0), source, target, {
+        ...settings,
+        affineSteps: 1,
+        damping: new Float32Array(W * H),
+      }),
+    RangeError,
   );
 });

@@ -9,8 +9,11 @@ export interface LucasKanadeSettings {
   readonly windowSigma: number;
   /** Gauss–Newton steps; each re-warps the source by the corrected flow. */
   readonly iterations: number;
-  /** Added to the structure tensor's diagonal (luma 0..255 squared gradients): no step where nothing is seen. */
-  readonly damping: number;
+  /**
+   * Added to the structure tensor's diagonal (luma 0..255 squared gradients): no step where nothing is seen. One
+   * value, or one per pixel (constant-motion steps only: not with {@link affineSteps}).
+   */
+  readonly damping: number | Float32Array;
   /** The largest correction one step may make, in px per component. Default 1. */
   readonly maxStep?: number;
   /**
@@ -51,6 +54,8 @@ export function refineFlowLucasKanade(
   const { width: w, height: h } = flow;
   if (source.width !== w || source.height !== h || target.width !== w || target.height !== h)
     throw new RangeError('flow, source and target sizes differ');
+  if (typeof s.damping !== 'number' && (s.damping.length !== w * h || (s.affineSteps ?? 0) > 0))
+    throw new RangeError('a per-pixel damping needs one value a pixel and no affine steps');
   const n = w * h;
   const src = lumaOf(source);
   const tgt = lumaOf(target);
@@ -103,8 +108,8 @@ export function refineFlowLucasKanade(
       }
     }
     if (whole && it >= affineFrom) {
-      affineStep(terms, whole, r, s.damping, { du, dv });
-      if (seamRegion) affineStep(terms, seamRegion, r, s.damping, { du, dv });
+      affineStep(terms, whole, r, s.damping as number, { du, dv });
+      if (seamRegion) affineStep(terms, seamRegion, r, s.damping as number, { du, dv });
     } else translationStep(terms, crop, r, s.damping, { du, dv });
     for (let i = 0; i < n; i++) {
       f[i] = f[i]! + Math.min(Math.max(du[i]!, -maxStep), maxStep);
@@ -119,7 +124,7 @@ function translationStep(
   t: StepTerms,
   crop: SideCrop | undefined,
   r: number,
-  damping: number,
+  damping: number | Float32Array,
   out: { du: Float32Array; dv: Float32Array },
 ): void {
   const { width: w, height: h } = t;
@@ -153,8 +158,9 @@ function translationStep(
     ] as const)
       smoothBySide(term, sum, crop, r);
   for (let i = 0; i < n; i++) {
-    const ai = a[i]! + damping;
-    const bi = b[i]! + damping;
+    const d = typeof damping === 'number' ? damping : damping[i]!;
+    const ai = a[i]! + d;
+    const bi = b[i]! + d;
     const ci = c[i]!;
     const det = ai * bi - ci * ci; // ≥ damping² > 0: a·b ≥ c² for window sums
     out.du[i] = -(bi * p[i]! - ci * q[i]!) / det;

@@ -54,13 +54,17 @@ export interface EditFlowSettings {
    */
   readonly fineDamping: number;
   /**
-   * Off the face (hair, neck, clothes, background; {@link offFaceWeight}), σ of the Lucas–Kanade window above as a
-   * share of the face's height; 0 = the face's window everywhere. Default 0.025: what lies there moves apart from the
-   * face, and a face-sized window averages the two across the head's outline.
+   * Off the face (hair, neck, clothes, background; {@link offFaceWeight}), the fine pass's damping: no painted skin
+   * there to protect from codec noise, and a look's edges there (the background against the head's outline) need
+   * their tenths of a pixel. Default 2 (lp_d9's look oracle 25.60 → 25.6x dB, DIS 25.62; docs/benchmarks.md).
+   */
+  readonly offFaceFineDamping: number;
+  /**
+   * Off the face, σ of the coarse Lucas–Kanade window as a share of the face's height; 0 = the face's window
+   * everywhere. Default 0 (off): 0.025 added 0.025 dB on lp_d9's frames 1–29 to the damping's 0.05, at the cost of a
+   * second affine pass over the frame (the edit flow ~2× slower).
    */
   readonly offFaceWindowFace: number;
-  /** Off the face, the fine pass's damping: no painted skin there to protect from codec noise. Default 2. */
-  readonly offFaceFineDamping: number;
   /** Width of the ramp from the face's settings to the off-face ones, as a share of the face's height. Default 0.05. */
   readonly offFaceBand: number;
 }
@@ -82,8 +86,8 @@ export const DEFAULT_EDIT_FLOW: EditFlowSettings = {
   fineWindowPx: 2,
   fineIterations: 4,
   fineDamping: 40,
-  offFaceWindowFace: 0.025,
   offFaceFineDamping: 2,
+  offFaceWindowFace: 0,
   offFaceBand: 0.05,
 };
 
@@ -160,16 +164,14 @@ export function fineLayerFlow(
 ): FlowField {
   const s = editFlowSettings(frames, options);
   if (!s || s.fineWindowPx <= 0 || s.fineIterations <= 0) return layer;
-  const pass = (damping: number): FlowField =>
-    refineFlowLucasKanade(layer, frames.ref.original, frames.current, {
-      windowSigma: atFrameScale(s.fineWindowPx, layer),
-      iterations: s.fineIterations,
-      robust: EDIT_FLOW_LK.robust,
-      damping,
-    });
-  const onFace = pass(s.fineDamping);
   const weight = s.offFaceFineDamping !== s.fineDamping ? offFaceWeight(frames.face, layer, s.offFaceBand) : undefined;
-  return weight ? blendOffFace(onFace, pass(s.offFaceFineDamping), weight) : onFace;
+  return refineFlowLucasKanade(layer, frames.ref.original, frames.current, {
+    windowSigma: atFrameScale(s.fineWindowPx, layer),
+    iterations: s.fineIterations,
+    robust: EDIT_FLOW_LK.robust,
+    // Per pixel, off the face: no second pass (a constant-motion step solves each pixel on its own).
+    damping: weight ? weight.map((t) => s.fineDamping + t * (s.offFaceFineDamping - s.fineDamping)) : s.fineDamping,
+  });
 }
 
 /** The edit flow's settings, or `undefined` where there is none: `editFlow: 'off'`, or a reference without an edit. */
