@@ -56,7 +56,8 @@ export interface EditFlowSettings {
   /**
    * Off the face (hair, neck, clothes, background; {@link offFaceWeight}), the fine pass's damping: no painted skin
    * there to protect from codec noise, and a look's edges there (the background against the head's outline) need
-   * their tenths of a pixel. Default 2 (lp_d9's look oracle 25.60 → 25.6x dB, DIS 25.62; docs/benchmarks.md).
+   * their tenths of a pixel. Default 2 (lp_d9's look oracle 25.60 → 25.65 dB, DIS 25.62; km-german unchanged:
+   * its marks are on the face; docs/benchmarks.md).
    */
   readonly offFaceFineDamping: number;
   /**

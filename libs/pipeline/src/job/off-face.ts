@@ -8,8 +8,8 @@ import { createFlow, type FlowField } from '../image/warp';
  *
  * Why: the edit flow's settings were chosen on the face — windows a share of its height, damping that keeps flat
  * skin from following codec noise. Hair, neck, clothes and background move apart from the face (a handheld selfie's
- * background swings against the head) and carry a look's edges, not painted skin; there smaller windows and a light
- * damping follow the image (docs/benchmarks.md, 2026-12-07).
+ * background swings against the head) and carry a look's edges, not painted skin; there a light damping (and, opt-in,
+ * smaller windows) follow the image (docs/benchmarks.md, "Off the face, the fine pass's own damping").
  */
 export function offFaceWeight(
   face: FaceShape | undefined,
