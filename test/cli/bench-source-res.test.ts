@@ -16,6 +16,7 @@ const row = (product: SourceResRow['product']): SourceResRow => ({
   bilinear: { psnr: 33.98, ssimPercent: 95.6 },
   product,
   naive: { psnr: 34.6, ssimPercent: 96.8 },
+  naiveExactDetail: { psnr: 35.9, ssimPercent: 98.1 },
   workingSize: { psnr: 36.35, ssimPercent: 97.4 },
   dis: { psnr: 24.46, ssimPercent: 91.9, refsPer100: 0.4, fps: 4.5, wallMs: 63747 },
   liftMs: { guided: 860.8, bilinear: 822.5, product: 901.2 },
@@ -42,6 +43,8 @@ test('bench source-res: the margins over DIS and naive are the product’s (its 
   assert.equal(gated['product PSNR / SSIM'], '34.50 / 96.2');
   assert.equal(gated['Δ naive dB'], '-0.10');
   assert.equal(gated['Δ DIS dB'], '10.04');
+  assert.equal(gated['naive + exact detail'], '35.90 / 98.1');
+  assert.equal(gated['exact detail − naive dB'], '1.30');
   const plain = cells(
     sourceResTable([row({ lift: 'guided', gated: false, scores: { psnr: 32.92, ssimPercent: 94.9 } })]),
   );

@@ -11,6 +11,7 @@ import {
   sourceRefineFor,
   transferEdit,
   upscaleBicubic,
+  withExactDetail,
   type RgbFrame,
 } from '@streamedit/pipeline';
 
@@ -221,4 +222,16 @@ test('upscaleBicubic: a constant stays constant, sizes as asked', () => {
   const up = upscaleBicubic(c, 13, 9);
   assert.deepEqual([up.width, up.height], [13, 9]);
   assert.ok(up.data.every((v) => v === 90));
+});
+
+test('withExactDetail: a perfect working-size result gets the frame back; detail-free frames change nothing', () => {
+  const full = stepFrame(40, 24, 17);
+  const working = resampleRgb(full, 16, 10);
+  // The working frame itself as the result: only the detail above its band was missing, and it is put back.
+  assert.deepEqual(withExactDetail(upscaleBicubic(working, 40, 24), full, working).data, full.data);
+  // A frame with nothing above the working band: the result keeps its own (wrong) content, untouched.
+  const plain = upscaleBicubic(working, 40, 24);
+  const wrong = upscaleBicubic(createFrame(16, 10, new Uint8Array(480).fill(120)), 40, 24);
+  assert.deepEqual(withExactDetail(wrong, plain, working).data, wrong.data);
+  assert.throws(() => withExactDetail(createFrame(16, 10, new Uint8Array(480)), full, working), RangeError);
 });

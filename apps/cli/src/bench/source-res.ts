@@ -26,6 +26,7 @@ import {
   ssim,
   upscaleBicubic,
   windowReferences,
+  withExactDetail,
   f1,
   f2,
   formatTable,
@@ -65,6 +66,11 @@ export interface SourceResRow {
   readonly product: { readonly lift: FlowUpsampling; readonly gated: boolean; readonly scores: SourceScores };
   /** The working-size result bicubic-upscaled to the source size. */
   readonly naive: SourceScores;
+  /**
+   * `naive` with the real frame's own detail above the working size put back exactly ({@link withExactDetail}):
+   * how far any lift of the same working-size result could get by detail alone.
+   */
+  readonly naiveExactDetail: SourceScores;
   /** The working-size result scored at the working size (for orientation, not comparable). */
   readonly workingSize: SourceScores;
   readonly dis: DisResult | { skipped: string };
@@ -76,7 +82,8 @@ export interface SourceResRow {
  * `bench source-res`: the reconstruction protocol (../shared/data/README.md) scored at the source size. One fit at
  * working size (ARR, budget 2 per 100 frames); each frame's working-size propagation (warp + synthesis of uncertain
  * pixels) is then delivered four ways — lifted with the guided filter, lifted bilinearly, as `edit` delivers it (its
- * lift and detail gate), and bicubic-upscaled (naive) — and OpenCV DIS runs at the source size in the same run.
+ * lift and detail gate), and bicubic-upscaled (naive) — and OpenCV DIS runs at the source size in the same run. The
+ * naive result with the frame's own full-size detail put back exactly bounds what a lift can add over naive.
  */
 export async function benchSourceRes(
   o: SourceResBenchOptions,
@@ -103,11 +110,13 @@ export function sourceResTable(rows: readonly SourceResRow[]): string {
       'guided lift PSNR / SSIM',
       'bilinear lift',
       'naive bicubic',
+      'naive + exact detail',
       'DIS at source size',
       'product',
       'product PSNR / SSIM',
       'Δ DIS dB',
       'Δ naive dB',
+      'exact detail − naive dB',
       'lift ms/frame guided / bilinear / product',
     ],
     rows.map((r) => {
@@ -123,11 +132,13 @@ export function sourceResTable(rows: readonly SourceResRow[]): string {
         pair(r.guided),
         pair(r.bilinear),
         pair(r.naive),
+        pair(r.naiveExactDetail),
         dis ? pair(dis) : `— (${(r.dis as { skipped: string }).skipped})`,
         `${r.product.lift} lift${r.product.gated ? ' + detail gate' : ''}`,
         pair(product),
         dis ? f2(product.psnr - dis.psnr) : '—',
         f2(product.psnr - r.naive.psnr),
+        f2(r.naiveExactDetail.psnr - r.naive.psnr),
         `${f1(r.liftMs.guided)} / ${f1(r.liftMs.bilinear)} / ${f1(r.liftMs.product)}`,
       ];
     }),
@@ -151,7 +162,14 @@ async function benchClip(video: string, o: SourceResBenchOptions, onProgress: Pr
     ));
   const frames = await FrameStore.open(join(workDir, 'frames'));
   const model = await ModelCorrespondence.open(workDir, fit.onnxPath);
-  const sums = { guided: new Sum(), bilinear: new Sum(), product: new Sum(), naive: new Sum(), workingSize: new Sum() };
+  const sums = {
+    guided: new Sum(),
+    bilinear: new Sum(),
+    product: new Sum(),
+    naive: new Sum(),
+    naiveExactDetail: new Sum(),
+    workingSize: new Sum(),
+  };
   const liftMs = { guided: 0, bilinear: 0, product: 0 };
   const propagation = { ...DEFAULT_PROPAGATION, editRegion: 'full' as const };
   const productLift = propagation.upsampling ?? DEFAULT_FLOW_UPSAMPLING;
@@ -207,7 +225,9 @@ async function benchClip(video: string, o: SourceResBenchOptions, onProgress: Pr
           const product = liftRender({ ...lift(productLift), detail: productGate }).image;
           liftMs.product += performance.now() - t0;
           sums.product.add(product, real);
-          sums.naive.add(upscaleBicubic(r.image, full.width, full.height), real);
+          const naive = upscaleBicubic(r.image, full.width, full.height);
+          sums.naive.add(naive, real);
+          sums.naiveExactDetail.add(withExactDetail(naive, real, current), real);
           sums.workingSize.add(r.image, current);
         }
       } finally {
@@ -235,6 +255,7 @@ async function benchClip(video: string, o: SourceResBenchOptions, onProgress: Pr
       scores: sums.product.mean(),
     },
     naive: sums.naive.mean(),
+    naiveExactDetail: sums.naiveExactDetail.mean(),
     workingSize: sums.workingSize.mean(),
     dis,
     liftMs: { guided: liftMs.guided / n, bilinear: liftMs.bilinear / n, product: liftMs.product / n },

@@ -123,6 +123,22 @@ export function transferEdit(original: RgbFrame, edited: RgbFrame, base: RgbFram
   return createFrame(base.width, base.height, out);
 }
 
+/**
+ * `upscaled + (full − upscaleBicubic(working))`: a working-size result brought to the source size with the full-size
+ * frame's own detail above the working size put back exactly, its working-size error kept. What the naive way
+ * (`upscaled` = the result bicubic-upscaled) would score were every such detail in place: the most a lift can add
+ * over it by detail alone (`bench source-res`).
+ * @param working the frame at the working size, as the correspondence saw it (the band below is its upscale)
+ */
+export function withExactDetail(upscaled: RgbFrame, full: RgbFrame, working: RgbFrame): RgbFrame {
+  if (upscaled.width !== full.width || upscaled.height !== full.height)
+    throw new RangeError(`a ${upscaled.width}×${upscaled.height} result for a ${full.width}×${full.height} frame`);
+  const band = upscaleBicubic(working, full.width, full.height).data;
+  const out = new Uint8Array(full.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = clamp8(upscaled.data[i]! + full.data[i]! - band[i]!);
+  return createFrame(full.width, full.height, out);
+}
+
 /** Bicubic (Keys, a = −0.5) upscale of an RGB frame at half-pixel centres: the "naive" way to reach the source size. */
 export function upscaleBicubic(frame: RgbFrame, width: number, height: number): RgbFrame {
   const { width: w0, height: h0, data } = frame;
