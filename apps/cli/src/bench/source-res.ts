@@ -83,7 +83,8 @@ export interface SourceResRow {
  * working size (ARR, budget 2 per 100 frames); each frame's working-size propagation (warp + synthesis of uncertain
  * pixels) is then delivered four ways — lifted with the guided filter, lifted bilinearly, as `edit` delivers it (its
  * lift and detail gate), and bicubic-upscaled (naive) — and OpenCV DIS runs at the source size in the same run. The
- * naive result with the frame's own full-size detail put back exactly bounds what a lift can add over naive.
+ * naive result with the frame's own full-size detail put back exactly bounds what a lift adds over naive by detail
+ * alone (a lift that also mended the working-size error could pass it).
  */
 export async function benchSourceRes(
   o: SourceResBenchOptions,
